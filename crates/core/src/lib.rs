@@ -1,0 +1,12 @@
+//! The domain of thidua: pure rules, no I/O.
+//!
+//! Everything a handler needs to decide is here: parsing input into domain
+//! types, the access policy, the registry's rules, Vietnamese text order.
+
+pub mod error;
+pub mod org;
+pub mod password;
+pub mod policy;
+pub mod text;
+
+pub use error::Invalid;

@@ -1,0 +1,424 @@
+//! Storage on SQLite or PostgreSQL behind one typed pool enum.
+//!
+//! Each query is written once in portable SQL with `$1` placeholders and run
+//! through [`Tx`], which binds our own [`Arg`] values on either backend. Only
+//! where the SQL must differ does a function have two arms. Every user action
+//! runs in one transaction; on SQLite a writing transaction starts with
+//! `BEGIN IMMEDIATE` so that concurrent writers queue instead of failing late.
+
+pub mod audit;
+pub mod org;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, FromRow, Postgres, Sqlite, Transaction};
+
+pub use sqlx;
+
+/// A storage error. `Conflict` is a unique-constraint violation (the caller
+/// turns it into a Vietnamese message); everything else is internal.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unique constraint violated: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Sqlx(sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        if let Some(db) = e.as_database_error()
+            && db.is_unique_violation()
+        {
+            return DbError::Conflict(db.message().to_string());
+        }
+        DbError::Sqlx(e)
+    }
+}
+
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The connection pool, on one backend or the other.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    /// Opens a pool for `sqlite:PATH` or `postgres://…`. A SQLite file is
+    /// created if missing, in WAL mode with foreign keys on and a busy timeout.
+    pub async fn connect(url: &str) -> Result<Db> {
+        match Backend::of_url(url) {
+            Some(Backend::Sqlite) => {
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Sqlite(pool))
+            }
+            Some(Backend::Postgres) => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Postgres(pool))
+            }
+            None => Err(DbError::Other(format!(
+                "Địa chỉ cơ sở dữ liệu không hợp lệ: \"{url}\". Dùng sqlite://đường/dẫn.db hoặc postgres://…"
+            ))),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a transaction that will write.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Starts a transaction that only reads (a consistent snapshot).
+    pub async fn read(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Db::Postgres(p) => Tx::Postgres(
+                p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+        })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let mut tx = self.read().await?;
+        let _: i64 = tx.scalar("SELECT 1", vec![]).await?;
+        tx.rollback().await
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// `VACUUM INTO` a consistent copy of a SQLite database.
+    pub async fn backup_sqlite(&self, dest: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(p) => {
+                sqlx::query("VACUUM INTO $1").bind(dest.to_string()).execute(p).await?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(DbError::Other(
+                "Với PostgreSQL, hãy sao lưu bằng pg_dump (ví dụ: pg_dump -Fc -f thidua.dump TÊN_CSDL).".into(),
+            )),
+        }
+    }
+
+    /// The tables and their columns, to compare both schemas.
+    pub async fn schema(&self) -> Result<Vec<(String, String)>> {
+        let mut tx = self.read().await?;
+        let rows: Vec<(String, String)> = match &mut tx {
+            Tx::Sqlite(t) => sqlx::query_as(
+                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+                 ORDER BY m.name, p.name",
+            )
+            .fetch_all(&mut **t)
+            .await?,
+            Tx::Postgres(t) => sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%' \
+                 ORDER BY table_name, column_name",
+            )
+            .fetch_all(&mut **t)
+            .await?,
+        };
+        tx.rollback().await?;
+        Ok(rows)
+    }
+}
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    I64(Option<i64>),
+    I32(Option<i32>),
+    Text(Option<String>),
+    Bool(bool),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::I64(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::I64(v)
+    }
+}
+impl From<i32> for Arg {
+    fn from(v: i32) -> Self {
+        Arg::I32(Some(v))
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_string))
+    }
+}
+
+/// Builds a `Vec<Arg>`: `args![id, name, None::<String>]`.
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::Arg::from($v)),*] };
+}
+
+/// A row type that decodes on both backends (derive `sqlx::FromRow`).
+pub trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// One transaction, on one backend or the other.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::I64(v) => q.bind(v),
+                Arg::I32(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it touched.
+    pub async fn exec(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<u64> {
+        self.exec_dyn(sql.to_string(), args).await
+    }
+
+    /// Like [`Tx::exec`], for SQL assembled at run time from fixed pieces (never from input).
+    pub async fn exec_dyn(&mut self, sql: String, args: Vec<Arg>) -> Result<u64> {
+        Ok(match self {
+            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Every row of a query.
+    pub async fn all<T: Record>(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<Vec<T>> {
+        self.all_dyn(sql.to_string(), args).await
+    }
+
+    pub async fn all_dyn<T: Record>(&mut self, sql: String, args: Vec<Arg>) -> Result<Vec<T>> {
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+        })
+    }
+
+    /// At most one row.
+    pub async fn opt<T: Record>(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<Option<T>> {
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                bind_all!(sqlx::query_as::<_, T>(sql), args)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                bind_all!(sqlx::query_as::<_, T>(sql), args)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+        })
+    }
+
+    pub async fn opt_dyn<T: Record>(&mut self, sql: String, args: Vec<Arg>) -> Result<Option<T>> {
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+        })
+    }
+
+    /// Exactly one row.
+    pub async fn one<T: Record>(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<T> {
+        Ok(match self {
+            Tx::Sqlite(t) => {
+                bind_all!(sqlx::query_as::<_, T>(sql), args)
+                    .fetch_one(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                bind_all!(sqlx::query_as::<_, T>(sql), args)
+                    .fetch_one(&mut **t)
+                    .await?
+            }
+        })
+    }
+
+    /// One value of one row (COUNT(*), RETURNING id).
+    pub async fn scalar(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<i64> {
+        let (v,): (i64,) = self.one(sql, args).await?;
+        Ok(v)
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Now, as stored: UTC, microseconds, `Z`.
+pub fn now() -> String {
+    stamp(chrono::Utc::now())
+}
+
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses a stored timestamp.
+pub fn parse_stamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
+}

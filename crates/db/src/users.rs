@@ -1,0 +1,253 @@
+//! Users, their role grants, sessions and login attempts.
+
+use serde::Serialize;
+use thidua_core::policy::{Grant, Role};
+
+use crate::{Result, Tx, args, now};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub full_name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: String,
+    pub password_changed_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct GrantRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub role: String,
+    pub authority_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    /// The authority's name, or for a unit role the unit's name.
+    pub scope_name: Option<String>,
+    /// For a unit role: the unit's authority.
+    pub unit_authority_id: Option<i64>,
+}
+
+impl GrantRow {
+    /// The grant as the policy sees it (a unit role is scoped by its unit's authority).
+    pub fn to_grant(&self) -> Option<Grant> {
+        let role = Role::parse(&self.role)?;
+        Some(Grant {
+            role,
+            authority_id: if role.is_unit_role() {
+                self.unit_authority_id
+            } else {
+                self.authority_id
+            },
+            unit_id: self.unit_id,
+        })
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+pub async fn user_by_name(tx: &mut Tx, username: &str) -> Result<Option<UserRow>> {
+    tx.opt("SELECT * FROM users WHERE username = $1", args![username])
+        .await
+}
+
+pub async fn user(tx: &mut Tx, id: i64) -> Result<Option<UserRow>> {
+    tx.opt("SELECT * FROM users WHERE id = $1", args![id]).await
+}
+
+pub async fn users(tx: &mut Tx) -> Result<Vec<UserRow>> {
+    tx.all("SELECT * FROM users ORDER BY username", vec![])
+        .await
+}
+
+pub async fn insert_user(
+    tx: &mut Tx,
+    username: &str,
+    full_name: &str,
+    password_hash: &str,
+) -> Result<i64> {
+    let t = now();
+    tx.scalar(
+        "INSERT INTO users (username, full_name, password_hash, disabled, created_at, password_changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        args![username, full_name, password_hash, false, t],
+    )
+    .await
+}
+
+pub async fn set_password(tx: &mut Tx, id: i64, password_hash: &str) -> Result<u64> {
+    tx.exec(
+        "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1",
+        args![id, password_hash, now()],
+    )
+    .await
+}
+
+pub async fn set_disabled(tx: &mut Tx, id: i64, disabled: bool) -> Result<u64> {
+    tx.exec(
+        "UPDATE users SET disabled = $2 WHERE id = $1",
+        args![id, disabled],
+    )
+    .await
+}
+
+pub async fn set_full_name(tx: &mut Tx, id: i64, full_name: &str) -> Result<u64> {
+    tx.exec(
+        "UPDATE users SET full_name = $2 WHERE id = $1",
+        args![id, full_name],
+    )
+    .await
+}
+
+const GRANT_SELECT: &str = "SELECT g.id, g.user_id, g.role, g.authority_id, g.unit_id, \
+     COALESCE(u.name, a.name) AS scope_name, u.authority_id AS unit_authority_id \
+     FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id LEFT JOIN units u ON u.id = g.unit_id";
+
+pub async fn grants_of(tx: &mut Tx, user_id: i64) -> Result<Vec<GrantRow>> {
+    tx.all_dyn(
+        format!("{GRANT_SELECT} WHERE g.user_id = $1 ORDER BY g.id"),
+        args![user_id],
+    )
+    .await
+}
+
+pub async fn all_grants(tx: &mut Tx) -> Result<Vec<GrantRow>> {
+    tx.all_dyn(format!("{GRANT_SELECT} ORDER BY g.user_id, g.id"), vec![])
+        .await
+}
+
+pub async fn insert_grant(
+    tx: &mut Tx,
+    user_id: i64,
+    role: Role,
+    authority_id: Option<i64>,
+    unit_id: Option<i64>,
+) -> Result<i64> {
+    tx.scalar(
+        "INSERT INTO role_grants (user_id, role, authority_id, unit_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        args![user_id, role.code(), authority_id, unit_id, now()],
+    )
+    .await
+}
+
+pub async fn delete_grant(tx: &mut Tx, user_id: i64, grant_id: i64) -> Result<u64> {
+    tx.exec(
+        "DELETE FROM role_grants WHERE id = $1 AND user_id = $2",
+        args![grant_id, user_id],
+    )
+    .await
+}
+
+// ---------- sessions ----------
+
+pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> Result<u64> {
+    tx.exec(
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![
+            s.id_hash.clone(),
+            s.user_id,
+            s.csrf_token.clone(),
+            s.created_at.clone(),
+            s.last_seen_at.clone(),
+            s.expires_at.clone(),
+            s.ip.clone(),
+            s.user_agent.clone()
+        ],
+    )
+    .await
+}
+
+pub async fn session(tx: &mut Tx, id_hash: &str) -> Result<Option<SessionRow>> {
+    tx.opt("SELECT * FROM sessions WHERE id_hash = $1", args![id_hash])
+        .await
+}
+
+pub async fn touch_session(tx: &mut Tx, id_hash: &str, at: &str) -> Result<u64> {
+    tx.exec(
+        "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1",
+        args![id_hash, at],
+    )
+    .await
+}
+
+pub async fn sessions_of(tx: &mut Tx, user_id: i64) -> Result<Vec<SessionRow>> {
+    tx.all(
+        "SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC",
+        args![user_id],
+    )
+    .await
+}
+
+pub async fn delete_session(tx: &mut Tx, id_hash: &str) -> Result<u64> {
+    tx.exec("DELETE FROM sessions WHERE id_hash = $1", args![id_hash])
+        .await
+}
+
+/// Ends every session of a user but one (None: all of them).
+pub async fn delete_sessions_except(tx: &mut Tx, user_id: i64, keep: Option<&str>) -> Result<u64> {
+    tx.exec(
+        "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2",
+        args![user_id, keep.unwrap_or("")],
+    )
+    .await
+}
+
+/// Removes sessions past their expiry.
+pub async fn purge_sessions(tx: &mut Tx, now: &str) -> Result<u64> {
+    tx.exec("DELETE FROM sessions WHERE expires_at < $1", args![now])
+        .await
+}
+
+// ---------- login attempts ----------
+
+pub async fn record_attempt(tx: &mut Tx, username: &str, ip: &str, success: bool) -> Result<u64> {
+    tx.exec(
+        "INSERT INTO login_attempts (username, ip, at, success) VALUES ($1, $2, $3, $4)",
+        args![username, ip, now(), success],
+    )
+    .await
+}
+
+/// Failed attempts since a time, for an account and for an address.
+pub async fn failures_since(
+    tx: &mut Tx,
+    username: &str,
+    ip: &str,
+    since: &str,
+) -> Result<(i64, i64)> {
+    let by_user = tx
+        .scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND at >= $2 AND success = $3",
+            args![username, since, false],
+        )
+        .await?;
+    let by_ip = tx
+        .scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND at >= $2 AND success = $3",
+            args![ip, since, false],
+        )
+        .await?;
+    Ok((by_user, by_ip))
+}
+
+/// A success clears the account's failure count.
+pub async fn clear_failures(tx: &mut Tx, username: &str) -> Result<u64> {
+    tx.exec(
+        "DELETE FROM login_attempts WHERE username = $1 AND success = $2",
+        args![username, false],
+    )
+    .await
+}

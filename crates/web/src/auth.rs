@@ -1,0 +1,319 @@
+//! Accounts and sessions: argon2id hashes, server-side sessions stored in the
+//! database (so several servers share them), session id rotated at login,
+//! idle and absolute expiry, CSRF tokens, login throttling.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use chrono::{Duration, Utc};
+use sha2::{Digest, Sha256};
+use thidua_core::policy::Actor;
+use thidua_db::users::{GrantRow, SessionRow, UserRow};
+use thidua_db::{Db, audit, stamp, users};
+
+use crate::error::{AppError, AppResult};
+use crate::{AppState, ReqMeta};
+
+pub const SESSION_COOKIE: &str = "thidua_session";
+pub const PRE_CSRF_COOKIE: &str = "thidua_csrf";
+
+/// Hashes a password with argon2id (the crate's default parameters).
+pub fn hash_password(password: &str) -> AppResult<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("hash: {e}")))
+}
+
+/// Verifies a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash computed once, verified against when the user does not exist, so
+/// that an unknown user and a wrong password take the same time.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("không-phải-mật-khẩu-của-ai").unwrap_or_default())
+}
+
+/// 32 random bytes, hex.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("the operating system's random source is available");
+    hex::encode(b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub user: UserRow,
+    pub actor: Actor,
+    pub grants: Vec<GrantRow>,
+    pub session_hash: String,
+    pub csrf: String,
+    pub meta: ReqMeta,
+}
+
+impl Ctx {
+    /// The audit entry skeleton for this user's action.
+    pub fn entry(&self, action: &str, object_type: &str, object_id: impl ToString) -> audit::Entry {
+        audit::Entry {
+            actor_user_id: Some(self.user.id),
+            actor_name: self.user.username.clone(),
+            action: action.into(),
+            object_type: object_type.into(),
+            object_id: object_id.to_string(),
+            request_id: self.meta.request_id.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// A short, non-secret handle of this session (a prefix of its hash).
+    pub fn session_handle(&self) -> &str {
+        &self.session_hash[..16]
+    }
+}
+
+/// Why there is no user on a request that carried a session cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionExpired;
+
+/// Loads the session named by a cookie value, enforcing idle and absolute expiry.
+/// Returns Ok(None) when there is no valid session (and removes an expired one).
+pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta) -> AppResult<Option<Ctx>> {
+    let id_hash = sha256_hex(raw);
+    let mut tx = st.db.read().await?;
+    let Some(s) = users::session(&mut tx, &id_hash).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let user = users::user(&mut tx, s.user_id).await?;
+    let grants = users::grants_of(&mut tx, s.user_id).await?;
+    tx.rollback().await?;
+    let now = Utc::now();
+    let last = thidua_db::parse_stamp(&s.last_seen_at).unwrap_or(now);
+    let expires = thidua_db::parse_stamp(&s.expires_at).unwrap_or(now);
+    let idle = now.signed_duration_since(last) > st.cfg.idle_timeout;
+    let user = match user {
+        Some(u) if !u.disabled && !idle && now < expires => u,
+        _ => {
+            let mut w = st.db.begin().await?;
+            users::delete_session(&mut w, &id_hash).await?;
+            w.commit().await?;
+            return Ok(None);
+        }
+    };
+    // write last_seen at most once a minute
+    if now.signed_duration_since(last) > Duration::seconds(60) {
+        let mut w = st.db.begin().await?;
+        users::touch_session(&mut w, &id_hash, &stamp(now)).await?;
+        w.commit().await?;
+    }
+    let actor = Actor {
+        user_id: user.id,
+        grants: grants.iter().filter_map(|g| g.to_grant()).collect(),
+    };
+    Ok(Some(Ctx {
+        user,
+        actor,
+        grants,
+        session_hash: id_hash,
+        csrf: s.csrf_token,
+        meta: meta.clone(),
+    }))
+}
+
+/// The outcome of a login.
+pub struct LoggedIn {
+    /// The new session id, to set in the cookie.
+    pub session_id: String,
+    pub csrf: String,
+    pub user: UserRow,
+}
+
+/// The one message for an unknown user and a wrong password.
+pub const BAD_CREDENTIALS: &str = "Tên đăng nhập hoặc mật khẩu không đúng.";
+
+/// Checks credentials with throttling, and opens a new session (a fresh id:
+/// any session id the browser had before is ended, so the id rotates at login).
+pub async fn login(
+    st: &AppState,
+    username: &str,
+    password: &str,
+    old_session: Option<&str>,
+    meta: &ReqMeta,
+) -> AppResult<LoggedIn> {
+    let username = username.trim().to_lowercase();
+    let since = stamp(Utc::now() - st.cfg.throttle_window);
+    let mut tx = st.db.begin().await?;
+    let (by_user, by_ip) = users::failures_since(&mut tx, &username, &meta.ip, &since).await?;
+    if by_user >= st.cfg.max_failures_per_account || by_ip >= st.cfg.max_failures_per_ip {
+        let mut e = denial_entry(meta, &username, "login_throttled", "user", &username);
+        e.reason = Some(format!(
+            "{by_user} lần sai theo tài khoản, {by_ip} lần sai theo địa chỉ"
+        ));
+        audit::append(&mut tx, e).await?;
+        tx.commit().await?;
+        let minutes = st.cfg.throttle_window.num_minutes();
+        return Err(AppError::TooMany(format!(
+            "Đăng nhập sai quá nhiều lần. Vì an toàn, hãy thử lại sau {minutes} phút hoặc liên hệ quản trị viên."
+        )));
+    }
+    let user = users::user_by_name(&mut tx, &username).await?;
+    let ok = match &user {
+        Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
+        None => {
+            let _ = verify_password(password, dummy_hash());
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        users::record_attempt(&mut tx, &username, &meta.ip, false).await?;
+        audit::append(
+            &mut tx,
+            denial_entry(meta, &username, "login_failed", "user", &username),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::Forbidden(BAD_CREDENTIALS.into()));
+    };
+    users::clear_failures(&mut tx, &username).await?;
+    if let Some(old) = old_session {
+        users::delete_session(&mut tx, &sha256_hex(old)).await?;
+    }
+    let session_id = random_token();
+    let csrf = random_token();
+    let now = Utc::now();
+    users::insert_session(
+        &mut tx,
+        &SessionRow {
+            id_hash: sha256_hex(&session_id),
+            user_id: user.id,
+            csrf_token: csrf.clone(),
+            created_at: stamp(now),
+            last_seen_at: stamp(now),
+            expires_at: stamp(now + st.cfg.absolute_timeout),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.chars().take(300).collect(),
+        },
+    )
+    .await?;
+    users::purge_sessions(&mut tx, &stamp(now)).await?;
+    let mut e = denial_entry(meta, &username, "login", "user", user.id);
+    e.actor_user_id = Some(user.id);
+    audit::append(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(LoggedIn {
+        session_id,
+        csrf,
+        user,
+    })
+}
+
+fn denial_entry(
+    meta: &ReqMeta,
+    actor: &str,
+    action: &str,
+    object_type: &str,
+    object_id: impl ToString,
+) -> audit::Entry {
+    audit::Entry {
+        actor_user_id: None,
+        actor_name: actor.into(),
+        action: action.into(),
+        object_type: object_type.into(),
+        object_id: object_id.to_string(),
+        request_id: meta.request_id.clone(),
+        ..Default::default()
+    }
+}
+
+/// Ends the current session.
+pub async fn logout(st: &AppState, ctx: &Ctx) -> AppResult<()> {
+    let mut tx = st.db.begin().await?;
+    users::delete_session(&mut tx, &ctx.session_hash).await?;
+    audit::append(&mut tx, ctx.entry("logout", "user", ctx.user.id)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a denial in the audit log, in its own transaction (the refused
+/// action's transaction, if any, is rolled back), and returns the error.
+pub async fn record_denial(
+    db: &Db,
+    meta: &ReqMeta,
+    ctx: Option<&Ctx>,
+    action: &str,
+    object: &str,
+    reason: &str,
+) -> AppError {
+    let mut e = audit::Entry {
+        actor_user_id: ctx.map(|c| c.user.id),
+        actor_name: ctx
+            .map(|c| c.user.username.clone())
+            .unwrap_or_else(|| "(khách)".into()),
+        action: format!("denied:{action}"),
+        object_type: object.split(':').next().unwrap_or("").into(),
+        object_id: object.split(':').nth(1).unwrap_or("").into(),
+        request_id: meta.request_id.clone(),
+        ..Default::default()
+    };
+    e.reason = Some(reason.into());
+    let res = async {
+        let mut tx = db.begin().await?;
+        audit::append(&mut tx, e).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(err) = res {
+        tracing::error!(error = %err, "could not audit a denial");
+    }
+    AppError::Forbidden(reason.into())
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Ctx>().cloned())
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ReqMeta {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ReqMeta>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}

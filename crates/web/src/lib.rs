@@ -1,0 +1,96 @@
+//! The web front ends: HTML pages and the JSON API `/api/v1`, two thin layers
+//! over the same operations ([`ops`]). Handlers parse input into core types,
+//! the operation asks the one policy, runs one transaction, and the handler
+//! renders.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
+pub mod pages;
+pub mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::Duration;
+use thidua_db::Db;
+
+pub use error::{AppError, AppResult};
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Cookies get `Secure` and responses get HSTS (set when served over TLS).
+    pub tls: bool,
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    /// Largest request body, bytes.
+    pub body_limit: usize,
+    pub throttle_window: Duration,
+    pub max_failures_per_account: i64,
+    pub max_failures_per_ip: i64,
+    /// Take the client address from X-Forwarded-For (behind a trusted proxy).
+    pub trust_forwarded: bool,
+    /// Where uploaded files live.
+    pub data_dir: std::path::PathBuf,
+    /// Shown on the login page of a demo.
+    pub demo_accounts: Vec<(String, String, String)>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            tls: false,
+            idle_timeout: Duration::minutes(30),
+            absolute_timeout: Duration::hours(12),
+            body_limit: 12 * 1024 * 1024,
+            throttle_window: Duration::minutes(15),
+            max_failures_per_account: 5,
+            max_failures_per_ip: 50,
+            trust_forwarded: false,
+            data_dir: "data".into(),
+            demo_accounts: vec![],
+        }
+    }
+}
+
+/// What every handler shares. Servers keep no state of their own beyond
+/// per-process metrics: sessions and everything else live in the database.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub cfg: Arc<WebConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db, cfg: WebConfig) -> Self {
+        AppState {
+            db,
+            cfg: Arc::new(cfg),
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+}
+
+/// Facts about a request that every layer may need.
+#[derive(Debug, Clone, Default)]
+pub struct ReqMeta {
+    pub request_id: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub path: String,
+}
+
+/// The whole application: pages, API, operations endpoints, and the layers.
+pub fn router(state: AppState) -> Router {
+    let app = Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .merge(middleware::ops_routes())
+        .fallback(middleware::not_found);
+    middleware::layers(app, state)
+}

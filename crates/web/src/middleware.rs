@@ -1,0 +1,398 @@
+//! The layers around every request: request id, client facts, session,
+//! CSRF, error rendering, security headers, metrics, body limit, panics.
+
+use std::time::Instant;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::auth::{self, Ctx, SESSION_COOKIE};
+use crate::error::{AppError, ErrorInfo};
+use crate::view::cookie;
+use crate::{AppState, ReqMeta};
+
+const REQUEST_ID: &str = "x-request-id";
+
+pub fn layers(app: Router<AppState>, state: AppState) -> Router {
+    app.layer(RequestBodyLimitLayer::new(state.cfg.body_limit))
+        .layer(from_fn_with_state(state.clone(), session_and_csrf))
+        .layer(from_fn(render_errors))
+        .layer(from_fn_with_state(state.clone(), security_and_metrics))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("panic".into()).into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(
+            header::HeaderName::from_static(REQUEST_ID),
+        ))
+        .layer(SetRequestIdLayer::new(
+            header::HeaderName::from_static(REQUEST_ID),
+            MakeRequestUuid,
+        ))
+        .with_state(state)
+}
+
+/// `/healthz`, `/metrics` and our own static assets.
+pub fn ops_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../static/app.js"),
+                )
+            }),
+        )
+}
+
+fn asset(ct: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    match st.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "ok\n",
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "database unavailable\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let up = st.db.ping().await.is_ok();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.render(up),
+    )
+        .into_response()
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// Builds [`ReqMeta`], loads the session, and checks the CSRF token of
+/// every state-changing request made with a session cookie.
+async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let request_id = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_string());
+    let ip = if st.cfg.trust_forwarded {
+        forwarded.or(peer)
+    } else {
+        peer
+    }
+    .unwrap_or_else(|| "unknown".into());
+    let meta = ReqMeta {
+        request_id,
+        ip,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+        path: req.uri().path().to_string(),
+    };
+    let raw = cookie(headers, SESSION_COOKIE);
+    let mut ctx: Option<Ctx> = None;
+    if let Some(raw) = raw.as_deref().filter(|r| r.len() == 64) {
+        match auth::load_session(&st, raw, &meta).await {
+            Ok(Some(c)) => ctx = Some(c),
+            Ok(None) => {
+                req.extensions_mut().insert(auth::SessionExpired);
+            }
+            Err(e) => return e.into_response(),
+        }
+    }
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && let Some(c) = &ctx {
+        let (parts, body) = req.into_parts();
+        let mut token = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if token.is_none() {
+            token = parts.uri.query().and_then(|q| form_field(q, "csrf"));
+        }
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let body = if token.is_none() && is_form {
+            match axum::body::to_bytes(body, st.cfg.body_limit).await {
+                Ok(bytes) => {
+                    token = form_field(&String::from_utf8_lossy(&bytes), "csrf");
+                    Body::from(bytes)
+                }
+                Err(_) => {
+                    return AppError::TooLarge("Dữ liệu gửi lên quá lớn.".into()).into_response();
+                }
+            }
+        } else {
+            body
+        };
+        req = Request::from_parts(parts, body);
+        let ok = token.is_some_and(|t| constant_eq(t.as_bytes(), c.csrf.as_bytes()));
+        if !ok {
+            let object = format!("request:{}", meta.path);
+            auth::record_denial(
+                &st.db,
+                &meta,
+                Some(c),
+                "csrf",
+                &object,
+                "Thiếu hoặc sai mã CSRF",
+            )
+            .await;
+            return AppError::Csrf.into_response();
+        }
+    }
+    req.extensions_mut().insert(meta);
+    if let Some(c) = ctx {
+        req.extensions_mut().insert(c);
+    }
+    next.run(req).await
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// One field of an urlencoded body or query.
+pub fn form_field(s: &str, name: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(s)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    status: u16,
+    message: String,
+    fields: Vec<thidua_core::Invalid>,
+    request_id: String,
+    l: crate::view::Layout,
+}
+
+/// Renders errors: JSON under `/api/`, a Vietnamese page elsewhere; an
+/// unauthenticated page request is sent to the login page instead.
+async fn render_errors(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let query = req
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let expired = req.extensions().get::<auth::SessionExpired>().is_some();
+    let is_api = path.starts_with("/api/");
+    let req_headers = req.headers().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let info = match resp.extensions().get::<ErrorInfo>() {
+        Some(i) => i.clone(),
+        None if status.is_client_error() || status.is_server_error() => {
+            let has_body = resp.headers().get(header::CONTENT_TYPE).is_some();
+            if has_body && status != StatusCode::INTERNAL_SERVER_ERROR {
+                return resp;
+            }
+            generic_info(status)
+        }
+        None => return resp,
+    };
+    if is_api {
+        let body = serde_json::json!({ "error": { "code": info.code, "message": info.message, "fields": info.fields, "request_id": request_id } });
+        let mut r = (status, axum::Json(body)).into_response();
+        copy_cookies(&resp, &mut r);
+        return r;
+    }
+    if info.code == "unauthenticated" {
+        let next_url = format!("{path}{query}");
+        let msg = if expired {
+            "Phiên làm việc đã hết hạn, hãy đăng nhập lại."
+        } else {
+            "Hãy đăng nhập để tiếp tục."
+        };
+        let to = format!("/dang-nhap?next={}", urlencode(&next_url));
+        let mut r = crate::view::redirect_with(&to, "error", msg);
+        if expired {
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                crate::view::set_cookie(SESSION_COOKIE, "", Some(0), false, "Lax"),
+            );
+        }
+        return r;
+    }
+    let title = match status.as_u16() {
+        403 => "Không có quyền truy cập",
+        404 => "Không tìm thấy",
+        409 => "Xung đột dữ liệu",
+        413 => "Dữ liệu quá lớn",
+        422 => "Dữ liệu chưa hợp lệ",
+        429 => "Quá nhiều yêu cầu",
+        s if s >= 500 => "Lỗi hệ thống",
+        _ => "Yêu cầu không hợp lệ",
+    };
+    let page = ErrorPage {
+        title: title.into(),
+        status: status.as_u16(),
+        message: info.message,
+        fields: info.fields,
+        request_id,
+        l: crate::view::Layout::anonymous(title, &req_headers),
+    };
+    match page.render() {
+        Ok(html) => {
+            let mut r = (status, axum::response::Html(html)).into_response();
+            copy_cookies(&resp, &mut r);
+            r
+        }
+        Err(_) => (status, "Lỗi hệ thống").into_response(),
+    }
+}
+
+fn copy_cookies(from: &Response, to: &mut Response) {
+    for v in from.headers().get_all(header::SET_COOKIE) {
+        to.headers_mut().append(header::SET_COOKIE, v.clone());
+    }
+}
+
+fn generic_info(status: StatusCode) -> ErrorInfo {
+    let (code, message) = match status.as_u16() {
+        404 => (
+            "not_found",
+            "Không tìm thấy trang hoặc đối tượng bạn yêu cầu.",
+        ),
+        405 => (
+            "method_not_allowed",
+            "Thao tác này không được hỗ trợ tại địa chỉ này.",
+        ),
+        413 => (
+            "too_large",
+            "Dữ liệu hoặc tệp gửi lên quá lớn. Hãy giảm kích thước rồi thử lại.",
+        ),
+        415 => (
+            "unsupported_media_type",
+            "Định dạng dữ liệu gửi lên không được hỗ trợ.",
+        ),
+        422 | 400 => (
+            "bad_request",
+            "Dữ liệu gửi lên không đúng định dạng. Hãy kiểm tra lại biểu mẫu.",
+        ),
+        s if s >= 500 => (
+            "internal",
+            "Đã có lỗi trong hệ thống. Thao tác chưa được thực hiện; hãy thử lại sau hoặc báo cho quản trị viên kèm mã yêu cầu.",
+        ),
+        _ => ("bad_request", "Yêu cầu không hợp lệ."),
+    };
+    ErrorInfo {
+        code,
+        message: message.into(),
+        fields: vec![],
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|v| v.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+/// Security headers on every response; metrics of every request.
+async fn security_and_metrics(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !is_static && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if st.cfg.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    st.metrics.observe(
+        &method,
+        resp.status().as_u16(),
+        started.elapsed().as_micros() as u64,
+    );
+    resp
+}

@@ -1,0 +1,1 @@
+//! Spreadsheet imports: see the functions below.

@@ -1,0 +1,63 @@
+//! The operations: one function per user action, shared by the pages and the
+//! API. Each parses nothing itself (it takes parsed input), asks the policy,
+//! runs one transaction, appends to the audit log, and returns plain data.
+
+pub mod account;
+pub mod audit_log;
+pub mod import;
+pub mod org;
+pub mod users;
+
+use thidua_core::policy::{Action, Target, decide};
+use thidua_db::Tx;
+use thidua_db::org::AuthorityRow;
+
+use crate::AppState;
+use crate::auth::{Ctx, record_denial};
+use crate::error::AppResult;
+
+/// Asks the policy; on refusal, rolls the transaction back, records the
+/// denial in the audit log and returns the error.
+pub async fn authorize(
+    st: &AppState,
+    ctx: &Ctx,
+    tx: Tx,
+    action: Action,
+    target: &Target,
+    object: &str,
+) -> AppResult<Tx> {
+    match decide(&ctx.actor, action, target) {
+        Ok(()) => Ok(tx),
+        Err(denied) => {
+            tx.rollback().await?;
+            Err(record_denial(
+                &st.db,
+                &ctx.meta,
+                Some(ctx),
+                action.code(),
+                object,
+                &denied.to_string(),
+            )
+            .await)
+        }
+    }
+}
+
+/// (id, parent) of every authority, as the policy's list functions want.
+pub fn tree(all: &[AuthorityRow]) -> Vec<(i64, Option<i64>)> {
+    all.iter().map(|a| (a.id, a.parent_id)).collect()
+}
+
+/// Today in Vietnam (UTC+7), `YYYY-MM-DD`.
+pub fn today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+}
+
+/// Splits a search text into folded words.
+pub fn search_words(q: &str) -> Vec<String> {
+    thidua_core::text::fold(q)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.replace(['%', '_'], ""))
+        .collect()
+}

@@ -1,0 +1,252 @@
+//! What every page shares: the layout (user, navigation by role, flash
+//! message, CSRF token), cookies, redirects, and form helpers.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use thidua_core::policy::{Action, Target, decide};
+
+use crate::auth::Ctx;
+
+pub const FLASH_COOKIE: &str = "thidua_flash";
+
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Flash {
+    /// "ok" or "error".
+    pub kind: String,
+    pub text: String,
+}
+
+/// The layout's data. Templates read `l.…`.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub user_name: Option<String>,
+    pub roles: String,
+    pub nav: Vec<NavItem>,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+}
+
+impl Layout {
+    /// The layout for a signed-in user: the navigation shows what the policy allows.
+    pub fn new(title: impl Into<String>, ctx: &Ctx, headers: &HeaderMap, path: &str) -> Self {
+        let a = &ctx.actor;
+        let any_scope = |action: Action| -> bool {
+            if decide(a, action, &Target::system()).is_ok() {
+                return true;
+            }
+            // an authority role: try its own authority as the target
+            a.grants
+                .iter()
+                .filter_map(|g| g.authority_id)
+                .any(|id| decide(a, action, &Target::authority(vec![id])).is_ok())
+        };
+        let mut nav = vec![NavItem {
+            href: "/",
+            label: "Trang chủ",
+            current: path == "/",
+        }];
+        let mut push = |href: &'static str, label: &'static str| {
+            nav.push(NavItem {
+                href,
+                label,
+                current: path.starts_with(href),
+            });
+        };
+        if any_scope(Action::ViewGroup) {
+            push("/cum-khoi", "Cụm, khối thi đua");
+        }
+        if any_scope(Action::ViewUnit) {
+            push("/don-vi", "Đơn vị");
+        }
+        if any_scope(Action::ViewDirectory) {
+            push("/co-quan", "Cơ quan tổ chức");
+            push("/nam-thi-dua", "Năm thi đua");
+        }
+        if any_scope(Action::ManageUnit) {
+            push("/nhap-xuat", "Nhập, xuất Excel");
+        }
+        if any_scope(Action::ManageUsers) {
+            push("/nguoi-dung", "Người dùng");
+        }
+        if any_scope(Action::ViewAudit) {
+            push("/nhat-ky", "Nhật ký");
+        }
+        let roles = ctx
+            .grants
+            .iter()
+            .map(|g| {
+                let role = thidua_core::policy::Role::parse(&g.role)
+                    .map(|r| r.label())
+                    .unwrap_or("?");
+                match &g.scope_name {
+                    Some(s) => format!("{role} – {s}"),
+                    None => role.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Layout {
+            title: title.into(),
+            user_name: Some(ctx.user.full_name.clone()),
+            roles,
+            nav,
+            csrf: ctx.csrf.clone(),
+            flash: read_flash(headers),
+        }
+    }
+
+    /// The layout for a visitor who is not signed in.
+    pub fn anonymous(title: impl Into<String>, headers: &HeaderMap) -> Self {
+        Layout {
+            title: title.into(),
+            user_name: None,
+            roles: String::new(),
+            nav: vec![],
+            csrf: String::new(),
+            flash: read_flash(headers),
+        }
+    }
+}
+
+/// Reads a cookie's value from the request headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+}
+
+/// A `Set-Cookie` value; `max_age` None is a session cookie, Some(0) removes it.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    secure: bool,
+    same_site: &str,
+) -> HeaderValue {
+    let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    if let Some(a) = max_age {
+        s.push_str(&format!("; Max-Age={a}"));
+    }
+    if secure {
+        s.push_str("; Secure");
+    }
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn read_flash(headers: &HeaderMap) -> Option<Flash> {
+    let raw = cookie(headers, FLASH_COOKIE)?;
+    let decoded = percent_decode(&raw);
+    let (kind, text) = decoded.split_once(':')?;
+    Some(Flash {
+        kind: kind.to_string(),
+        text: text.to_string(),
+    })
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len() + 1
+            && let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Redirects (303) with a flash message for the next page.
+pub fn redirect_with(to: &str, kind: &str, text: &str) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    let v = percent_encode(&format!("{kind}:{text}"));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(FLASH_COOKIE, &v, Some(60), false, "Lax"),
+    );
+    resp
+}
+
+/// Clears the flash cookie once a page has shown it.
+pub fn clear_flash(resp: &mut Response, headers: &HeaderMap) {
+    if cookie(headers, FLASH_COOKIE).is_some() {
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(FLASH_COOKIE, "", Some(0), false, "Lax"),
+        );
+    }
+}
+
+/// Renders an askama template into an HTML response (and clears a shown flash).
+pub fn html<T: askama::Template>(t: &T, headers: &HeaderMap) -> crate::AppResult<Response> {
+    let body = t
+        .render()
+        .map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
+    let mut resp = axum::response::Html(body).into_response();
+    clear_flash(&mut resp, headers);
+    Ok(resp)
+}
+
+/// Date text from storage (`YYYY-MM-DD`) as dd/mm/yyyy.
+pub fn date_vn(s: &Option<String>) -> String {
+    s.as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map(thidua_core::text::format_date)
+        .unwrap_or_default()
+}
+
+/// A stored timestamp as dd/mm/yyyy hh:mm (Vietnam time, UTC+7).
+pub fn stamp_vn(s: &str) -> String {
+    match thidua_db::parse_stamp(s) {
+        Some(t) => {
+            let local = t + chrono::Duration::hours(7);
+            local.format("%d/%m/%Y %H:%M").to_string()
+        }
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_round_trip() {
+        let v = percent_encode("ok:Đã lưu đơn vị \"Sở Tư pháp\"; xong");
+        assert_eq!(percent_decode(&v), "ok:Đã lưu đơn vị \"Sở Tư pháp\"; xong");
+    }
+}

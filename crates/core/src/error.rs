@@ -13,9 +13,6 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        Invalid { field: field.into(), message: message.into() }
     }
 }

@@ -107,22 +107,13 @@ impl Name {
             return Err(Invalid::new(field, format!("{field} không được để trống.")));
         }
         if n < 2 {
-            return Err(Invalid::new(
-                field,
-                format!("{field} quá ngắn (ít nhất 2 ký tự)."),
-            ));
+            return Err(Invalid::new(field, format!("{field} quá ngắn (ít nhất 2 ký tự).")));
         }
         if n > 250 {
-            return Err(Invalid::new(
-                field,
-                format!("{field} quá dài (tối đa 250 ký tự)."),
-            ));
+            return Err(Invalid::new(field, format!("{field} quá dài (tối đa 250 ký tự).")));
         }
         if t.chars().any(|c| c.is_control()) {
-            return Err(Invalid::new(
-                field,
-                format!("{field} chứa ký tự không hợp lệ."),
-            ));
+            return Err(Invalid::new(field, format!("{field} chứa ký tự không hợp lệ.")));
         }
         Ok(Name(t))
     }
@@ -141,10 +132,7 @@ pub fn parse_short_name(s: &str, name: &Name) -> Result<String, Invalid> {
         return Ok(name.as_str().to_string());
     }
     if t.chars().count() > 100 {
-        return Err(Invalid::new(
-            "Tên viết tắt",
-            "Tên viết tắt quá dài (tối đa 100 ký tự).",
-        ));
+        return Err(Invalid::new("Tên viết tắt", "Tên viết tắt quá dài (tối đa 100 ký tự)."));
     }
     Ok(t)
 }
@@ -154,31 +142,22 @@ pub fn parse_opt_date(field: &'static str, s: &str) -> Result<Option<NaiveDate>,
     if s.trim().is_empty() {
         return Ok(None);
     }
-    crate::text::parse_date(s).map(Some).ok_or_else(|| {
-        Invalid::new(
-            field,
-            format!(
-                "{field} \"{}\" không đúng dạng ngày (dd/mm/yyyy).",
-                s.trim()
-            ),
-        )
-    })
+    crate::text::parse_date(s)
+        .map(Some)
+        .ok_or_else(|| Invalid::new(field, format!("{field} \"{}\" không đúng dạng ngày (dd/mm/yyyy).", s.trim())))
 }
 
 /// A required date field.
 pub fn parse_date_field(field: &'static str, s: &str) -> Result<NaiveDate, Invalid> {
-    parse_opt_date(field, s)?
-        .ok_or_else(|| Invalid::new(field, format!("{field} không được để trống.")))
+    parse_opt_date(field, s)?.ok_or_else(|| Invalid::new(field, format!("{field} không được để trống.")))
 }
 
 /// Emulation years the registry accepts.
 pub fn parse_year(s: &str) -> Result<i32, Invalid> {
-    let y: i32 = s.trim().parse().map_err(|_| {
-        Invalid::new(
-            "Năm",
-            format!("Năm \"{}\" phải là số có 4 chữ số, ví dụ 2026.", s.trim()),
-        )
-    })?;
+    let y: i32 = s
+        .trim()
+        .parse()
+        .map_err(|_| Invalid::new("Năm", format!("Năm \"{}\" phải là số có 4 chữ số, ví dụ 2026.", s.trim())))?;
     if !(2000..=2100).contains(&y) {
         return Err(Invalid::new("Năm", "Năm phải trong khoảng 2000 đến 2100."));
     }
@@ -190,10 +169,7 @@ pub fn check_active_period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Re
     if let (Some(f), Some(t)) = (from, to)
         && t < f
     {
-        return Err(Invalid::new(
-            "Hoạt động đến",
-            "Ngày kết thúc hoạt động phải sau ngày bắt đầu hoạt động.",
-        ));
+        return Err(Invalid::new("Hoạt động đến", "Ngày kết thúc hoạt động phải sau ngày bắt đầu hoạt động."));
     }
     Ok(())
 }
@@ -219,24 +195,15 @@ pub fn check_roles(members: &[(i64, MemberRole)]) -> Result<(), Invalid> {
     let heads = members.iter().filter(|m| m.1 == MemberRole::Head).count();
     let deputies = members.iter().filter(|m| m.1 == MemberRole::Deputy).count();
     if heads > 1 {
-        return Err(Invalid::new(
-            "Vai trò",
-            "Mỗi cụm, khối chỉ có một đơn vị trưởng trong một năm.",
-        ));
+        return Err(Invalid::new("Vai trò", "Mỗi cụm, khối chỉ có một đơn vị trưởng trong một năm."));
     }
     if deputies > 1 {
-        return Err(Invalid::new(
-            "Vai trò",
-            "Mỗi cụm, khối chỉ có tối đa một đơn vị phó trong một năm.",
-        ));
+        return Err(Invalid::new("Vai trò", "Mỗi cụm, khối chỉ có tối đa một đơn vị phó trong một năm."));
     }
     let mut ids: Vec<i64> = members.iter().map(|m| m.0).collect();
     ids.sort_unstable();
     if ids.windows(2).any(|w| w[0] == w[1]) {
-        return Err(Invalid::new(
-            "Đơn vị",
-            "Một đơn vị chỉ được có một vai trò trong cụm, khối.",
-        ));
+        return Err(Invalid::new("Đơn vị", "Một đơn vị chỉ được có một vai trò trong cụm, khối."));
     }
     Ok(())
 }
@@ -258,10 +225,7 @@ mod tests {
 
     #[test]
     fn names_are_normalised() {
-        assert_eq!(
-            Name::parse("Tên", "  Sở  Tư   pháp ").unwrap().as_str(),
-            "Sở Tư pháp"
-        );
+        assert_eq!(Name::parse("Tên", "  Sở  Tư   pháp ").unwrap().as_str(), "Sở Tư pháp");
         assert!(Name::parse("Tên", "   ").is_err());
         assert!(Name::parse("Tên", &"a".repeat(251)).is_err());
     }

@@ -13,22 +13,14 @@ pub fn check_new_password(password: &str, username: &str) -> Result<(), Invalid>
     if n < MIN_CHARS {
         return Err(Invalid::new(
             "Mật khẩu",
-            format!(
-                "Mật khẩu phải có ít nhất {MIN_CHARS} ký tự (hiện có {n}). Một cụm từ dễ nhớ là lựa chọn tốt."
-            ),
+            format!("Mật khẩu phải có ít nhất {MIN_CHARS} ký tự (hiện có {n}). Một cụm từ dễ nhớ là lựa chọn tốt."),
         ));
     }
     if n > MAX_CHARS {
-        return Err(Invalid::new(
-            "Mật khẩu",
-            format!("Mật khẩu dài tối đa {MAX_CHARS} ký tự."),
-        ));
+        return Err(Invalid::new("Mật khẩu", format!("Mật khẩu dài tối đa {MAX_CHARS} ký tự.")));
     }
     if password.trim().eq_ignore_ascii_case(username.trim()) {
-        return Err(Invalid::new(
-            "Mật khẩu",
-            "Mật khẩu không được trùng với tên đăng nhập.",
-        ));
+        return Err(Invalid::new("Mật khẩu", "Mật khẩu không được trùng với tên đăng nhập."));
     }
     Ok(())
 }
@@ -37,8 +29,7 @@ pub fn check_new_password(password: &str, username: &str) -> Result<(), Invalid>
 pub fn parse_username(s: &str) -> Result<String, Invalid> {
     let t = s.trim().to_lowercase();
     let ok = (3..=64).contains(&t.len())
-        && t.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+        && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
     if !ok {
         return Err(Invalid::new(
             "Tên đăng nhập",

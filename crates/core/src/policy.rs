@@ -88,24 +88,13 @@ impl Target {
         Target::default()
     }
     pub fn authority(path: Vec<i64>) -> Self {
-        Target {
-            authority_path: path,
-            ..Default::default()
-        }
+        Target { authority_path: path, ..Default::default() }
     }
     pub fn unit(path: Vec<i64>, unit_id: i64) -> Self {
-        Target {
-            authority_path: path,
-            unit_id: Some(unit_id),
-            group: None,
-        }
+        Target { authority_path: path, unit_id: Some(unit_id), group: None }
     }
     pub fn group(path: Vec<i64>, group: GroupCtx) -> Self {
-        Target {
-            authority_path: path,
-            unit_id: None,
-            group: Some(group),
-        }
+        Target { authority_path: path, unit_id: None, group: Some(group) }
     }
 }
 
@@ -184,41 +173,26 @@ impl Actor {
 
     /// The units this actor works for.
     pub fn unit_ids(&self) -> Vec<i64> {
-        self.grants
-            .iter()
-            .filter(|g| g.role.is_unit_role())
-            .filter_map(|g| g.unit_id)
-            .collect()
+        self.grants.iter().filter(|g| g.role.is_unit_role()).filter_map(|g| g.unit_id).collect()
     }
 
     /// The authorities this actor holds an authority role over (with the role).
     pub fn authority_grants(&self) -> impl Iterator<Item = (Role, i64)> + '_ {
-        self.grants
-            .iter()
-            .filter(|g| g.role.is_authority_role())
-            .filter_map(|g| g.authority_id.map(|a| (g.role, a)))
+        self.grants.iter().filter(|g| g.role.is_authority_role()).filter_map(|g| g.authority_id.map(|a| (g.role, a)))
     }
 
     fn covers(&self, roles: &[Role], path: &[i64]) -> bool {
-        self.grants
-            .iter()
-            .any(|g| roles.contains(&g.role) && g.authority_id.is_some_and(|a| path.contains(&a)))
+        self.grants.iter().any(|g| roles.contains(&g.role) && g.authority_id.is_some_and(|a| path.contains(&a)))
     }
 
     fn unit_role_on(&self, unit: i64) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role.is_unit_role() && g.unit_id == Some(unit))
+        self.grants.iter().any(|g| g.role.is_unit_role() && g.unit_id == Some(unit))
     }
 }
 
 /// The policy. Returns `Ok(())` when the actor may act, else the refusal.
 pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Denied> {
-    if allowed(actor, action, target) {
-        Ok(())
-    } else {
-        Err(Denied { action })
-    }
+    if allowed(actor, action, target) { Ok(()) } else { Err(Denied { action }) }
 }
 
 fn allowed(actor: &Actor, action: Action, t: &Target) -> bool {
@@ -241,22 +215,16 @@ fn allowed(actor: &Actor, action: Action, t: &Target) -> bool {
         Action::ViewGroup => {
             actor.covers(&readers, path)
                 || actor.covers(&[Role::UnitLeader, Role::UnitOfficer], path)
-                || t.group
-                    .as_ref()
-                    .is_some_and(|g| g.member_units.iter().any(|u| actor.unit_role_on(*u)))
+                || t.group.as_ref().is_some_and(|g| g.member_units.iter().any(|u| actor.unit_role_on(*u)))
         }
         Action::LeadGroupYear => {
             actor.covers(&[Role::Secretariat], path)
-                || t.group.as_ref().is_some_and(|g| {
-                    [g.head_unit, g.deputy_unit]
-                        .into_iter()
-                        .flatten()
-                        .any(|u| actor.unit_role_on(u))
-                })
+                || t.group
+                    .as_ref()
+                    .is_some_and(|g| [g.head_unit, g.deputy_unit].into_iter().flatten().any(|u| actor.unit_role_on(u)))
         }
         Action::ViewAudit => {
-            actor.covers(&[Role::Secretariat], path)
-                || (path.is_empty() && actor.has_role(Role::Secretariat))
+            actor.covers(&[Role::Secretariat], path) || (path.is_empty() && actor.has_role(Role::Secretariat))
         }
     }
 }
@@ -277,12 +245,8 @@ pub fn managed_authorities(actor: &Actor, all: &[(i64, Option<i64>)]) -> Option<
     if actor.is_admin() {
         return None;
     }
-    let roots: Vec<i64> = actor
-        .grants
-        .iter()
-        .filter(|g| g.role == Role::Secretariat)
-        .filter_map(|g| g.authority_id)
-        .collect();
+    let roots: Vec<i64> =
+        actor.grants.iter().filter(|g| g.role == Role::Secretariat).filter_map(|g| g.authority_id).collect();
     Some(below(&roots, all))
 }
 
@@ -301,10 +265,7 @@ pub fn authority_path(id: i64, all: &[(i64, Option<i64>)]) -> Vec<i64> {
 }
 
 fn below(roots: &[i64], all: &[(i64, Option<i64>)]) -> Vec<i64> {
-    all.iter()
-        .map(|a| a.0)
-        .filter(|&id| authority_path(id, all).iter().any(|p| roots.contains(p)))
-        .collect()
+    all.iter().map(|a| a.0).filter(|&id| authority_path(id, all).iter().any(|p| roots.contains(p))).collect()
 }
 
 #[cfg(test)]
@@ -320,18 +281,10 @@ mod tests {
         Actor { user_id: 7, grants }
     }
     fn auth(role: Role, a: i64) -> Grant {
-        Grant {
-            role,
-            authority_id: Some(a),
-            unit_id: None,
-        }
+        Grant { role, authority_id: Some(a), unit_id: None }
     }
     fn unit(role: Role, a: i64, u: i64) -> Grant {
-        Grant {
-            role,
-            authority_id: Some(a),
-            unit_id: Some(u),
-        }
+        Grant { role, authority_id: Some(a), unit_id: Some(u) }
     }
 
     #[test]
@@ -341,14 +294,7 @@ mod tests {
         assert!(decide(&s, Action::ManageUnit, &Target::unit(vec![HN, TW], 11)).is_err());
         assert!(decide(&s, Action::ManageUnit, &Target::unit(vec![TW], 12)).is_err());
         let central = actor(vec![auth(Role::Secretariat, TW)]);
-        assert!(
-            decide(
-                &central,
-                Action::ManageUnit,
-                &Target::unit(vec![CB, TW], 10)
-            )
-            .is_ok()
-        );
+        assert!(decide(&central, Action::ManageUnit, &Target::unit(vec![CB, TW], 10)).is_ok());
     }
 
     #[test]
@@ -376,73 +322,33 @@ mod tests {
     fn member_units_read_their_groups_of_other_authorities() {
         // Tỉnh Cao Bằng (unit 30 of the central authority) in a central cluster.
         let o = actor(vec![unit(Role::UnitLeader, TW, 30)]);
-        let g = GroupCtx {
-            head_unit: Some(31),
-            deputy_unit: Some(30),
-            member_units: vec![30, 31, 32],
-        };
+        let g = GroupCtx { head_unit: Some(31), deputy_unit: Some(30), member_units: vec![30, 31, 32] };
         assert!(decide(&o, Action::ViewGroup, &Target::group(vec![TW], g.clone())).is_ok());
-        let other = GroupCtx {
-            head_unit: Some(40),
-            deputy_unit: None,
-            member_units: vec![40, 41],
-        };
+        let other = GroupCtx { head_unit: Some(40), deputy_unit: None, member_units: vec![40, 41] };
         let o2 = actor(vec![unit(Role::UnitLeader, CB, 50)]);
         assert!(decide(&o2, Action::ViewGroup, &Target::group(vec![TW], other)).is_err());
     }
 
     #[test]
     fn head_officer_follows_from_the_group_year() {
-        let g = GroupCtx {
-            head_unit: Some(10),
-            deputy_unit: Some(11),
-            member_units: vec![10, 11, 12],
-        };
+        let g = GroupCtx { head_unit: Some(10), deputy_unit: Some(11), member_units: vec![10, 11, 12] };
         let t = Target::group(vec![CB, TW], g);
-        assert!(
-            decide(
-                &actor(vec![unit(Role::UnitOfficer, CB, 10)]),
-                Action::LeadGroupYear,
-                &t
-            )
-            .is_ok()
-        );
-        assert!(
-            decide(
-                &actor(vec![unit(Role::UnitLeader, CB, 11)]),
-                Action::LeadGroupYear,
-                &t
-            )
-            .is_ok()
-        );
-        assert!(
-            decide(
-                &actor(vec![unit(Role::UnitOfficer, CB, 12)]),
-                Action::LeadGroupYear,
-                &t
-            )
-            .is_err()
-        );
+        assert!(decide(&actor(vec![unit(Role::UnitOfficer, CB, 10)]), Action::LeadGroupYear, &t).is_ok());
+        assert!(decide(&actor(vec![unit(Role::UnitLeader, CB, 11)]), Action::LeadGroupYear, &t).is_ok());
+        assert!(decide(&actor(vec![unit(Role::UnitOfficer, CB, 12)]), Action::LeadGroupYear, &t).is_err());
     }
 
     #[test]
     fn no_grants_no_access() {
         let nobody = actor(vec![]);
-        for action in [
-            Action::ViewDirectory,
-            Action::ViewUnit,
-            Action::ViewGroup,
-            Action::ViewAudit,
-        ] {
+        for action in [Action::ViewDirectory, Action::ViewUnit, Action::ViewGroup, Action::ViewAudit] {
             assert!(decide(&nobody, action, &Target::unit(vec![CB, TW], 1)).is_err());
         }
     }
 
     #[test]
     fn denial_message_is_vietnamese() {
-        let d = Denied {
-            action: Action::ManageUnit,
-        };
+        let d = Denied { action: Action::ManageUnit };
         assert_eq!(d.to_string(), "Bạn không có quyền quản lý đơn vị này.");
     }
 
@@ -455,23 +361,13 @@ mod tests {
         assert_eq!(managed_authorities(&s, &all), Some(vec![TW, CB, HN]));
         assert_eq!(managed_authorities(&o, &all), Some(vec![]));
         assert_eq!(
-            readable_authorities(
-                &actor(vec![Grant {
-                    role: Role::Admin,
-                    authority_id: None,
-                    unit_id: None
-                }]),
-                &all
-            ),
+            readable_authorities(&actor(vec![Grant { role: Role::Admin, authority_id: None, unit_id: None }]), &all),
             None
         );
         for id in [TW, CB, HN] {
             let path = authority_path(id, &all);
             let listed = readable_authorities(&o, &all).unwrap().contains(&id);
-            prop_assert_eq_bool(
-                listed,
-                decide(&o, Action::ViewUnit, &Target::unit(path, 999)).is_ok(),
-            );
+            prop_assert_eq_bool(listed, decide(&o, Action::ViewUnit, &Target::unit(path, 999)).is_ok());
         }
     }
 

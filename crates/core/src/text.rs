@@ -42,8 +42,8 @@ fn is_combining_mark(c: char) -> bool {
 /// Returns a primary weight for one base letter (lower case, tone removed).
 fn letter_weight(base: char) -> u32 {
     const ORDER: &[char] = &[
-        'a', 'ă', 'â', 'b', 'c', 'd', 'đ', 'e', 'ê', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n',
-        'o', 'ô', 'ơ', 'p', 'q', 'r', 's', 't', 'u', 'ư', 'v', 'w', 'x', 'y', 'z',
+        'a', 'ă', 'â', 'b', 'c', 'd', 'đ', 'e', 'ê', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'ô', 'ơ', 'p',
+        'q', 'r', 's', 't', 'u', 'ư', 'v', 'w', 'x', 'y', 'z',
     ];
     if let Some(i) = ORDER.iter().position(|&c| c == base) {
         return 1000 + i as u32;

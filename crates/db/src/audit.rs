@@ -84,15 +84,9 @@ fn chain_hash(prev: &str, content: &Value) -> String {
 /// to the end of the transaction) so the chain never forks.
 pub async fn append(tx: &mut Tx, e: Entry) -> Result<i64> {
     if let Tx::Postgres(_) = tx {
-        tx.exec("SELECT pg_advisory_xact_lock(7243001)", vec![])
-            .await?;
+        tx.exec("SELECT pg_advisory_xact_lock(7243001)", vec![]).await?;
     }
-    let last: Option<(i64, String)> = tx
-        .opt(
-            "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
-            vec![],
-        )
-        .await?;
+    let last: Option<(i64, String)> = tx.opt("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", vec![]).await?;
     let (last_id, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
     let mut row = Row {
         id: last_id + 1,
@@ -152,12 +146,8 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
     let mut count = 0u64;
     loop {
         let mut tx = db.read().await?;
-        let rows: Vec<Row> = tx
-            .all(
-                "SELECT * FROM audit_log WHERE id >= $1 ORDER BY id LIMIT 5000",
-                args![expected_id],
-            )
-            .await?;
+        let rows: Vec<Row> =
+            tx.all("SELECT * FROM audit_log WHERE id >= $1 ORDER BY id LIMIT 5000", args![expected_id]).await?;
         tx.rollback().await?;
         if rows.is_empty() {
             // a row removed at the end cannot be seen from the rows alone; the
@@ -166,22 +156,17 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
         }
         for r in rows {
             if r.id != expected_id {
-                return Ok(Verdict::Broken {
-                    id: expected_id,
-                    why: format!("Thiếu bản ghi số {expected_id}."),
-                });
+                return Ok(Verdict::Broken { id: expected_id, why: format!("Thiếu bản ghi số {expected_id}.") });
             }
             if r.prev_hash != prev_hash {
                 return Ok(Verdict::Broken {
                     id: r.id,
-                    why: "Mã băm của bản ghi trước không khớp (bản ghi trước đã bị sửa hoặc xoá)."
-                        .into(),
+                    why: "Mã băm của bản ghi trước không khớp (bản ghi trước đã bị sửa hoặc xoá).".into(),
                 });
             }
             if r.content_hash() != r.hash {
                 return Ok(Verdict::Broken {
-                    id: r.id,
-                    why: "Nội dung bản ghi đã bị sửa sau khi ghi.".into(),
+                    id: r.id, why: "Nội dung bản ghi đã bị sửa sau khi ghi.".into()
                 });
             }
             prev_hash = r.hash;

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, FromRow, Postgres, Sqlite, Transaction};
 
@@ -140,10 +139,7 @@ impl Db {
     pub async fn read(&self) -> Result<Tx> {
         Ok(match self {
             Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(
-                p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .await?,
-            ),
+            Db::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
         })
     }
 
@@ -178,20 +174,24 @@ impl Db {
     pub async fn schema(&self) -> Result<Vec<(String, String)>> {
         let mut tx = self.read().await?;
         let rows: Vec<(String, String)> = match &mut tx {
-            Tx::Sqlite(t) => sqlx::query_as(
-                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+            Tx::Sqlite(t) => {
+                sqlx::query_as(
+                    "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
                  WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
                  ORDER BY m.name, p.name",
-            )
-            .fetch_all(&mut **t)
-            .await?,
-            Tx::Postgres(t) => sqlx::query_as(
-                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                )
+                .fetch_all(&mut **t)
+                .await?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%' \
                  ORDER BY table_name, column_name",
-            )
-            .fetch_all(&mut **t)
-            .await?,
+                )
+                .fetch_all(&mut **t)
+                .await?
+            }
         };
         tx.rollback().await?;
         Ok(rows)
@@ -260,14 +260,8 @@ macro_rules! args {
 }
 
 /// A row type that decodes on both backends (derive `sqlx::FromRow`).
-pub trait Record:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
-impl<T> Record for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{
-}
+pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
 /// One transaction, on one backend or the other.
 pub enum Tx {
@@ -306,14 +300,10 @@ impl Tx {
     /// Like [`Tx::exec`], for SQL assembled at run time from fixed pieces (never from input).
     pub async fn exec_dyn(&mut self, sql: String, args: Vec<Arg>) -> Result<u64> {
         Ok(match self {
-            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
-                .execute(&mut **t)
-                .await?
-                .rows_affected(),
-            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
-                .execute(&mut **t)
-                .await?
-                .rows_affected(),
+            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args).execute(&mut **t).await?.rows_affected(),
+            Tx::Postgres(t) => {
+                bind_all!(sqlx::query(AssertSqlSafe(sql)), args).execute(&mut **t).await?.rows_affected()
+            }
         })
     }
 
@@ -324,46 +314,26 @@ impl Tx {
 
     pub async fn all_dyn<T: Record>(&mut self, sql: String, args: Vec<Arg>) -> Result<Vec<T>> {
         Ok(match self {
-            Tx::Sqlite(t) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                    .fetch_all(&mut **t)
-                    .await?
-            }
-            Tx::Postgres(t) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                    .fetch_all(&mut **t)
-                    .await?
-            }
+            Tx::Sqlite(t) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_all(&mut **t).await?,
+            Tx::Postgres(t) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_all(&mut **t).await?,
         })
     }
 
     /// At most one row.
     pub async fn opt<T: Record>(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<Option<T>> {
         Ok(match self {
-            Tx::Sqlite(t) => {
-                bind_all!(sqlx::query_as::<_, T>(sql), args)
-                    .fetch_optional(&mut **t)
-                    .await?
-            }
-            Tx::Postgres(t) => {
-                bind_all!(sqlx::query_as::<_, T>(sql), args)
-                    .fetch_optional(&mut **t)
-                    .await?
-            }
+            Tx::Sqlite(t) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **t).await?,
+            Tx::Postgres(t) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **t).await?,
         })
     }
 
     pub async fn opt_dyn<T: Record>(&mut self, sql: String, args: Vec<Arg>) -> Result<Option<T>> {
         Ok(match self {
             Tx::Sqlite(t) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                    .fetch_optional(&mut **t)
-                    .await?
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(&mut **t).await?
             }
             Tx::Postgres(t) => {
-                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args)
-                    .fetch_optional(&mut **t)
-                    .await?
+                bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(&mut **t).await?
             }
         })
     }
@@ -371,16 +341,8 @@ impl Tx {
     /// Exactly one row.
     pub async fn one<T: Record>(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<T> {
         Ok(match self {
-            Tx::Sqlite(t) => {
-                bind_all!(sqlx::query_as::<_, T>(sql), args)
-                    .fetch_one(&mut **t)
-                    .await?
-            }
-            Tx::Postgres(t) => {
-                bind_all!(sqlx::query_as::<_, T>(sql), args)
-                    .fetch_one(&mut **t)
-                    .await?
-            }
+            Tx::Sqlite(t) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **t).await?,
+            Tx::Postgres(t) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **t).await?,
         })
     }
 
@@ -418,7 +380,5 @@ pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Parses a stored timestamp.
 pub fn parse_stamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|d| d.with_timezone(&chrono::Utc))
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&chrono::Utc))
 }

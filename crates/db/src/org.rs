@@ -67,19 +67,11 @@ pub struct MemberRow {
 // ---------- authorities ----------
 
 pub async fn authorities(tx: &mut Tx) -> Result<Vec<AuthorityRow>> {
-    tx.all(
-        "SELECT id, name, short_name, level, parent_id FROM authorities ORDER BY id",
-        vec![],
-    )
-    .await
+    tx.all("SELECT id, name, short_name, level, parent_id FROM authorities ORDER BY id", vec![]).await
 }
 
 pub async fn authority(tx: &mut Tx, id: i64) -> Result<Option<AuthorityRow>> {
-    tx.opt(
-        "SELECT id, name, short_name, level, parent_id FROM authorities WHERE id = $1",
-        args![id],
-    )
-    .await
+    tx.opt("SELECT id, name, short_name, level, parent_id FROM authorities WHERE id = $1", args![id]).await
 }
 
 /// The authority and its ancestors, nearest first.
@@ -104,10 +96,7 @@ pub fn path_in(all: &[AuthorityRow], id: i64) -> Vec<i64> {
 
 /// The authority and all authorities below it.
 pub fn descendants_in(all: &[AuthorityRow], id: i64) -> Vec<i64> {
-    all.iter()
-        .filter(|a| path_in(all, a.id).contains(&id))
-        .map(|a| a.id)
-        .collect()
+    all.iter().filter(|a| path_in(all, a.id).contains(&id)).map(|a| a.id).collect()
 }
 
 pub async fn insert_authority(
@@ -173,10 +162,7 @@ pub async fn search_units(tx: &mut Tx, q: &UnitQuery) -> Result<Vec<UnitRow>> {
     }
     if !q.include_closed {
         a.push(q.today.clone().into());
-        sql.push_str(&format!(
-            " AND (u.active_to IS NULL OR u.active_to >= ${})",
-            a.len()
-        ));
+        sql.push_str(&format!(" AND (u.active_to IS NULL OR u.active_to >= ${})", a.len()));
     }
     if let Some(auths) = &q.authorities {
         push_id_list(&mut sql, "u.authority_id", auths);
@@ -197,16 +183,11 @@ pub fn push_id_list(sql: &mut String, col: &str, ids: &[i64]) {
 }
 
 pub async fn unit(tx: &mut Tx, id: i64) -> Result<Option<UnitRow>> {
-    tx.opt_dyn(format!("{UNIT_SELECT} WHERE u.id = $1"), args![id])
-        .await
+    tx.opt_dyn(format!("{UNIT_SELECT} WHERE u.id = $1"), args![id]).await
 }
 
 pub async fn unit_by_name(tx: &mut Tx, authority_id: i64, name: &str) -> Result<Option<UnitRow>> {
-    tx.opt_dyn(
-        format!("{UNIT_SELECT} WHERE u.authority_id = $1 AND u.name = $2"),
-        args![authority_id, name],
-    )
-    .await
+    tx.opt_dyn(format!("{UNIT_SELECT} WHERE u.authority_id = $1 AND u.name = $2"), args![authority_id, name]).await
 }
 
 /// A new or changed unit.
@@ -222,11 +203,7 @@ pub struct UnitData {
 
 pub async fn insert_unit(tx: &mut Tx, u: &UnitData) -> Result<i64> {
     let t = now();
-    let key = format!(
-        "{} | {}",
-        thidua_core::text::fold(&u.name),
-        thidua_core::text::fold(&u.short_name)
-    );
+    let key = format!("{} | {}", thidua_core::text::fold(&u.name), thidua_core::text::fold(&u.short_name));
     tx.scalar(
         "INSERT INTO units (name, short_name, kind, authority_id, active_from, active_to, search_key, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -236,15 +213,21 @@ pub async fn insert_unit(tx: &mut Tx, u: &UnitData) -> Result<i64> {
 }
 
 pub async fn update_unit(tx: &mut Tx, id: i64, u: &UnitData) -> Result<u64> {
-    let key = format!(
-        "{} | {}",
-        thidua_core::text::fold(&u.name),
-        thidua_core::text::fold(&u.short_name)
-    );
+    let key = format!("{} | {}", thidua_core::text::fold(&u.name), thidua_core::text::fold(&u.short_name));
     tx.exec(
         "UPDATE units SET name = $2, short_name = $3, kind = $4, authority_id = $5, active_from = $6, active_to = $7, \
          search_key = $8, updated_at = $9 WHERE id = $1",
-        args![id, u.name.clone(), u.short_name.clone(), u.kind.clone(), u.authority_id, u.active_from.clone(), u.active_to.clone(), key, now()],
+        args![
+            id,
+            u.name.clone(),
+            u.short_name.clone(),
+            u.kind.clone(),
+            u.authority_id,
+            u.active_from.clone(),
+            u.active_to.clone(),
+            key,
+            now()
+        ],
     )
     .await
 }
@@ -282,18 +265,12 @@ pub async fn insert_lineage(
 // ---------- years ----------
 
 pub async fn years(tx: &mut Tx) -> Result<Vec<i32>> {
-    let rows: Vec<(i32,)> = tx
-        .all("SELECT year FROM years ORDER BY year DESC", vec![])
-        .await?;
+    let rows: Vec<(i32,)> = tx.all("SELECT year FROM years ORDER BY year DESC", vec![]).await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 pub async fn insert_year(tx: &mut Tx, year: i32) -> Result<u64> {
-    tx.exec(
-        "INSERT INTO years (year, created_at) VALUES ($1, $2)",
-        args![year, now()],
-    )
-    .await
+    tx.exec("INSERT INTO years (year, created_at) VALUES ($1, $2)", args![year, now()]).await
 }
 
 // ---------- groups ----------
@@ -301,11 +278,7 @@ pub async fn insert_year(tx: &mut Tx, year: i32) -> Result<u64> {
 const GROUP_SELECT: &str = "SELECT g.id, g.kind, g.name, g.authority_id, a.name AS authority_name, g.closed_on \
      FROM emulation_groups g JOIN authorities a ON a.id = g.authority_id";
 
-pub async fn groups(
-    tx: &mut Tx,
-    authorities: Option<&[i64]>,
-    words: &[String],
-) -> Result<Vec<GroupRow>> {
+pub async fn groups(tx: &mut Tx, authorities: Option<&[i64]>, words: &[String]) -> Result<Vec<GroupRow>> {
     let mut sql = format!("{GROUP_SELECT} WHERE 1 = 1");
     let mut a: Vec<Arg> = Vec::new();
     for w in words {
@@ -330,16 +303,11 @@ pub async fn groups_of_units(tx: &mut Tx, units: &[i64]) -> Result<Vec<i64>> {
 }
 
 pub async fn group(tx: &mut Tx, id: i64) -> Result<Option<GroupRow>> {
-    tx.opt_dyn(format!("{GROUP_SELECT} WHERE g.id = $1"), args![id])
-        .await
+    tx.opt_dyn(format!("{GROUP_SELECT} WHERE g.id = $1"), args![id]).await
 }
 
 pub async fn group_by_name(tx: &mut Tx, authority_id: i64, name: &str) -> Result<Option<GroupRow>> {
-    tx.opt_dyn(
-        format!("{GROUP_SELECT} WHERE g.authority_id = $1 AND g.name = $2"),
-        args![authority_id, name],
-    )
-    .await
+    tx.opt_dyn(format!("{GROUP_SELECT} WHERE g.authority_id = $1 AND g.name = $2"), args![authority_id, name]).await
 }
 
 pub async fn insert_group(tx: &mut Tx, kind: &str, name: &str, authority_id: i64) -> Result<i64> {
@@ -352,13 +320,7 @@ pub async fn insert_group(tx: &mut Tx, kind: &str, name: &str, authority_id: i64
     .await
 }
 
-pub async fn update_group(
-    tx: &mut Tx,
-    id: i64,
-    kind: &str,
-    name: &str,
-    closed_on: Option<String>,
-) -> Result<u64> {
+pub async fn update_group(tx: &mut Tx, id: i64, kind: &str, name: &str, closed_on: Option<String>) -> Result<u64> {
     tx.exec(
         "UPDATE emulation_groups SET kind = $2, name = $3, search_key = $4, closed_on = $5, updated_at = $6 WHERE id = $1",
         args![id, kind, name, thidua_core::text::fold(name), closed_on, now()],
@@ -368,12 +330,8 @@ pub async fn update_group(
 
 /// The id of a group-year, created if missing. The year must exist.
 pub async fn group_year(tx: &mut Tx, group_id: i64, year: i32) -> Result<i64> {
-    let found: Option<(i64,)> = tx
-        .opt(
-            "SELECT id FROM group_years WHERE group_id = $1 AND year = $2",
-            args![group_id, year],
-        )
-        .await?;
+    let found: Option<(i64,)> =
+        tx.opt("SELECT id FROM group_years WHERE group_id = $1 AND year = $2", args![group_id, year]).await?;
     if let Some((id,)) = found {
         return Ok(id);
     }
@@ -405,19 +363,11 @@ pub async fn members_of_group(tx: &mut Tx, group_id: i64) -> Result<Vec<MemberRo
 }
 
 pub async fn memberships_of_unit(tx: &mut Tx, unit_id: i64) -> Result<Vec<MemberRow>> {
-    tx.all_dyn(
-        format!("{MEMBER_SELECT} WHERE u.id = $1 ORDER BY gy.year DESC, g.id"),
-        args![unit_id],
-    )
-    .await
+    tx.all_dyn(format!("{MEMBER_SELECT} WHERE u.id = $1 ORDER BY gy.year DESC, g.id"), args![unit_id]).await
 }
 
 /// Memberships of a set of groups in one year (for export), or of every year when `year` is None.
-pub async fn memberships(
-    tx: &mut Tx,
-    authorities: Option<&[i64]>,
-    year: Option<i32>,
-) -> Result<Vec<MemberRow>> {
+pub async fn memberships(tx: &mut Tx, authorities: Option<&[i64]>, year: Option<i32>) -> Result<Vec<MemberRow>> {
     let mut sql = format!("{MEMBER_SELECT} WHERE 1 = 1");
     let mut a: Vec<Arg> = Vec::new();
     if let Some(y) = year {
@@ -432,21 +382,13 @@ pub async fn memberships(
 }
 
 pub async fn membership(tx: &mut Tx, id: i64) -> Result<Option<MemberRow>> {
-    tx.opt_dyn(format!("{MEMBER_SELECT} WHERE m.id = $1"), args![id])
-        .await
+    tx.opt_dyn(format!("{MEMBER_SELECT} WHERE m.id = $1"), args![id]).await
 }
 
 /// The membership of a unit in a group-year, if any.
-pub async fn membership_in(
-    tx: &mut Tx,
-    group_year_id: i64,
-    unit_id: i64,
-) -> Result<Option<MemberRow>> {
-    tx.opt_dyn(
-        format!("{MEMBER_SELECT} WHERE m.group_year_id = $1 AND m.unit_id = $2"),
-        args![group_year_id, unit_id],
-    )
-    .await
+pub async fn membership_in(tx: &mut Tx, group_year_id: i64, unit_id: i64) -> Result<Option<MemberRow>> {
+    tx.opt_dyn(format!("{MEMBER_SELECT} WHERE m.group_year_id = $1 AND m.unit_id = $2"), args![group_year_id, unit_id])
+        .await
 }
 
 /// Another group of the same authority that the unit is in that year.
@@ -464,12 +406,7 @@ pub async fn other_group_same_year(
     .await
 }
 
-pub async fn insert_membership(
-    tx: &mut Tx,
-    group_year_id: i64,
-    unit_id: i64,
-    role: &str,
-) -> Result<i64> {
+pub async fn insert_membership(tx: &mut Tx, group_year_id: i64, unit_id: i64, role: &str) -> Result<i64> {
     tx.scalar(
         "INSERT INTO memberships (group_year_id, unit_id, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         args![group_year_id, unit_id, role, now()],
@@ -478,24 +415,15 @@ pub async fn insert_membership(
 }
 
 pub async fn set_membership_role(tx: &mut Tx, id: i64, role: &str) -> Result<u64> {
-    tx.exec(
-        "UPDATE memberships SET role = $2 WHERE id = $1",
-        args![id, role],
-    )
-    .await
+    tx.exec("UPDATE memberships SET role = $2 WHERE id = $1", args![id, role]).await
 }
 
 pub async fn delete_membership(tx: &mut Tx, id: i64) -> Result<u64> {
-    tx.exec("DELETE FROM memberships WHERE id = $1", args![id])
-        .await
+    tx.exec("DELETE FROM memberships WHERE id = $1", args![id]).await
 }
 
 /// Head and deputy of a group-year, and the units ever members of the group.
-pub async fn group_ctx(
-    tx: &mut Tx,
-    group_id: i64,
-    year: Option<i32>,
-) -> Result<thidua_core::policy::GroupCtx> {
+pub async fn group_ctx(tx: &mut Tx, group_id: i64, year: Option<i32>) -> Result<thidua_core::policy::GroupCtx> {
     let members = members_of_group(tx, group_id).await?;
     let mut ctx = thidua_core::policy::GroupCtx::default();
     for m in &members {

@@ -36,11 +36,7 @@ impl GrantRow {
         let role = Role::parse(&self.role)?;
         Some(Grant {
             role,
-            authority_id: if role.is_unit_role() {
-                self.unit_authority_id
-            } else {
-                self.authority_id
-            },
+            authority_id: if role.is_unit_role() { self.unit_authority_id } else { self.authority_id },
             unit_id: self.unit_id,
         })
     }
@@ -59,8 +55,7 @@ pub struct SessionRow {
 }
 
 pub async fn user_by_name(tx: &mut Tx, username: &str) -> Result<Option<UserRow>> {
-    tx.opt("SELECT * FROM users WHERE username = $1", args![username])
-        .await
+    tx.opt("SELECT * FROM users WHERE username = $1", args![username]).await
 }
 
 pub async fn user(tx: &mut Tx, id: i64) -> Result<Option<UserRow>> {
@@ -68,16 +63,10 @@ pub async fn user(tx: &mut Tx, id: i64) -> Result<Option<UserRow>> {
 }
 
 pub async fn users(tx: &mut Tx) -> Result<Vec<UserRow>> {
-    tx.all("SELECT * FROM users ORDER BY username", vec![])
-        .await
+    tx.all("SELECT * FROM users ORDER BY username", vec![]).await
 }
 
-pub async fn insert_user(
-    tx: &mut Tx,
-    username: &str,
-    full_name: &str,
-    password_hash: &str,
-) -> Result<i64> {
+pub async fn insert_user(tx: &mut Tx, username: &str, full_name: &str, password_hash: &str) -> Result<i64> {
     let t = now();
     tx.scalar(
         "INSERT INTO users (username, full_name, password_hash, disabled, created_at, password_changed_at) \
@@ -96,19 +85,11 @@ pub async fn set_password(tx: &mut Tx, id: i64, password_hash: &str) -> Result<u
 }
 
 pub async fn set_disabled(tx: &mut Tx, id: i64, disabled: bool) -> Result<u64> {
-    tx.exec(
-        "UPDATE users SET disabled = $2 WHERE id = $1",
-        args![id, disabled],
-    )
-    .await
+    tx.exec("UPDATE users SET disabled = $2 WHERE id = $1", args![id, disabled]).await
 }
 
 pub async fn set_full_name(tx: &mut Tx, id: i64, full_name: &str) -> Result<u64> {
-    tx.exec(
-        "UPDATE users SET full_name = $2 WHERE id = $1",
-        args![id, full_name],
-    )
-    .await
+    tx.exec("UPDATE users SET full_name = $2 WHERE id = $1", args![id, full_name]).await
 }
 
 const GRANT_SELECT: &str = "SELECT g.id, g.user_id, g.role, g.authority_id, g.unit_id, \
@@ -116,16 +97,11 @@ const GRANT_SELECT: &str = "SELECT g.id, g.user_id, g.role, g.authority_id, g.un
      FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id LEFT JOIN units u ON u.id = g.unit_id";
 
 pub async fn grants_of(tx: &mut Tx, user_id: i64) -> Result<Vec<GrantRow>> {
-    tx.all_dyn(
-        format!("{GRANT_SELECT} WHERE g.user_id = $1 ORDER BY g.id"),
-        args![user_id],
-    )
-    .await
+    tx.all_dyn(format!("{GRANT_SELECT} WHERE g.user_id = $1 ORDER BY g.id"), args![user_id]).await
 }
 
 pub async fn all_grants(tx: &mut Tx) -> Result<Vec<GrantRow>> {
-    tx.all_dyn(format!("{GRANT_SELECT} ORDER BY g.user_id, g.id"), vec![])
-        .await
+    tx.all_dyn(format!("{GRANT_SELECT} ORDER BY g.user_id, g.id"), vec![]).await
 }
 
 pub async fn insert_grant(
@@ -143,11 +119,7 @@ pub async fn insert_grant(
 }
 
 pub async fn delete_grant(tx: &mut Tx, user_id: i64, grant_id: i64) -> Result<u64> {
-    tx.exec(
-        "DELETE FROM role_grants WHERE id = $1 AND user_id = $2",
-        args![grant_id, user_id],
-    )
-    .await
+    tx.exec("DELETE FROM role_grants WHERE id = $1 AND user_id = $2", args![grant_id, user_id]).await
 }
 
 // ---------- sessions ----------
@@ -171,44 +143,29 @@ pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> Result<u64> {
 }
 
 pub async fn session(tx: &mut Tx, id_hash: &str) -> Result<Option<SessionRow>> {
-    tx.opt("SELECT * FROM sessions WHERE id_hash = $1", args![id_hash])
-        .await
+    tx.opt("SELECT * FROM sessions WHERE id_hash = $1", args![id_hash]).await
 }
 
 pub async fn touch_session(tx: &mut Tx, id_hash: &str, at: &str) -> Result<u64> {
-    tx.exec(
-        "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1",
-        args![id_hash, at],
-    )
-    .await
+    tx.exec("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1", args![id_hash, at]).await
 }
 
 pub async fn sessions_of(tx: &mut Tx, user_id: i64) -> Result<Vec<SessionRow>> {
-    tx.all(
-        "SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC",
-        args![user_id],
-    )
-    .await
+    tx.all("SELECT * FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC", args![user_id]).await
 }
 
 pub async fn delete_session(tx: &mut Tx, id_hash: &str) -> Result<u64> {
-    tx.exec("DELETE FROM sessions WHERE id_hash = $1", args![id_hash])
-        .await
+    tx.exec("DELETE FROM sessions WHERE id_hash = $1", args![id_hash]).await
 }
 
 /// Ends every session of a user but one (None: all of them).
 pub async fn delete_sessions_except(tx: &mut Tx, user_id: i64, keep: Option<&str>) -> Result<u64> {
-    tx.exec(
-        "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2",
-        args![user_id, keep.unwrap_or("")],
-    )
-    .await
+    tx.exec("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2", args![user_id, keep.unwrap_or("")]).await
 }
 
 /// Removes sessions past their expiry.
 pub async fn purge_sessions(tx: &mut Tx, now: &str) -> Result<u64> {
-    tx.exec("DELETE FROM sessions WHERE expires_at < $1", args![now])
-        .await
+    tx.exec("DELETE FROM sessions WHERE expires_at < $1", args![now]).await
 }
 
 // ---------- login attempts ----------
@@ -222,12 +179,7 @@ pub async fn record_attempt(tx: &mut Tx, username: &str, ip: &str, success: bool
 }
 
 /// Failed attempts since a time, for an account and for an address.
-pub async fn failures_since(
-    tx: &mut Tx,
-    username: &str,
-    ip: &str,
-    since: &str,
-) -> Result<(i64, i64)> {
+pub async fn failures_since(tx: &mut Tx, username: &str, ip: &str, since: &str) -> Result<(i64, i64)> {
     let by_user = tx
         .scalar(
             "SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND at >= $2 AND success = $3",
@@ -245,9 +197,5 @@ pub async fn failures_since(
 
 /// A success clears the account's failure count.
 pub async fn clear_failures(tx: &mut Tx, username: &str) -> Result<u64> {
-    tx.exec(
-        "DELETE FROM login_attempts WHERE username = $1 AND success = $2",
-        args![username, false],
-    )
-    .await
+    tx.exec("DELETE FROM login_attempts WHERE username = $1 AND success = $2", args![username, false]).await
 }

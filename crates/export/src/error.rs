@@ -75,16 +75,12 @@ impl XlsxError {
                  hoặc định dạng không cần thiết rồi tải lên lại.",
                 format_size(*limit)
             ),
-            XlsxError::NotXlsx => {
-                "Tệp không phải định dạng Excel .xlsx. Hãy lưu lại tệp bằng Excel với \
+            XlsxError::NotXlsx => "Tệp không phải định dạng Excel .xlsx. Hãy lưu lại tệp bằng Excel với \
                  định dạng .xlsx rồi tải lên lại."
-                    .to_string()
-            }
-            XlsxError::ZipBomb => {
-                "Tệp có tỷ lệ nén bất thường nên không thể đọc an toàn. Hãy mở tệp bằng \
+                .to_string(),
+            XlsxError::ZipBomb => "Tệp có tỷ lệ nén bất thường nên không thể đọc an toàn. Hãy mở tệp bằng \
                  Excel, lưu lại với định dạng .xlsx rồi tải lên lại."
-                    .to_string()
-            }
+                .to_string(),
             XlsxError::TooManyEntries { limit } => format!(
                 "Tệp chứa quá nhiều thành phần bên trong (giới hạn {}). Hãy xoá các trang tính, hình ảnh \
                  không cần thiết rồi lưu lại tệp.",
@@ -99,39 +95,26 @@ impl XlsxError {
                 format_count(*limit as u64)
             ),
             XlsxError::MissingColumns(cols) => {
-                let these = if cols.len() > 1 {
-                    "các cột này"
-                } else {
-                    "cột này"
-                };
-                format!(
-                    "Thiếu cột: {}. Hãy thêm {these} vào dòng tiêu đề.",
-                    cols.join(", ")
-                )
+                let these = if cols.len() > 1 { "các cột này" } else { "cột này" };
+                format!("Thiếu cột: {}. Hãy thêm {these} vào dòng tiêu đề.", cols.join(", "))
             }
             XlsxError::DuplicateColumns(cols) => format!(
                 "Cột bị trùng ở dòng tiêu đề: {}. Hãy xoá hoặc đổi tên cột trùng để mỗi cột chỉ xuất hiện \
                  một lần.",
                 cols.join(", ")
             ),
-            XlsxError::SheetNotFound(name) => format!(
-                "Không tìm thấy trang tính “{name}” trong tệp. Hãy kiểm tra lại tên trang tính."
-            ),
-            XlsxError::Empty => {
-                "Tệp không có dữ liệu. Hãy kiểm tra trang tính đầu tiên có dòng tiêu đề \
+            XlsxError::SheetNotFound(name) => {
+                format!("Không tìm thấy trang tính “{name}” trong tệp. Hãy kiểm tra lại tên trang tính.")
+            }
+            XlsxError::Empty => "Tệp không có dữ liệu. Hãy kiểm tra trang tính đầu tiên có dòng tiêu đề \
                  và các dòng dữ liệu."
-                    .to_string()
-            }
-            XlsxError::Read(_) => {
-                "Không đọc được nội dung tệp Excel (tệp có thể bị hỏng). Hãy mở tệp bằng \
+                .to_string(),
+            XlsxError::Read(_) => "Không đọc được nội dung tệp Excel (tệp có thể bị hỏng). Hãy mở tệp bằng \
                  Excel, lưu lại với định dạng .xlsx rồi tải lên lại."
-                    .to_string()
-            }
-            XlsxError::Write(_) => {
-                "Không tạo được tệp Excel. Hãy thử lại; nếu vẫn lỗi, hãy báo cho quản \
+                .to_string(),
+            XlsxError::Write(_) => "Không tạo được tệp Excel. Hãy thử lại; nếu vẫn lỗi, hãy báo cho quản \
                  trị hệ thống."
-                    .to_string()
-            }
+                .to_string(),
         }
     }
 }
@@ -184,10 +167,7 @@ mod tests {
     #[test]
     fn messages() {
         assert_eq!(
-            XlsxError::TooLarge {
-                limit: 5 * 1024 * 1024
-            }
-            .message_vi(),
+            XlsxError::TooLarge { limit: 5 * 1024 * 1024 }.message_vi(),
             "Tệp quá lớn (giới hạn 5 MB). Hãy chia nhỏ tệp hoặc xoá các trang tính không cần thiết."
         );
         assert_eq!(

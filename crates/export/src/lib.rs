@@ -15,7 +15,7 @@ pub mod xlsx_out;
 pub use error::XlsxError;
 pub use fold::fold_vi;
 pub use xlsx_in::{
-    Cell, Limits, MergedRegion, Sheet, Table, check_container, column_letter, read_sheet,
-    read_table, read_table_with_optional, sheet_names, table_from_sheet,
+    Cell, Limits, MergedRegion, Sheet, Table, check_container, column_letter, read_sheet, read_table,
+    read_table_with_optional, sheet_names, table_from_sheet,
 };
 pub use xlsx_out::write_table;

@@ -125,10 +125,7 @@ impl Sheet {
     /// The cell at 0-based `(row, col)`, or [`Cell::Empty`] outside the data.
     pub fn cell(&self, row: usize, col: usize) -> &Cell {
         static EMPTY: Cell = Cell::Empty;
-        self.rows
-            .get(row)
-            .and_then(|r| r.get(col))
-            .unwrap_or(&EMPTY)
+        self.rows.get(row).and_then(|r| r.get(col)).unwrap_or(&EMPTY)
     }
 }
 
@@ -164,9 +161,7 @@ pub struct Table {
 /// any entry beyond its declared size, so the declared sizes are binding.
 pub fn check_container(bytes: &[u8], limits: &Limits) -> Result<(), XlsxError> {
     if bytes.len() > limits.max_bytes {
-        return Err(XlsxError::TooLarge {
-            limit: limits.max_bytes,
-        });
+        return Err(XlsxError::TooLarge { limit: limits.max_bytes });
     }
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(XlsxError::NotXlsx);
@@ -176,22 +171,14 @@ pub fn check_container(bytes: &[u8], limits: &Limits) -> Result<(), XlsxError> {
         return Err(XlsxError::NotXlsx);
     }
     if archive.len() > limits.max_entries {
-        return Err(XlsxError::TooManyEntries {
-            limit: limits.max_entries,
-        });
+        return Err(XlsxError::TooManyEntries { limit: limits.max_entries });
     }
     let mut total: u64 = 0;
     let mut has_content_types = false;
     let mut has_workbook = false;
     for index in 0..archive.len() {
-        let entry = archive
-            .by_index_data(index)
-            .map_err(|_| XlsxError::NotXlsx)?;
-        if entry.encrypted()
-            || !matches!(
-                entry.compression(),
-                CompressionMethod::Stored | CompressionMethod::Deflated
-            )
+        let entry = archive.by_index_data(index).map_err(|_| XlsxError::NotXlsx)?;
+        if entry.encrypted() || !matches!(entry.compression(), CompressionMethod::Stored | CompressionMethod::Deflated)
         {
             return Err(XlsxError::NotXlsx);
         }
@@ -201,9 +188,7 @@ pub fn check_container(bytes: &[u8], limits: &Limits) -> Result<(), XlsxError> {
         }
         total = total.saturating_add(size);
         if total > limits.max_uncompressed {
-            return Err(XlsxError::ContentTooLarge {
-                limit: limits.max_uncompressed,
-            });
+            return Err(XlsxError::ContentTooLarge { limit: limits.max_uncompressed });
         }
         let name = entry.name_raw();
         has_content_types |= name.eq_ignore_ascii_case(b"[Content_Types].xml");
@@ -228,12 +213,7 @@ fn read_err(e: calamine::XlsxError) -> XlsxError {
 /// Names of the worksheets (chart sheets excluded), in workbook order.
 pub fn sheet_names(bytes: &[u8], limits: &Limits) -> Result<Vec<String>, XlsxError> {
     let workbook = open(bytes, limits)?;
-    Ok(workbook
-        .sheets_metadata()
-        .iter()
-        .filter(|s| s.typ == SheetType::WorkSheet)
-        .map(|s| s.name.clone())
-        .collect())
+    Ok(workbook.sheets_metadata().iter().filter(|s| s.typ == SheetType::WorkSheet).map(|s| s.name.clone()).collect())
 }
 
 /// Picks the sheet to read: by name (exact, else accent- and case-insensitive),
@@ -277,14 +257,10 @@ pub fn read_sheet(bytes: &[u8], limits: &Limits, name: Option<&str>) -> Result<S
         let (row, col) = raw.get_position();
         let (row, col) = (row as usize, col as usize);
         if row >= limits.max_rows {
-            return Err(XlsxError::TooManyRows {
-                limit: limits.max_rows,
-            });
+            return Err(XlsxError::TooManyRows { limit: limits.max_rows });
         }
         if col >= limits.max_cols {
-            return Err(XlsxError::TooManyColumns {
-                limit: limits.max_cols,
-            });
+            return Err(XlsxError::TooManyColumns { limit: limits.max_cols });
         }
         if rows.len() <= row {
             rows.resize_with(row + 1, Vec::new);
@@ -340,11 +316,7 @@ fn convert(value: &DataRef<'_>) -> Cell {
 
 fn text_cell(s: &str) -> Cell {
     let trimmed = s.trim();
-    if trimmed.is_empty() {
-        Cell::Empty
-    } else {
-        Cell::Text(trimmed.to_string())
-    }
+    if trimmed.is_empty() { Cell::Empty } else { Cell::Text(trimmed.to_string()) }
 }
 
 /// A number as Excel's "General" format shows it: rounded to 15 significant
@@ -369,12 +341,7 @@ fn render_datetime(dt: &ExcelDateTime) -> String {
     if dt.is_duration() || (0.0..1.0).contains(&value) {
         let total = (value.abs() * 86_400.0).round() as u64;
         let sign = if value < 0.0 { "-" } else { "" };
-        return format!(
-            "{sign}{:02}:{:02}:{:02}",
-            total / 3600,
-            total / 60 % 60,
-            total % 60
-        );
+        return format!("{sign}{:02}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
     }
     let (y, mo, d, h, mi, s, _ms) = dt.to_ymd_hms_milli();
     if (h, mi, s) == (0, 0, 0) {
@@ -399,11 +366,7 @@ pub fn column_letter(index: usize) -> String {
 /// Reads a table from the first visible worksheet; every expected column is required.
 ///
 /// See [`table_from_sheet`] for how the header row is found and matched.
-pub fn read_table(
-    bytes: &[u8],
-    limits: &Limits,
-    expected_headers: &[&str],
-) -> Result<Table, XlsxError> {
+pub fn read_table(bytes: &[u8], limits: &Limits, expected_headers: &[&str]) -> Result<Table, XlsxError> {
     read_table_with_optional(bytes, limits, expected_headers, &[])
 }
 
@@ -444,20 +407,11 @@ fn header_key(s: &str) -> String {
 /// **Rows.** Rows below the header whose expected cells are all empty are
 /// skipped. A sheet without any non-empty row gives [`XlsxError::Empty`]; a
 /// header without data gives a table without rows.
-pub fn table_from_sheet(
-    sheet: &Sheet,
-    required: &[&str],
-    optional: &[&str],
-) -> Result<Table, XlsxError> {
+pub fn table_from_sheet(sheet: &Sheet, required: &[&str], optional: &[&str]) -> Result<Table, XlsxError> {
     let expected: Vec<&str> = required.iter().chain(optional).copied().collect();
     let keys: Vec<String> = expected.iter().map(|h| header_key(h)).collect();
     let matches_in = |row: &[Cell]| {
-        keys.iter()
-            .filter(|k| {
-                row.iter()
-                    .any(|c| !c.is_empty() && header_key(&c.as_text()) == **k)
-            })
-            .count()
+        keys.iter().filter(|k| row.iter().any(|c| !c.is_empty() && header_key(&c.as_text()) == **k)).count()
     };
 
     let candidates: Vec<usize> = sheet
@@ -500,12 +454,8 @@ pub fn table_from_sheet(
         }
     }
 
-    let missing: Vec<String> = required
-        .iter()
-        .zip(&columns)
-        .filter(|(_, c)| c.is_none())
-        .map(|(h, _)| h.to_string())
-        .collect();
+    let missing: Vec<String> =
+        required.iter().zip(&columns).filter(|(_, c)| c.is_none()).map(|(h, _)| h.to_string()).collect();
     if !missing.is_empty() {
         return Err(XlsxError::MissingColumns(missing));
     }
@@ -521,11 +471,7 @@ pub fn table_from_sheet(
         .filter_map(|(i, row)| {
             let cells: Vec<String> = columns
                 .iter()
-                .map(|c| {
-                    c.and_then(|c| row.get(c))
-                        .map(|cell| cell.as_text().into_owned())
-                        .unwrap_or_default()
-                })
+                .map(|c| c.and_then(|c| row.get(c)).map(|cell| cell.as_text().into_owned()).unwrap_or_default())
                 .collect();
             (!cells.iter().all(String::is_empty)).then_some((i + 1, cells))
         })
@@ -583,10 +529,7 @@ mod tests {
     fn sheet(rows: Vec<Vec<&str>>) -> Sheet {
         Sheet {
             name: "S".into(),
-            rows: rows
-                .into_iter()
-                .map(|r| r.into_iter().map(text_cell).collect())
-                .collect(),
+            rows: rows.into_iter().map(|r| r.into_iter().map(text_cell).collect()).collect(),
             merged: Vec::new(),
         }
     }
@@ -621,9 +564,6 @@ mod tests {
             table_from_sheet(&s, &["Tên đơn vị"], &[]),
             Err(XlsxError::DuplicateColumns(vec!["Tên đơn vị".into()]))
         );
-        assert_eq!(
-            table_from_sheet(&sheet(vec![vec![], vec![""]]), &["A"], &[]),
-            Err(XlsxError::Empty)
-        );
+        assert_eq!(table_from_sheet(&sheet(vec![vec![], vec![""]]), &["A"], &[]), Err(XlsxError::Empty));
     }
 }

@@ -1,8 +1,6 @@
 //! Writing simple tables to `.xlsx`.
 
-use rust_xlsxwriter::{
-    Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet,
-};
+use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
 
 use crate::XlsxError;
 
@@ -46,28 +44,19 @@ pub fn write_table(
         return Err(XlsxError::Write("no columns".into()));
     }
     if let Some(i) = rows.iter().position(|r| r.len() > ncols) {
-        return Err(XlsxError::Write(format!(
-            "row {i} has more cells than headers"
-        )));
+        return Err(XlsxError::Write(format!("row {i} has more cells than headers")));
     }
-    let too_long = headers.iter().copied().chain(title).any(too_long)
-        || rows.iter().flatten().any(|s| too_long(s));
+    let too_long = headers.iter().copied().chain(title).any(too_long) || rows.iter().flatten().any(|s| too_long(s));
     if too_long {
-        return Err(XlsxError::Write(format!(
-            "a cell is longer than {MAX_CELL_CHARS} characters"
-        )));
+        return Err(XlsxError::Write(format!("a cell is longer than {MAX_CELL_CHARS} characters")));
     }
 
     let mut workbook = Workbook::new();
     let created = ExcelDateTime::from_ymd(CREATED.0, CREATED.1, CREATED.2).map_err(write_err)?;
     workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
-    workbook
-        .set_default_format(&base(), DEFAULT_ROW_PX, DEFAULT_COL_PX)
-        .map_err(write_err)?;
+    workbook.set_default_format(&base(), DEFAULT_ROW_PX, DEFAULT_COL_PX).map_err(write_err)?;
     let sheet = workbook.add_worksheet();
-    sheet
-        .set_name(sanitize_sheet_name(sheet_name))
-        .map_err(write_err)?;
+    sheet.set_name(sanitize_sheet_name(sheet_name)).map_err(write_err)?;
     fill_sheet(sheet, title, headers, rows).map_err(write_err)?;
     workbook.save_to_buffer().map_err(write_err)
 }
@@ -82,10 +71,7 @@ fn write_err(e: rust_xlsxwriter::XlsxError) -> XlsxError {
 
 /// The base format: Times New Roman 12.
 fn base() -> Format {
-    Format::new()
-        .set_font_name(FONT_NAME)
-        .set_font_size(FONT_SIZE)
-        .set_font_family(1) // Roman (serif)
+    Format::new().set_font_name(FONT_NAME).set_font_size(FONT_SIZE).set_font_family(1) // Roman (serif)
 }
 
 fn fill_sheet(
@@ -97,10 +83,7 @@ fn fill_sheet(
     let ncols = headers.len();
     let last_col = col_num(ncols - 1)?;
     let text = base().set_num_format("@");
-    let title_fmt = base()
-        .set_bold()
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter);
+    let title_fmt = base().set_bold().set_align(FormatAlign::Center).set_align(FormatAlign::VerticalCenter);
     let header_fmt = base()
         .set_bold()
         .set_text_wrap()
@@ -112,10 +95,7 @@ fn fill_sheet(
 
     let widths = column_widths(headers, rows);
     let cell_fmt = |wrap: bool| {
-        let f = base()
-            .set_num_format("@")
-            .set_border(FormatBorder::Thin)
-            .set_align(FormatAlign::Top);
+        let f = base().set_num_format("@").set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
         if wrap { f.set_text_wrap() } else { f }
     };
     let data_fmts: Vec<Format> = widths.iter().map(|&(_, wrap)| cell_fmt(wrap)).collect();
@@ -139,9 +119,7 @@ fn fill_sheet(
     }
     sheet.set_freeze_panes(row + 1, 0)?;
     for values in rows {
-        row = row
-            .checked_add(1)
-            .ok_or(rust_xlsxwriter::XlsxError::RowColumnLimitError)?;
+        row = row.checked_add(1).ok_or(rust_xlsxwriter::XlsxError::RowColumnLimitError)?;
         for (col, fmt) in data_fmts.iter().enumerate() {
             let c = col_num(col)?;
             match values.get(col).map(String::as_str) {
@@ -165,17 +143,9 @@ fn column_widths(headers: &[&str], rows: &[Vec<String>]) -> Vec<(usize, bool)> {
         .map(|(col, header)| {
             // Bold header text is a little wider.
             let header_len = display_len(header) + 2;
-            let data_len = rows
-                .iter()
-                .filter_map(|r| r.get(col))
-                .map(|s| display_len(s))
-                .max()
-                .unwrap_or(0);
+            let data_len = rows.iter().filter_map(|r| r.get(col)).map(|s| display_len(s)).max().unwrap_or(0);
             let wanted = header_len.max(data_len) + 2;
-            (
-                wanted.clamp(MIN_COL_CHARS, MAX_COL_CHARS),
-                wanted > MAX_COL_CHARS,
-            )
+            (wanted.clamp(MIN_COL_CHARS, MAX_COL_CHARS), wanted > MAX_COL_CHARS)
         })
         .collect()
 }
@@ -220,9 +190,6 @@ mod tests {
     #[test]
     fn widths() {
         let rows = vec![vec!["x".repeat(100), String::new()]];
-        assert_eq!(
-            column_widths(&["Tên", "Mã"], &rows),
-            vec![(60, true), (6, false)]
-        );
+        assert_eq!(column_widths(&["Tên", "Mã"], &rows), vec![(60, true), (6, false)]);
     }
 }

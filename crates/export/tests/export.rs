@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use thidua_export::{
-    Cell, Limits, MergedRegion, XlsxError, check_container, read_sheet, read_table,
-    read_table_with_optional, sheet_names, write_table,
+    Cell, Limits, MergedRegion, XlsxError, check_container, read_sheet, read_table, read_table_with_optional,
+    sheet_names, write_table,
 };
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -15,39 +15,13 @@ const HEADERS: [&str; 5] = ["STT", "Mã đơn vị", "Tên đơn vị", "Điểm
 
 fn sample_rows() -> Vec<Vec<String>> {
     let rows: [[&str; 5]; 5] = [
-        [
-            "1",
-            "001",
-            "Sở Nội vụ tỉnh Thái Nguyên",
-            "95.50",
-            "2024-01-15",
-        ],
-        [
-            "2",
-            "0020",
-            "Ủy ban nhân dân huyện Đồng Hỷ",
-            "",
-            "15/01/2024",
-        ],
+        ["1", "001", "Sở Nội vụ tỉnh Thái Nguyên", "95.50", "2024-01-15"],
+        ["2", "0020", "Ủy ban nhân dân huyện Đồng Hỷ", "", "15/01/2024"],
         ["3", "", "Ban Thi đua - Khen thưởng", "1e5", ""],
-        [
-            "4",
-            "=SUM(A1:A3)",
-            "Dòng 1\nDòng 2 “ngoặc” & <thẻ>",
-            "-0.0",
-            "TRUE",
-        ],
-        [
-            "5",
-            "12345678901234567890",
-            "Cụm thi đua các tỉnh trung du, miền núi phía Bắc",
-            "100",
-            "x",
-        ],
+        ["4", "=SUM(A1:A3)", "Dòng 1\nDòng 2 “ngoặc” & <thẻ>", "-0.0", "TRUE"],
+        ["5", "12345678901234567890", "Cụm thi đua các tỉnh trung du, miền núi phía Bắc", "100", "x"],
     ];
-    rows.iter()
-        .map(|r| r.iter().map(|s| s.to_string()).collect())
-        .collect()
+    rows.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect()
 }
 
 fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -63,41 +37,20 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 #[test]
 fn round_trip_with_title_keeps_every_cell() {
     let rows = sample_rows();
-    let bytes = write_table(
-        "Đơn vị",
-        Some("DANH SÁCH ĐƠN VỊ THÀNH VIÊN NĂM 2025"),
-        &HEADERS,
-        &rows,
-    )
-    .expect("write");
+    let bytes = write_table("Đơn vị", Some("DANH SÁCH ĐƠN VỊ THÀNH VIÊN NĂM 2025"), &HEADERS, &rows).expect("write");
 
     let table = read_table(&bytes, &Limits::default(), &HEADERS).expect("read");
     assert_eq!(table.sheet_name, "Đơn vị");
     assert_eq!(table.header_row, 2);
     assert_eq!(table.headers, HEADERS.map(String::from).to_vec());
     assert!(table.extra_columns.is_empty());
-    let expected: Vec<(usize, Vec<String>)> = rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| (i + 3, r))
-        .collect();
+    let expected: Vec<(usize, Vec<String>)> = rows.into_iter().enumerate().map(|(i, r)| (i + 3, r)).collect();
     assert_eq!(table.rows, expected);
 
     // The title is one merged region over the header width.
     let sheet = read_sheet(&bytes, &Limits::default(), None).expect("sheet");
-    assert_eq!(
-        sheet.merged,
-        vec![MergedRegion {
-            first_row: 0,
-            first_col: 0,
-            last_row: 0,
-            last_col: 4
-        }]
-    );
-    assert_eq!(
-        sheet.cell(0, 0),
-        &Cell::Text("DANH SÁCH ĐƠN VỊ THÀNH VIÊN NĂM 2025".into())
-    );
+    assert_eq!(sheet.merged, vec![MergedRegion { first_row: 0, first_col: 0, last_row: 0, last_col: 4 }]);
+    assert_eq!(sheet.cell(0, 0), &Cell::Text("DANH SÁCH ĐƠN VỊ THÀNH VIÊN NĂM 2025".into()));
     assert_eq!(sheet.cell(2, 1), &Cell::Text("001".into()));
     assert_eq!(sheet.cell(3, 3), &Cell::Empty);
     assert_eq!(sheet.cell(4, 3), &Cell::Text("1e5".into()));
@@ -176,23 +129,11 @@ fn header_matching_ignores_case_diacritics_and_spaces() {
 
 #[test]
 fn missing_columns_are_listed_with_their_vietnamese_names() {
-    let bytes =
-        write_table("S", Some("Tiêu đề"), &["STT", "Mã"], &[vec!["1".into()]]).expect("write");
-    let err = read_table_with_optional(
-        &bytes,
-        &Limits::default(),
-        &["Tên đơn vị", "Mã", "Loại"],
-        &["Ghi chú"],
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        XlsxError::MissingColumns(vec!["Tên đơn vị".into(), "Loại".into()])
-    );
-    assert_eq!(
-        err.message_vi(),
-        "Thiếu cột: Tên đơn vị, Loại. Hãy thêm các cột này vào dòng tiêu đề."
-    );
+    let bytes = write_table("S", Some("Tiêu đề"), &["STT", "Mã"], &[vec!["1".into()]]).expect("write");
+    let err =
+        read_table_with_optional(&bytes, &Limits::default(), &["Tên đơn vị", "Mã", "Loại"], &["Ghi chú"]).unwrap_err();
+    assert_eq!(err, XlsxError::MissingColumns(vec!["Tên đơn vị".into(), "Loại".into()]));
+    assert_eq!(err.message_vi(), "Thiếu cột: Tên đơn vị, Loại. Hãy thêm các cột này vào dòng tiêu đề.");
 }
 
 #[test]
@@ -221,86 +162,50 @@ fn zip_bomb_is_refused_before_decompression() {
 #[test]
 fn non_zip_is_not_xlsx() {
     let limits = Limits::default();
-    for bytes in [
-        &b""[..],
-        b"STT,Ten don vi\n1,So Noi vu\n",
-        b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
-    ] {
-        assert_eq!(
-            read_table(bytes, &limits, &["STT"]),
-            Err(XlsxError::NotXlsx)
-        );
+    for bytes in [&b""[..], b"STT,Ten don vi\n1,So Noi vu\n", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"] {
+        assert_eq!(read_table(bytes, &limits, &["STT"]), Err(XlsxError::NotXlsx));
     }
     // Zip magic but garbage afterwards.
-    assert_eq!(
-        read_sheet(b"PK\x03\x04garbage", &limits, None),
-        Err(XlsxError::NotXlsx)
-    );
+    assert_eq!(read_sheet(b"PK\x03\x04garbage", &limits, None), Err(XlsxError::NotXlsx));
     assert!(XlsxError::NotXlsx.message_vi().contains(".xlsx"));
 }
 
 #[test]
 fn zip_without_workbook_is_not_xlsx() {
-    let bytes = zip_of(&[
-        ("[Content_Types].xml", b"<Types/>"),
-        ("word/document.xml", b"<w:document/>"),
-    ]);
-    assert_eq!(
-        read_sheet(&bytes, &Limits::default(), None),
-        Err(XlsxError::NotXlsx)
-    );
+    let bytes = zip_of(&[("[Content_Types].xml", b"<Types/>"), ("word/document.xml", b"<w:document/>")]);
+    assert_eq!(read_sheet(&bytes, &Limits::default(), None), Err(XlsxError::NotXlsx));
     let bytes = zip_of(&[("xl/workbook.xml", b"<workbook/>")]);
-    assert_eq!(
-        check_container(&bytes, &Limits::default()),
-        Err(XlsxError::NotXlsx)
-    );
+    assert_eq!(check_container(&bytes, &Limits::default()), Err(XlsxError::NotXlsx));
 }
 
 #[test]
 fn too_large_file_is_refused() {
     let bytes = write_table("S", None, &HEADERS, &sample_rows()).expect("write");
-    let limits = Limits {
-        max_bytes: 1024,
-        ..Limits::default()
-    };
+    let limits = Limits { max_bytes: 1024, ..Limits::default() };
     assert!(bytes.len() > 1024);
     let err = read_table(&bytes, &limits, &HEADERS).unwrap_err();
     assert_eq!(err, XlsxError::TooLarge { limit: 1024 });
     assert!(err.message_vi().starts_with("Tệp quá lớn (giới hạn 1 KB)."));
 
-    let limits = Limits {
-        max_uncompressed: 4096,
-        ..Limits::default()
-    };
-    assert_eq!(
-        check_container(&bytes, &limits),
-        Err(XlsxError::ContentTooLarge { limit: 4096 })
-    );
+    let limits = Limits { max_uncompressed: 4096, ..Limits::default() };
+    assert_eq!(check_container(&bytes, &limits), Err(XlsxError::ContentTooLarge { limit: 4096 }));
 }
 
 #[test]
 fn too_many_entries_are_refused() {
     let names: Vec<String> = (0..201).map(|i| format!("xl/media/image{i}.png")).collect();
-    let mut entries: Vec<(&str, &[u8])> = vec![
-        ("[Content_Types].xml", b"<Types/>"),
-        ("xl/workbook.xml", b"<workbook/>"),
-    ];
+    let mut entries: Vec<(&str, &[u8])> =
+        vec![("[Content_Types].xml", b"<Types/>"), ("xl/workbook.xml", b"<workbook/>")];
     entries.extend(names.iter().map(|n| (n.as_str(), &b"x"[..])));
     let bytes = zip_of(&entries);
-    assert_eq!(
-        check_container(&bytes, &Limits::default()),
-        Err(XlsxError::TooManyEntries { limit: 200 })
-    );
+    assert_eq!(check_container(&bytes, &Limits::default()), Err(XlsxError::TooManyEntries { limit: 200 }));
 }
 
 #[test]
 fn too_many_rows_and_columns_are_refused() {
     let rows: Vec<Vec<String>> = (0..30).map(|i| vec![i.to_string()]).collect();
     let bytes = write_table("S", None, &["STT"], &rows).expect("write");
-    let limits = Limits {
-        max_rows: 10,
-        ..Limits::default()
-    };
+    let limits = Limits { max_rows: 10, ..Limits::default() };
     let err = read_table(&bytes, &limits, &["STT"]).unwrap_err();
     assert_eq!(err, XlsxError::TooManyRows { limit: 10 });
     assert!(err.message_vi().contains("tối đa 10 dòng"));
@@ -308,14 +213,8 @@ fn too_many_rows_and_columns_are_refused() {
     let headers: Vec<String> = (0..8).map(|i| format!("Cột {i}")).collect();
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     let bytes = write_table("S", None, &headers, &[]).expect("write");
-    let limits = Limits {
-        max_cols: 5,
-        ..Limits::default()
-    };
-    assert_eq!(
-        read_sheet(&bytes, &limits, None),
-        Err(XlsxError::TooManyColumns { limit: 5 })
-    );
+    let limits = Limits { max_cols: 5, ..Limits::default() };
+    assert_eq!(read_sheet(&bytes, &limits, None), Err(XlsxError::TooManyColumns { limit: 5 }));
 }
 
 #[test]
@@ -329,18 +228,12 @@ fn sheets_are_found_by_name() {
     let bytes = workbook.save_to_buffer().unwrap();
     let limits = Limits::default();
 
-    assert_eq!(
-        sheet_names(&bytes, &limits).unwrap(),
-        vec!["Hướng dẫn".to_string(), "Dữ liệu".to_string()]
-    );
+    assert_eq!(sheet_names(&bytes, &limits).unwrap(), vec!["Hướng dẫn".to_string(), "Dữ liệu".to_string()]);
     assert!(read_sheet(&bytes, &limits, None).unwrap().rows.is_empty());
     let sheet = read_sheet(&bytes, &limits, Some("du lieu")).unwrap();
     assert_eq!(sheet.name, "Dữ liệu");
     assert_eq!(sheet.cell(1, 0).as_text(), "Sở Y tế");
-    assert_eq!(
-        read_sheet(&bytes, &limits, Some("Khác")),
-        Err(XlsxError::SheetNotFound("Khác".into()))
-    );
+    assert_eq!(read_sheet(&bytes, &limits, Some("Khác")), Err(XlsxError::SheetNotFound("Khác".into())));
     // The first sheet is empty.
     assert_eq!(read_table(&bytes, &limits, &["Tên"]), Err(XlsxError::Empty));
 }

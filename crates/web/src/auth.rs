@@ -27,9 +27,7 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 /// Verifies a password against a stored hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -118,18 +116,8 @@ pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta) -> AppResult
         users::touch_session(&mut w, &id_hash, &stamp(now)).await?;
         w.commit().await?;
     }
-    let actor = Actor {
-        user_id: user.id,
-        grants: grants.iter().filter_map(|g| g.to_grant()).collect(),
-    };
-    Ok(Some(Ctx {
-        user,
-        actor,
-        grants,
-        session_hash: id_hash,
-        csrf: s.csrf_token,
-        meta: meta.clone(),
-    }))
+    let actor = Actor { user_id: user.id, grants: grants.iter().filter_map(|g| g.to_grant()).collect() };
+    Ok(Some(Ctx { user, actor, grants, session_hash: id_hash, csrf: s.csrf_token, meta: meta.clone() }))
 }
 
 /// The outcome of a login.
@@ -158,9 +146,7 @@ pub async fn login(
     let (by_user, by_ip) = users::failures_since(&mut tx, &username, &meta.ip, &since).await?;
     if by_user >= st.cfg.max_failures_per_account || by_ip >= st.cfg.max_failures_per_ip {
         let mut e = denial_entry(meta, &username, "login_throttled", "user", &username);
-        e.reason = Some(format!(
-            "{by_user} lần sai theo tài khoản, {by_ip} lần sai theo địa chỉ"
-        ));
+        e.reason = Some(format!("{by_user} lần sai theo tài khoản, {by_ip} lần sai theo địa chỉ"));
         audit::append(&mut tx, e).await?;
         tx.commit().await?;
         let minutes = st.cfg.throttle_window.num_minutes();
@@ -178,11 +164,7 @@ pub async fn login(
     };
     let Some(user) = user.filter(|_| ok) else {
         users::record_attempt(&mut tx, &username, &meta.ip, false).await?;
-        audit::append(
-            &mut tx,
-            denial_entry(meta, &username, "login_failed", "user", &username),
-        )
-        .await?;
+        audit::append(&mut tx, denial_entry(meta, &username, "login_failed", "user", &username)).await?;
         tx.commit().await?;
         return Err(AppError::Forbidden(BAD_CREDENTIALS.into()));
     };
@@ -212,11 +194,7 @@ pub async fn login(
     e.actor_user_id = Some(user.id);
     audit::append(&mut tx, e).await?;
     tx.commit().await?;
-    Ok(LoggedIn {
-        session_id,
-        csrf,
-        user,
-    })
+    Ok(LoggedIn { session_id, csrf, user })
 }
 
 fn denial_entry(
@@ -258,9 +236,7 @@ pub async fn record_denial(
 ) -> AppError {
     let mut e = audit::Entry {
         actor_user_id: ctx.map(|c| c.user.id),
-        actor_name: ctx
-            .map(|c| c.user.username.clone())
-            .unwrap_or_else(|| "(khách)".into()),
+        actor_name: ctx.map(|c| c.user.username.clone()).unwrap_or_else(|| "(khách)".into()),
         action: format!("denied:{action}"),
         object_type: object.split(':').next().unwrap_or("").into(),
         object_id: object.split(':').nth(1).unwrap_or("").into(),
@@ -282,15 +258,8 @@ pub async fn record_denial(
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
     type Rejection = AppError;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Ctx>()
-            .cloned()
-            .ok_or(AppError::Unauthenticated)
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Ctx>().cloned().ok_or(AppError::Unauthenticated)
     }
 }
 
@@ -306,14 +275,7 @@ impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Ctx {
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ReqMeta {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<ReqMeta>()
-            .cloned()
-            .unwrap_or_default())
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<ReqMeta>().cloned().unwrap_or_default())
     }
 }

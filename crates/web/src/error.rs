@@ -85,9 +85,7 @@ impl From<DbError> for AppError {
         match e {
             DbError::Conflict(m) => {
                 tracing::debug!(%m, "unique conflict");
-                AppError::Conflict(
-                    "Dữ liệu bị trùng với một bản ghi đã có (tên hoặc vai trò đã tồn tại).".into(),
-                )
+                AppError::Conflict("Dữ liệu bị trùng với một bản ghi đã có (tên hoặc vai trò đã tồn tại).".into())
             }
             other => AppError::Internal(other.to_string()),
         }

@@ -68,11 +68,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, cfg: WebConfig) -> Self {
-        AppState {
-            db,
-            cfg: Arc::new(cfg),
-            metrics: Arc::new(metrics::Metrics::default()),
-        }
+        AppState { db, cfg: Arc::new(cfg), metrics: Arc::new(metrics::Metrics::default()) }
     }
 }
 

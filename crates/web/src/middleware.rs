@@ -27,16 +27,9 @@ pub fn layers(app: Router<AppState>, state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), session_and_csrf))
         .layer(from_fn(render_errors))
         .layer(from_fn_with_state(state.clone(), security_and_metrics))
-        .layer(CatchPanicLayer::custom(|_| {
-            AppError::Internal("panic".into()).into_response()
-        }))
-        .layer(PropagateRequestIdLayer::new(
-            header::HeaderName::from_static(REQUEST_ID),
-        ))
-        .layer(SetRequestIdLayer::new(
-            header::HeaderName::from_static(REQUEST_ID),
-            MakeRequestUuid,
-        ))
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal("panic".into()).into_response()))
+        .layer(PropagateRequestIdLayer::new(header::HeaderName::from_static(REQUEST_ID)))
+        .layer(SetRequestIdLayer::new(header::HeaderName::from_static(REQUEST_ID), MakeRequestUuid))
         .with_state(state)
 }
 
@@ -45,40 +38,20 @@ pub fn ops_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route(
-            "/static/app.css",
-            get(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }),
-        )
+        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }))
         .route(
             "/static/app.js",
-            get(|| async {
-                asset(
-                    "text/javascript; charset=utf-8",
-                    include_str!("../static/app.js"),
-                )
-            }),
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }),
         )
 }
 
 fn asset(ct: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, ct),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {
     match st.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "ok\n",
-        )
-            .into_response(),
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (
@@ -93,14 +66,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
 
 async fn metrics(State(st): State<AppState>) -> Response {
     let up = st.db.ping().await.is_ok();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        st.metrics.render(up),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render(up)).into_response()
 }
 
 pub async fn not_found() -> AppError {
@@ -111,34 +77,18 @@ pub async fn not_found() -> AppError {
 /// every state-changing request made with a session cookie.
 async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let request_id = headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let request_id = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let peer = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
     let forwarded = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|s| s.trim().to_string());
-    let ip = if st.cfg.trust_forwarded {
-        forwarded.or(peer)
-    } else {
-        peer
-    }
-    .unwrap_or_else(|| "unknown".into());
+    let ip = if st.cfg.trust_forwarded { forwarded.or(peer) } else { peer }.unwrap_or_else(|| "unknown".into());
     let meta = ReqMeta {
         request_id,
         ip,
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
         path: req.uri().path().to_string(),
     };
     let raw = cookie(headers, SESSION_COOKIE);
@@ -155,11 +105,7 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method && let Some(c) = &ctx {
         let (parts, body) = req.into_parts();
-        let mut token = parts
-            .headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let mut token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
         if token.is_none() {
             token = parts.uri.query().and_then(|q| form_field(q, "csrf"));
         }
@@ -185,15 +131,7 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
         let ok = token.is_some_and(|t| constant_eq(t.as_bytes(), c.csrf.as_bytes()));
         if !ok {
             let object = format!("request:{}", meta.path);
-            auth::record_denial(
-                &st.db,
-                &meta,
-                Some(c),
-                "csrf",
-                &object,
-                "Thiếu hoặc sai mã CSRF",
-            )
-            .await;
+            auth::record_denial(&st.db, &meta, Some(c), "csrf", &object, "Thiếu hoặc sai mã CSRF").await;
             return AppError::Csrf.into_response();
         }
     }
@@ -210,11 +148,7 @@ fn constant_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// One field of an urlencoded body or query.
 pub fn form_field(s: &str, name: &str) -> Option<String> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(s)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
+    serde_urlencoded::from_str::<Vec<(String, String)>>(s).ok()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 #[derive(Template)]
@@ -232,17 +166,8 @@ struct ErrorPage {
 /// unauthenticated page request is sent to the login page instead.
 async fn render_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let query = req
-        .uri()
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let expired = req.extensions().get::<auth::SessionExpired>().is_some();
     let is_api = path.starts_with("/api/");
     let req_headers = req.headers().clone();
@@ -275,10 +200,8 @@ async fn render_errors(req: Request, next: Next) -> Response {
         let to = format!("/dang-nhap?next={}", urlencode(&next_url));
         let mut r = crate::view::redirect_with(&to, "error", msg);
         if expired {
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                crate::view::set_cookie(SESSION_COOKIE, "", Some(0), false, "Lax"),
-            );
+            r.headers_mut()
+                .append(header::SET_COOKIE, crate::view::set_cookie(SESSION_COOKIE, "", Some(0), false, "Lax"));
         }
         return r;
     }
@@ -318,43 +241,22 @@ fn copy_cookies(from: &Response, to: &mut Response) {
 
 fn generic_info(status: StatusCode) -> ErrorInfo {
     let (code, message) = match status.as_u16() {
-        404 => (
-            "not_found",
-            "Không tìm thấy trang hoặc đối tượng bạn yêu cầu.",
-        ),
-        405 => (
-            "method_not_allowed",
-            "Thao tác này không được hỗ trợ tại địa chỉ này.",
-        ),
-        413 => (
-            "too_large",
-            "Dữ liệu hoặc tệp gửi lên quá lớn. Hãy giảm kích thước rồi thử lại.",
-        ),
-        415 => (
-            "unsupported_media_type",
-            "Định dạng dữ liệu gửi lên không được hỗ trợ.",
-        ),
-        422 | 400 => (
-            "bad_request",
-            "Dữ liệu gửi lên không đúng định dạng. Hãy kiểm tra lại biểu mẫu.",
-        ),
+        404 => ("not_found", "Không tìm thấy trang hoặc đối tượng bạn yêu cầu."),
+        405 => ("method_not_allowed", "Thao tác này không được hỗ trợ tại địa chỉ này."),
+        413 => ("too_large", "Dữ liệu hoặc tệp gửi lên quá lớn. Hãy giảm kích thước rồi thử lại."),
+        415 => ("unsupported_media_type", "Định dạng dữ liệu gửi lên không được hỗ trợ."),
+        422 | 400 => ("bad_request", "Dữ liệu gửi lên không đúng định dạng. Hãy kiểm tra lại biểu mẫu."),
         s if s >= 500 => (
             "internal",
             "Đã có lỗi trong hệ thống. Thao tác chưa được thực hiện; hãy thử lại sau hoặc báo cho quản trị viên kèm mã yêu cầu.",
         ),
         _ => ("bad_request", "Yêu cầu không hợp lệ."),
     };
-    ErrorInfo {
-        code,
-        message: message.into(),
-        fields: vec![],
-    }
+    ErrorInfo { code, message: message.into(), fields: vec![] }
 }
 
 pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|v| v.trim_start_matches('=').to_string())
-        .unwrap_or_default()
+    serde_urlencoded::to_string([("", s)]).map(|v| v.trim_start_matches('=').to_string()).unwrap_or_default()
 }
 
 /// Security headers on every response; metrics of every request.
@@ -371,28 +273,15 @@ async fn security_and_metrics(State(st): State<AppState>, req: Request, next: Ne
              frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
         ),
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !is_static && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if st.cfg.tls {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
-    st.metrics.observe(
-        &method,
-        resp.status().as_u16(),
-        started.elapsed().as_micros() as u64,
-    );
+    st.metrics.observe(&method, resp.status().as_u16(), started.elapsed().as_micros() as u64);
     resp
 }

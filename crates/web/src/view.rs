@@ -48,17 +48,9 @@ impl Layout {
                 .filter_map(|g| g.authority_id)
                 .any(|id| decide(a, action, &Target::authority(vec![id])).is_ok())
         };
-        let mut nav = vec![NavItem {
-            href: "/",
-            label: "Trang chủ",
-            current: path == "/",
-        }];
+        let mut nav = vec![NavItem { href: "/", label: "Trang chủ", current: path == "/" }];
         let mut push = |href: &'static str, label: &'static str| {
-            nav.push(NavItem {
-                href,
-                label,
-                current: path.starts_with(href),
-            });
+            nav.push(NavItem { href, label, current: path.starts_with(href) });
         };
         if any_scope(Action::ViewGroup) {
             push("/cum-khoi", "Cụm, khối thi đua");
@@ -83,9 +75,7 @@ impl Layout {
             .grants
             .iter()
             .map(|g| {
-                let role = thidua_core::policy::Role::parse(&g.role)
-                    .map(|r| r.label())
-                    .unwrap_or("?");
+                let role = thidua_core::policy::Role::parse(&g.role).map(|r| r.label()).unwrap_or("?");
                 match &g.scope_name {
                     Some(s) => format!("{role} – {s}"),
                     None => role.to_string(),
@@ -118,25 +108,14 @@ impl Layout {
 
 /// Reads a cookie's value from the request headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then(|| v.to_string())
-        })
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
 }
 
 /// A `Set-Cookie` value; `max_age` None is a session cookie, Some(0) removes it.
-pub fn set_cookie(
-    name: &str,
-    value: &str,
-    max_age: Option<i64>,
-    secure: bool,
-    same_site: &str,
-) -> HeaderValue {
+pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool, same_site: &str) -> HeaderValue {
     let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
     if let Some(a) = max_age {
         s.push_str(&format!("; Max-Age={a}"));
@@ -151,10 +130,7 @@ fn read_flash(headers: &HeaderMap) -> Option<Flash> {
     let raw = cookie(headers, FLASH_COOKIE)?;
     let decoded = percent_decode(&raw);
     let (kind, text) = decoded.split_once(':')?;
-    Some(Flash {
-        kind: kind.to_string(),
-        text: text.to_string(),
-    })
+    Some(Flash { kind: kind.to_string(), text: text.to_string() })
 }
 
 fn percent_encode(s: &str) -> String {
@@ -176,9 +152,7 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len() + 1
-            && let Some(h) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(h) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(h);
             i += 3;
@@ -194,28 +168,20 @@ fn percent_decode(s: &str) -> String {
 pub fn redirect_with(to: &str, kind: &str, text: &str) -> Response {
     let mut resp = Redirect::to(to).into_response();
     let v = percent_encode(&format!("{kind}:{text}"));
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(FLASH_COOKIE, &v, Some(60), false, "Lax"),
-    );
+    resp.headers_mut().append(header::SET_COOKIE, set_cookie(FLASH_COOKIE, &v, Some(60), false, "Lax"));
     resp
 }
 
 /// Clears the flash cookie once a page has shown it.
 pub fn clear_flash(resp: &mut Response, headers: &HeaderMap) {
     if cookie(headers, FLASH_COOKIE).is_some() {
-        resp.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(FLASH_COOKIE, "", Some(0), false, "Lax"),
-        );
+        resp.headers_mut().append(header::SET_COOKIE, set_cookie(FLASH_COOKIE, "", Some(0), false, "Lax"));
     }
 }
 
 /// Renders an askama template into an HTML response (and clears a shown flash).
 pub fn html<T: askama::Template>(t: &T, headers: &HeaderMap) -> crate::AppResult<Response> {
-    let body = t
-        .render()
-        .map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
+    let body = t.render().map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
     let mut resp = axum::response::Html(body).into_response();
     clear_flash(&mut resp, headers);
     Ok(resp)

@@ -10,11 +10,7 @@ use utoipa::OpenApi;
 use crate::AppState;
 
 #[derive(OpenApi)]
-#[openapi(info(
-    title = "thidua API",
-    version = "1",
-    description = "API quản lý thi đua cụm, khối."
-))]
+#[openapi(info(title = "thidua API", version = "1", description = "API quản lý thi đua cụm, khối."))]
 pub struct ApiDoc;
 
 pub fn routes() -> Router<AppState> {

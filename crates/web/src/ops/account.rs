@@ -20,23 +20,16 @@ pub struct PasswordInput {
 /// Changes the user's password and ends their other sessions.
 pub async fn change_password(st: &AppState, ctx: &Ctx, input: &PasswordInput) -> AppResult<()> {
     if !auth::verify_password(&input.current, &ctx.user.password_hash) {
-        return Err(AppError::invalid(
-            "Mật khẩu hiện tại",
-            "Mật khẩu hiện tại không đúng.",
-        ));
+        return Err(AppError::invalid("Mật khẩu hiện tại", "Mật khẩu hiện tại không đúng."));
     }
     if input.new != input.confirm {
-        return Err(AppError::invalid(
-            "Nhập lại mật khẩu mới",
-            "Hai lần nhập mật khẩu mới không giống nhau.",
-        ));
+        return Err(AppError::invalid("Nhập lại mật khẩu mới", "Hai lần nhập mật khẩu mới không giống nhau."));
     }
     thidua_core::password::check_new_password(&input.new, &ctx.user.username)?;
     let hash = auth::hash_password(&input.new)?;
     let mut tx = st.db.begin().await?;
     users::set_password(&mut tx, ctx.user.id, &hash).await?;
-    let ended =
-        users::delete_sessions_except(&mut tx, ctx.user.id, Some(&ctx.session_hash)).await?;
+    let ended = users::delete_sessions_except(&mut tx, ctx.user.id, Some(&ctx.session_hash)).await?;
     let mut e = ctx.entry("user.password", "user", ctx.user.id);
     e.after = Some(json!({ "other_sessions_ended": ended }));
     audit::append(&mut tx, e).await?;
@@ -77,10 +70,7 @@ pub async fn my_sessions(st: &AppState, ctx: &Ctx) -> AppResult<Vec<SessionView>
 pub async fn end_session(st: &AppState, ctx: &Ctx, handle: &str) -> AppResult<()> {
     let mut tx = st.db.begin().await?;
     let rows = users::sessions_of(&mut tx, ctx.user.id).await?;
-    let Some(s) = rows
-        .iter()
-        .find(|s| s.id_hash.starts_with(handle) && handle.len() == 16)
-    else {
+    let Some(s) = rows.iter().find(|s| s.id_hash.starts_with(handle) && handle.len() == 16) else {
         return Err(AppError::NotFound);
     };
     users::delete_session(&mut tx, &s.id_hash).await?;

@@ -30,15 +30,7 @@ pub async fn authorize(
         Ok(()) => Ok(tx),
         Err(denied) => {
             tx.rollback().await?;
-            Err(record_denial(
-                &st.db,
-                &ctx.meta,
-                Some(ctx),
-                action.code(),
-                object,
-                &denied.to_string(),
-            )
-            .await)
+            Err(record_denial(&st.db, &ctx.meta, Some(ctx), action.code(), object, &denied.to_string()).await)
         }
     }
 }
@@ -55,9 +47,5 @@ pub fn today() -> chrono::NaiveDate {
 
 /// Splits a search text into folded words.
 pub fn search_words(q: &str) -> Vec<String> {
-    thidua_core::text::fold(q)
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.replace(['%', '_'], ""))
-        .collect()
+    thidua_core::text::fold(q).split(' ').filter(|w| !w.is_empty()).map(|w| w.replace(['%', '_'], "")).collect()
 }

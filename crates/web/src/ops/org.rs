@@ -30,11 +30,7 @@ impl Errors {
         }
     }
     pub fn finish(self) -> AppResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Invalid(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
     }
 }
 
@@ -53,15 +49,7 @@ pub struct AuthorityInput {
 
 pub async fn list_authorities(st: &AppState, ctx: &Ctx) -> AppResult<Vec<AuthorityRow>> {
     let mut tx = st.db.read().await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ViewDirectory,
-        &Target::system(),
-        "authority:*",
-    )
-    .await?;
+    tx = authorize(st, ctx, tx, Action::ViewDirectory, &Target::system(), "authority:*").await?;
     let mut all = q::authorities(&mut tx).await?;
     tx.rollback().await?;
     sort_vi_by(&mut all, |a| a.name.as_str());
@@ -70,15 +58,7 @@ pub async fn list_authorities(st: &AppState, ctx: &Ctx) -> AppResult<Vec<Authori
 
 pub async fn get_authority(st: &AppState, ctx: &Ctx, id: i64) -> AppResult<AuthorityRow> {
     let mut tx = st.db.read().await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ViewDirectory,
-        &Target::system(),
-        &format!("authority:{id}"),
-    )
-    .await?;
+    tx = authorize(st, ctx, tx, Action::ViewDirectory, &Target::system(), &format!("authority:{id}")).await?;
     let a = q::authority(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     tx.rollback().await?;
     Ok(a)
@@ -87,15 +67,11 @@ pub async fn get_authority(st: &AppState, ctx: &Ctx, id: i64) -> AppResult<Autho
 fn parse_authority(input: &AuthorityInput) -> AppResult<(Name, String, AuthorityLevel)> {
     let mut e = Errors::default();
     let name = e.take(Name::parse("Tên cơ quan", &input.name));
-    let level = e.take(AuthorityLevel::parse(&input.level).ok_or_else(|| {
-        Invalid::new(
-            "Cấp",
-            "Hãy chọn cấp: Trung ương, Bộ, ngành hoặc Tỉnh, thành phố.",
-        )
-    }));
-    let short = name
-        .as_ref()
-        .and_then(|n| e.take(org::parse_short_name(&input.short_name, n)));
+    let level = e.take(
+        AuthorityLevel::parse(&input.level)
+            .ok_or_else(|| Invalid::new("Cấp", "Hãy chọn cấp: Trung ương, Bộ, ngành hoặc Tỉnh, thành phố.")),
+    );
+    let short = name.as_ref().and_then(|n| e.take(org::parse_short_name(&input.short_name, n)));
     e.finish()?;
     match (name, short, level) {
         (Some(n), Some(s), Some(l)) => Ok((n, s, l)),
@@ -111,22 +87,12 @@ pub async fn save_authority(
 ) -> AppResult<AuthorityRow> {
     let (name, short, level) = parse_authority(input)?;
     let mut tx = st.db.begin().await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ManageAuthority,
-        &Target::system(),
-        &format!("authority:{}", id.unwrap_or(0)),
-    )
-    .await?;
+    tx = authorize(st, ctx, tx, Action::ManageAuthority, &Target::system(), &format!("authority:{}", id.unwrap_or(0)))
+        .await?;
     if let Some(p) = input.parent_id {
         let all = q::authorities(&mut tx).await?;
         if !all.iter().any(|a| a.id == p) {
-            return Err(AppError::invalid(
-                "Cơ quan cấp trên",
-                "Cơ quan cấp trên không tồn tại.",
-            ));
+            return Err(AppError::invalid("Cơ quan cấp trên", "Cơ quan cấp trên không tồn tại."));
         }
         if let Some(id) = id
             && q::path_in(&all, p).contains(&id)
@@ -140,39 +106,13 @@ pub async fn save_authority(
     let (id, before) = match id {
         Some(id) => {
             let before = q::authority(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-            q::update_authority(
-                &mut tx,
-                id,
-                name.as_str(),
-                &short,
-                level.code(),
-                input.parent_id,
-            )
-            .await?;
+            q::update_authority(&mut tx, id, name.as_str(), &short, level.code(), input.parent_id).await?;
             (id, Some(before))
         }
-        None => (
-            q::insert_authority(
-                &mut tx,
-                name.as_str(),
-                &short,
-                level.code(),
-                input.parent_id,
-            )
-            .await?,
-            None,
-        ),
+        None => (q::insert_authority(&mut tx, name.as_str(), &short, level.code(), input.parent_id).await?, None),
     };
     let after = q::authority(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    let mut e = ctx.entry(
-        if before.is_some() {
-            "authority.update"
-        } else {
-            "authority.create"
-        },
-        "authority",
-        id,
-    );
+    let mut e = ctx.entry(if before.is_some() { "authority.update" } else { "authority.create" }, "authority", id);
     e.authority_id = Some(id);
     e.before = before.map(|b| json!(b));
     e.after = Some(json!(after));
@@ -185,15 +125,7 @@ pub async fn save_authority(
 
 pub async fn list_years(st: &AppState, ctx: &Ctx) -> AppResult<Vec<i32>> {
     let mut tx = st.db.read().await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ViewDirectory,
-        &Target::system(),
-        "year:*",
-    )
-    .await?;
+    tx = authorize(st, ctx, tx, Action::ViewDirectory, &Target::system(), "year:*").await?;
     let y = q::years(&mut tx).await?;
     tx.rollback().await?;
     Ok(y)
@@ -202,19 +134,9 @@ pub async fn list_years(st: &AppState, ctx: &Ctx) -> AppResult<Vec<i32>> {
 pub async fn open_year(st: &AppState, ctx: &Ctx, year: &str) -> AppResult<i32> {
     let year = org::parse_year(year)?;
     let mut tx = st.db.begin().await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ManageYears,
-        &Target::system(),
-        &format!("year:{year}"),
-    )
-    .await?;
+    tx = authorize(st, ctx, tx, Action::ManageYears, &Target::system(), &format!("year:{year}")).await?;
     if q::years(&mut tx).await?.contains(&year) {
-        return Err(AppError::Conflict(format!(
-            "Năm thi đua {year} đã được mở."
-        )));
+        return Err(AppError::Conflict(format!("Năm thi đua {year} đã được mở.")));
     }
     q::insert_year(&mut tx, year).await?;
     let mut e = ctx.entry("year.open", "year", year);
@@ -261,9 +183,7 @@ pub fn parse_unit(input: &UnitInput) -> AppResult<UnitData> {
     if let (Some(f), Some(t)) = (from, to) {
         e.take(org::check_active_period(f, t));
     }
-    let short = name
-        .as_ref()
-        .and_then(|n| e.take(org::parse_short_name(&input.short_name, n)));
+    let short = name.as_ref().and_then(|n| e.take(org::parse_short_name(&input.short_name, n)));
     e.finish()?;
     match (name, short, kind, from, to) {
         (Some(n), Some(s), Some(k), Some(f), Some(t)) => Ok(UnitData {
@@ -328,10 +248,7 @@ pub struct UnitDetail {
 }
 
 async fn unit_target(tx: &mut Tx, u: &UnitRow) -> AppResult<Target> {
-    Ok(Target::unit(
-        q::authority_path(tx, u.authority_id).await?,
-        u.id,
-    ))
+    Ok(Target::unit(q::authority_path(tx, u.authority_id).await?, u.id))
 }
 
 pub async fn get_unit(st: &AppState, ctx: &Ctx, id: i64) -> AppResult<UnitDetail> {
@@ -342,11 +259,7 @@ pub async fn get_unit(st: &AppState, ctx: &Ctx, id: i64) -> AppResult<UnitDetail
     let lineage = q::lineage_of(&mut tx, id).await?;
     let memberships = q::memberships_of_unit(&mut tx, id).await?;
     tx.rollback().await?;
-    Ok(UnitDetail {
-        unit,
-        lineage,
-        memberships,
-    })
+    Ok(UnitDetail { unit, lineage, memberships })
 }
 
 pub async fn create_unit(st: &AppState, ctx: &Ctx, input: &UnitInput) -> AppResult<UnitRow> {
@@ -354,28 +267,11 @@ pub async fn create_unit(st: &AppState, ctx: &Ctx, input: &UnitInput) -> AppResu
     let mut tx = st.db.begin().await?;
     let path = q::authority_path(&mut tx, data.authority_id).await?;
     if q::authority(&mut tx, data.authority_id).await?.is_none() {
-        return Err(AppError::invalid(
-            "Cơ quan quản lý",
-            "Cơ quan quản lý không tồn tại.",
-        ));
+        return Err(AppError::invalid("Cơ quan quản lý", "Cơ quan quản lý không tồn tại."));
     }
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ManageUnit,
-        &Target::authority(path),
-        "unit:new",
-    )
-    .await?;
-    if q::unit_by_name(&mut tx, data.authority_id, &data.name)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::Conflict(format!(
-            "Đã có đơn vị \"{}\" trong cơ quan này.",
-            data.name
-        )));
+    tx = authorize(st, ctx, tx, Action::ManageUnit, &Target::authority(path), "unit:new").await?;
+    if q::unit_by_name(&mut tx, data.authority_id, &data.name).await?.is_some() {
+        return Err(AppError::Conflict(format!("Đã có đơn vị \"{}\" trong cơ quan này.", data.name)));
     }
     let id = q::insert_unit(&mut tx, &data).await?;
     let row = q::unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -401,12 +297,7 @@ async fn audit_unit(
     Ok(())
 }
 
-pub async fn update_unit(
-    st: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    input: &UnitInput,
-) -> AppResult<UnitRow> {
+pub async fn update_unit(st: &AppState, ctx: &Ctx, id: i64, input: &UnitInput) -> AppResult<UnitRow> {
     let data = parse_unit(input)?;
     let mut tx = st.db.begin().await?;
     let before = q::unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -415,29 +306,15 @@ pub async fn update_unit(
     if data.authority_id != before.authority_id {
         // moving a unit needs the right over the new authority as well
         if q::authority(&mut tx, data.authority_id).await?.is_none() {
-            return Err(AppError::invalid(
-                "Cơ quan quản lý",
-                "Cơ quan quản lý không tồn tại.",
-            ));
+            return Err(AppError::invalid("Cơ quan quản lý", "Cơ quan quản lý không tồn tại."));
         }
         let path = q::authority_path(&mut tx, data.authority_id).await?;
-        tx = authorize(
-            st,
-            ctx,
-            tx,
-            Action::ManageUnit,
-            &Target::authority(path),
-            &format!("unit:{id}"),
-        )
-        .await?;
+        tx = authorize(st, ctx, tx, Action::ManageUnit, &Target::authority(path), &format!("unit:{id}")).await?;
     }
     if let Some(other) = q::unit_by_name(&mut tx, data.authority_id, &data.name).await?
         && other.id != id
     {
-        return Err(AppError::Conflict(format!(
-            "Đã có đơn vị khác tên \"{}\" trong cơ quan này.",
-            data.name
-        )));
+        return Err(AppError::Conflict(format!("Đã có đơn vị khác tên \"{}\" trong cơ quan này.", data.name)));
     }
     q::update_unit(&mut tx, id, &data).await?;
     let after = q::unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -454,12 +331,7 @@ pub struct CloseInput {
     pub reason: String,
 }
 
-pub async fn close_unit(
-    st: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    input: &CloseInput,
-) -> AppResult<UnitRow> {
+pub async fn close_unit(st: &AppState, ctx: &Ctx, id: i64, input: &CloseInput) -> AppResult<UnitRow> {
     let date = org::parse_date_field("Ngày thôi hoạt động", &input.date)?;
     let mut tx = st.db.begin().await?;
     let before = q::unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -478,15 +350,7 @@ pub async fn close_unit(
     data.active_to = Some(date.to_string());
     q::update_unit(&mut tx, id, &data).await?;
     let after = q::unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    audit_unit(
-        &mut tx,
-        ctx,
-        "unit.close",
-        Some(&before),
-        &after,
-        Some(input.reason.trim().to_string()),
-    )
-    .await?;
+    audit_unit(&mut tx, ctx, "unit.close", Some(&before), &after, Some(input.reason.trim().to_string())).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -507,27 +371,19 @@ pub struct LineageInput {
 }
 
 /// Records that unit `id` was merged into, split into, or renamed to another.
-pub async fn add_lineage(
-    st: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    input: &LineageInput,
-) -> AppResult<LineageRow> {
+pub async fn add_lineage(st: &AppState, ctx: &Ctx, id: i64, input: &LineageInput) -> AppResult<LineageRow> {
     let mut e = Errors::default();
-    let kind =
-        e.take(LineageKind::parse(&input.kind).ok_or_else(|| {
-            Invalid::new("Hình thức", "Hãy chọn: sáp nhập, chia tách hoặc đổi tên.")
-        }));
+    let kind = e.take(
+        LineageKind::parse(&input.kind)
+            .ok_or_else(|| Invalid::new("Hình thức", "Hãy chọn: sáp nhập, chia tách hoặc đổi tên.")),
+    );
     let date = e.take(org::parse_date_field("Ngày hiệu lực", &input.effective_on));
     e.finish()?;
     let (Some(kind), Some(date)) = (kind, date) else {
         return Err(AppError::Internal("lineage".into()));
     };
     if input.successor_id == id {
-        return Err(AppError::invalid(
-            "Đơn vị kế thừa",
-            "Đơn vị kế thừa phải khác đơn vị này.",
-        ));
+        return Err(AppError::invalid("Đơn vị kế thừa", "Đơn vị kế thừa phải khác đơn vị này."));
     }
     let mut tx = st.db.begin().await?;
     let pred = q::unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -537,27 +393,12 @@ pub async fn add_lineage(
     let t1 = unit_target(&mut tx, &pred).await?;
     tx = authorize(st, ctx, tx, Action::ManageUnit, &t1, &format!("unit:{id}")).await?;
     let t2 = unit_target(&mut tx, &succ).await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ViewUnit,
-        &t2,
-        &format!("unit:{}", succ.id),
-    )
-    .await?;
-    if q::lineage_of(&mut tx, id)
-        .await?
-        .iter()
-        .any(|l| l.predecessor_id == id && l.successor_id == succ.id)
-    {
-        return Err(AppError::Conflict(
-            "Quan hệ kế thừa này đã được ghi nhận.".into(),
-        ));
+    tx = authorize(st, ctx, tx, Action::ViewUnit, &t2, &format!("unit:{}", succ.id)).await?;
+    if q::lineage_of(&mut tx, id).await?.iter().any(|l| l.predecessor_id == id && l.successor_id == succ.id) {
+        return Err(AppError::Conflict("Quan hệ kế thừa này đã được ghi nhận.".into()));
     }
     let note = input.note.trim().to_string();
-    let lid =
-        q::insert_lineage(&mut tx, id, succ.id, kind.code(), &date.to_string(), &note).await?;
+    let lid = q::insert_lineage(&mut tx, id, succ.id, kind.code(), &date.to_string(), &note).await?;
     if input.close_predecessor && kind != LineageKind::Split && pred.active_to.is_none() {
         let last = date.pred_opt().unwrap_or(date);
         let data = UnitData {
@@ -570,21 +411,10 @@ pub async fn add_lineage(
         };
         q::update_unit(&mut tx, id, &data).await?;
         let after = q::unit(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        audit_unit(
-            &mut tx,
-            ctx,
-            "unit.close",
-            Some(&pred),
-            &after,
-            Some(format!("{} {}", kind.label(), succ.name)),
-        )
-        .await?;
+        audit_unit(&mut tx, ctx, "unit.close", Some(&pred), &after, Some(format!("{} {}", kind.label(), succ.name)))
+            .await?;
     }
-    let row = q::lineage_of(&mut tx, id)
-        .await?
-        .into_iter()
-        .find(|l| l.id == lid)
-        .ok_or(AppError::NotFound)?;
+    let row = q::lineage_of(&mut tx, id).await?.into_iter().find(|l| l.id == lid).ok_or(AppError::NotFound)?;
     let mut a = ctx.entry("unit.lineage", "unit", id);
     a.authority_id = Some(pred.authority_id);
     a.after = Some(json!(row));
@@ -654,10 +484,7 @@ pub async fn get_group(st: &AppState, ctx: &Ctx, id: i64) -> AppResult<GroupDeta
     tx = authorize(st, ctx, tx, Action::ViewGroup, &t, &format!("group:{id}")).await?;
     let members = q::members_of_group(&mut tx, id).await?;
     tx.rollback().await?;
-    Ok(GroupDetail {
-        group,
-        years: by_year(members),
-    })
+    Ok(GroupDetail { group, years: by_year(members) })
 }
 
 /// Groups member rows (ordered by year desc, role) into years.
@@ -665,12 +492,7 @@ pub fn by_year(members: Vec<MemberRow>) -> Vec<GroupYearView> {
     let mut years: Vec<GroupYearView> = Vec::new();
     for m in members {
         if years.last().is_none_or(|y| y.year != m.year) {
-            years.push(GroupYearView {
-                year: m.year,
-                head: None,
-                deputy: None,
-                members: vec![],
-            });
+            years.push(GroupYearView { year: m.year, head: None, deputy: None, members: vec![] });
         }
         if let Some(y) = years.last_mut() {
             match m.role.as_str() {
@@ -689,8 +511,7 @@ pub fn by_year(members: Vec<MemberRow>) -> Vec<GroupYearView> {
                 "deputy" => 1,
                 _ => 2,
             };
-            r(a).cmp(&r(b))
-                .then_with(|| thidua_core::text::vi_cmp(&a.unit_name, &b.unit_name))
+            r(a).cmp(&r(b)).then_with(|| thidua_core::text::vi_cmp(&a.unit_name, &b.unit_name))
         });
     }
     years
@@ -699,8 +520,7 @@ pub fn by_year(members: Vec<MemberRow>) -> Vec<GroupYearView> {
 fn parse_group(input: &GroupInput) -> AppResult<(GroupKind, Name)> {
     let mut e = Errors::default();
     let kind = e.take(
-        GroupKind::parse(&input.kind)
-            .ok_or_else(|| Invalid::new("Loại", "Hãy chọn Cụm thi đua hoặc Khối thi đua.")),
+        GroupKind::parse(&input.kind).ok_or_else(|| Invalid::new("Loại", "Hãy chọn Cụm thi đua hoặc Khối thi đua.")),
     );
     let name = e.take(Name::parse("Tên cụm, khối", &input.name));
     e.finish()?;
@@ -714,29 +534,12 @@ pub async fn create_group(st: &AppState, ctx: &Ctx, input: &GroupInput) -> AppRe
     let (kind, name) = parse_group(input)?;
     let mut tx = st.db.begin().await?;
     if q::authority(&mut tx, input.authority_id).await?.is_none() {
-        return Err(AppError::invalid(
-            "Cơ quan tổ chức",
-            "Cơ quan tổ chức không tồn tại.",
-        ));
+        return Err(AppError::invalid("Cơ quan tổ chức", "Cơ quan tổ chức không tồn tại."));
     }
     let path = q::authority_path(&mut tx, input.authority_id).await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ManageGroup,
-        &Target::authority(path),
-        "group:new",
-    )
-    .await?;
-    if q::group_by_name(&mut tx, input.authority_id, name.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(AppError::Conflict(format!(
-            "Đã có cụm, khối \"{}\" của cơ quan này.",
-            name.as_str()
-        )));
+    tx = authorize(st, ctx, tx, Action::ManageGroup, &Target::authority(path), "group:new").await?;
+    if q::group_by_name(&mut tx, input.authority_id, name.as_str()).await?.is_some() {
+        return Err(AppError::Conflict(format!("Đã có cụm, khối \"{}\" của cơ quan này.", name.as_str())));
     }
     let id = q::insert_group(&mut tx, kind.code(), name.as_str(), input.authority_id).await?;
     let row = q::group(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -748,12 +551,7 @@ pub async fn create_group(st: &AppState, ctx: &Ctx, input: &GroupInput) -> AppRe
     Ok(row)
 }
 
-pub async fn update_group(
-    st: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    input: &GroupInput,
-) -> AppResult<GroupRow> {
+pub async fn update_group(st: &AppState, ctx: &Ctx, id: i64, input: &GroupInput) -> AppResult<GroupRow> {
     let (kind, name) = parse_group(input)?;
     let mut tx = st.db.begin().await?;
     let before = q::group(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -762,19 +560,9 @@ pub async fn update_group(
     if let Some(other) = q::group_by_name(&mut tx, before.authority_id, name.as_str()).await?
         && other.id != id
     {
-        return Err(AppError::Conflict(format!(
-            "Đã có cụm, khối khác tên \"{}\".",
-            name.as_str()
-        )));
+        return Err(AppError::Conflict(format!("Đã có cụm, khối khác tên \"{}\".", name.as_str())));
     }
-    q::update_group(
-        &mut tx,
-        id,
-        kind.code(),
-        name.as_str(),
-        before.closed_on.clone(),
-    )
-    .await?;
+    q::update_group(&mut tx, id, kind.code(), name.as_str(), before.closed_on.clone()).await?;
     let after = q::group(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut e = ctx.entry("group.update", "group", id);
     e.authority_id = Some(after.authority_id);
@@ -785,25 +573,13 @@ pub async fn update_group(
     Ok(after)
 }
 
-pub async fn close_group(
-    st: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    input: &CloseInput,
-) -> AppResult<GroupRow> {
+pub async fn close_group(st: &AppState, ctx: &Ctx, id: i64, input: &CloseInput) -> AppResult<GroupRow> {
     let date = org::parse_date_field("Ngày giải thể", &input.date)?;
     let mut tx = st.db.begin().await?;
     let before = q::group(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let t = group_target(&mut tx, &before, None).await?;
     tx = authorize(st, ctx, tx, Action::ManageGroup, &t, &format!("group:{id}")).await?;
-    q::update_group(
-        &mut tx,
-        id,
-        &before.kind,
-        &before.name,
-        Some(date.to_string()),
-    )
-    .await?;
+    q::update_group(&mut tx, id, &before.kind, &before.name, Some(date.to_string())).await?;
     let after = q::group(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut e = ctx.entry("group.close", "group", id);
     e.authority_id = Some(after.authority_id);
@@ -825,9 +601,7 @@ pub struct MemberInput {
 }
 
 fn parse_role(s: &str) -> AppResult<MemberRole> {
-    MemberRole::parse(s).ok_or_else(|| {
-        AppError::invalid("Vai trò", "Hãy chọn vai trò: Trưởng, Phó hoặc Thành viên.")
-    })
+    MemberRole::parse(s).ok_or_else(|| AppError::invalid("Vai trò", "Hãy chọn vai trò: Trưởng, Phó hoặc Thành viên."))
 }
 
 /// Checks a membership against the registry's rules; returns the message of the first broken rule.
@@ -842,23 +616,13 @@ pub async fn check_membership(
     if !q::years(tx).await?.contains(&year) {
         return Ok(Err(format!("Năm thi đua {year} chưa được mở.")));
     }
-    if group
-        .closed_on
-        .as_deref()
-        .is_some_and(|c| c < format!("{year}-01-01").as_str())
-    {
-        return Ok(Err(format!(
-            "Cụm, khối \"{}\" đã giải thể trước năm {year}.",
-            group.name
-        )));
+    if group.closed_on.as_deref().is_some_and(|c| c < format!("{year}-01-01").as_str()) {
+        return Ok(Err(format!("Cụm, khối \"{}\" đã giải thể trước năm {year}.", group.name)));
     }
     let from = unit.active_from.as_deref().and_then(|d| d.parse().ok());
     let to = unit.active_to.as_deref().and_then(|d| d.parse().ok());
     if !org::is_active_in_year(from, to, year) {
-        return Ok(Err(format!(
-            "Đơn vị \"{}\" không hoạt động trong năm {year}.",
-            unit.name
-        )));
+        return Ok(Err(format!("Đơn vị \"{}\" không hoạt động trong năm {year}.", unit.name)));
     }
     let unit_path = q::authority_path(tx, unit.authority_id).await?;
     if !unit_path.contains(&group.authority_id) {
@@ -867,20 +631,16 @@ pub async fn check_membership(
             unit.name, group.authority_name
         )));
     }
-    if let Some(other) =
-        q::other_group_same_year(tx, unit.id, year, group.id, group.authority_id).await?
-    {
-        return Ok(Err(format!(
-            "Đơn vị \"{}\" đã là thành viên của \"{}\" năm {year}.",
-            unit.name, other.group_name
-        )));
+    if let Some(other) = q::other_group_same_year(tx, unit.id, year, group.id, group.authority_id).await? {
+        return Ok(Err(format!("Đơn vị \"{}\" đã là thành viên của \"{}\" năm {year}.", unit.name, other.group_name)));
     }
     if role != MemberRole::Member {
         let gy = q::group_year(tx, group.id, year).await?;
         let members = q::members_of_group(tx, group.id).await?;
-        if let Some(holder) = members.iter().find(|m| {
-            m.group_year_id == gy && m.role == role.code() && Some(m.membership_id) != membership_id
-        }) {
+        if let Some(holder) = members
+            .iter()
+            .find(|m| m.group_year_id == gy && m.role == role.code() && Some(m.membership_id) != membership_id)
+        {
             let kind = GroupKind::parse(&group.kind).unwrap_or(GroupKind::Cluster);
             return Ok(Err(format!(
                 "Năm {year} đã có {} là \"{}\". Hãy đổi vai trò của đơn vị đó trước.",
@@ -901,44 +661,25 @@ pub async fn add_member(
 ) -> AppResult<MemberRow> {
     let role = parse_role(&input.role)?;
     let mut tx = st.db.begin().await?;
-    let group = q::group(&mut tx, group_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let group = q::group(&mut tx, group_id).await?.ok_or(AppError::NotFound)?;
     let t = group_target(&mut tx, &group, Some(year)).await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ManageGroup,
-        &t,
-        &format!("group:{group_id}"),
-    )
-    .await?;
-    let unit = q::unit(&mut tx, input.unit_id)
-        .await?
-        .ok_or_else(|| AppError::invalid("Đơn vị", "Đơn vị không tồn tại."))?;
+    tx = authorize(st, ctx, tx, Action::ManageGroup, &t, &format!("group:{group_id}")).await?;
+    let unit =
+        q::unit(&mut tx, input.unit_id).await?.ok_or_else(|| AppError::invalid("Đơn vị", "Đơn vị không tồn tại."))?;
     let gy = match q::years(&mut tx).await?.contains(&year) {
         true => q::group_year(&mut tx, group_id, year).await?,
         false => {
-            return Err(AppError::invalid(
-                "Năm",
-                format!("Năm thi đua {year} chưa được mở."),
-            ));
+            return Err(AppError::invalid("Năm", format!("Năm thi đua {year} chưa được mở.")));
         }
     };
     if q::membership_in(&mut tx, gy, unit.id).await?.is_some() {
-        return Err(AppError::Conflict(format!(
-            "Đơn vị \"{}\" đã là thành viên năm {year}.",
-            unit.name
-        )));
+        return Err(AppError::Conflict(format!("Đơn vị \"{}\" đã là thành viên năm {year}.", unit.name)));
     }
     if let Err(m) = check_membership(&mut tx, &group, year, &unit, role, None).await? {
         return Err(AppError::invalid("Đơn vị", m));
     }
     let mid = q::insert_membership(&mut tx, gy, unit.id, role.code()).await?;
-    let row = q::membership(&mut tx, mid)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = q::membership(&mut tx, mid).await?.ok_or(AppError::NotFound)?;
     audit_member(&mut tx, ctx, "membership.add", None, Some(&row), &group).await?;
     tx.commit().await?;
     Ok(row)
@@ -961,36 +702,17 @@ async fn audit_member(
     Ok(())
 }
 
-pub async fn set_member_role(
-    st: &AppState,
-    ctx: &Ctx,
-    membership_id: i64,
-    role: &str,
-) -> AppResult<MemberRow> {
+pub async fn set_member_role(st: &AppState, ctx: &Ctx, membership_id: i64, role: &str) -> AppResult<MemberRow> {
     let role = parse_role(role)?;
     let mut tx = st.db.begin().await?;
-    let before = q::membership(&mut tx, membership_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let group = q::group(&mut tx, before.group_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let before = q::membership(&mut tx, membership_id).await?.ok_or(AppError::NotFound)?;
+    let group = q::group(&mut tx, before.group_id).await?.ok_or(AppError::NotFound)?;
     let t = group_target(&mut tx, &group, Some(before.year)).await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ManageGroup,
-        &t,
-        &format!("membership:{membership_id}"),
-    )
-    .await?;
+    tx = authorize(st, ctx, tx, Action::ManageGroup, &t, &format!("membership:{membership_id}")).await?;
     if role != MemberRole::Member {
         let members = q::members_of_group(&mut tx, group.id).await?;
         if let Some(holder) = members.iter().find(|m| {
-            m.group_year_id == before.group_year_id
-                && m.role == role.code()
-                && m.membership_id != membership_id
+            m.group_year_id == before.group_year_id && m.role == role.code() && m.membership_id != membership_id
         }) {
             let kind = GroupKind::parse(&group.kind).unwrap_or(GroupKind::Cluster);
             return Err(AppError::invalid(
@@ -1005,50 +727,20 @@ pub async fn set_member_role(
         }
     }
     q::set_membership_role(&mut tx, membership_id, role.code()).await?;
-    let after = q::membership(&mut tx, membership_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    audit_member(
-        &mut tx,
-        ctx,
-        "membership.role",
-        Some(&before),
-        Some(&after),
-        &group,
-    )
-    .await?;
+    let after = q::membership(&mut tx, membership_id).await?.ok_or(AppError::NotFound)?;
+    audit_member(&mut tx, ctx, "membership.role", Some(&before), Some(&after), &group).await?;
     tx.commit().await?;
     Ok(after)
 }
 
 pub async fn remove_member(st: &AppState, ctx: &Ctx, membership_id: i64) -> AppResult<MemberRow> {
     let mut tx = st.db.begin().await?;
-    let before = q::membership(&mut tx, membership_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let group = q::group(&mut tx, before.group_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let before = q::membership(&mut tx, membership_id).await?.ok_or(AppError::NotFound)?;
+    let group = q::group(&mut tx, before.group_id).await?.ok_or(AppError::NotFound)?;
     let t = group_target(&mut tx, &group, Some(before.year)).await?;
-    tx = authorize(
-        st,
-        ctx,
-        tx,
-        Action::ManageGroup,
-        &t,
-        &format!("membership:{membership_id}"),
-    )
-    .await?;
+    tx = authorize(st, ctx, tx, Action::ManageGroup, &t, &format!("membership:{membership_id}")).await?;
     q::delete_membership(&mut tx, membership_id).await?;
-    audit_member(
-        &mut tx,
-        ctx,
-        "membership.remove",
-        Some(&before),
-        None,
-        &group,
-    )
-    .await?;
+    audit_member(&mut tx, ctx, "membership.remove", Some(&before), None, &group).await?;
     tx.commit().await?;
     Ok(before)
 }

@@ -54,11 +54,7 @@ struct NextQuery {
 
 /// Only local paths are followed after login.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_string()
-    } else {
-        "/".into()
-    }
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next.to_string() } else { "/".into() }
 }
 
 fn login_page(
@@ -68,28 +64,18 @@ fn login_page(
     username: &str,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let token = cookie(headers, PRE_CSRF_COOKIE)
-        .filter(|t| t.len() == 64)
-        .unwrap_or_else(auth::random_token);
+    let token = cookie(headers, PRE_CSRF_COOKIE).filter(|t| t.len() == 64).unwrap_or_else(auth::random_token);
     let page = LoginPage {
         l: Layout::anonymous("Đăng nhập", headers),
         csrf: token.clone(),
         next: safe_next(next),
         username: username.into(),
         error,
-        demo_password: st
-            .cfg
-            .demo_accounts
-            .first()
-            .map(|a| a.1.clone())
-            .unwrap_or_default(),
+        demo_password: st.cfg.demo_accounts.first().map(|a| a.1.clone()).unwrap_or_default(),
         demo_accounts: st.cfg.demo_accounts.clone(),
     };
     let mut resp = html(&page, headers)?;
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(PRE_CSRF_COOKIE, &token, None, st.cfg.tls, "Strict"),
-    );
+    resp.headers_mut().append(header::SET_COOKIE, set_cookie(PRE_CSRF_COOKIE, &token, None, st.cfg.tls, "Strict"));
     Ok(resp)
 }
 
@@ -126,15 +112,8 @@ async fn login(
     // double-submit check: the form's token must match the cookie set with the form
     let expected = cookie(&headers, PRE_CSRF_COOKIE).unwrap_or_default();
     if expected.len() != 64 || expected != f.csrf {
-        auth::record_denial(
-            &st.db,
-            &meta,
-            None,
-            "csrf",
-            "request:/dang-nhap",
-            "Thiếu hoặc sai mã CSRF khi đăng nhập",
-        )
-        .await;
+        auth::record_denial(&st.db, &meta, None, "csrf", "request:/dang-nhap", "Thiếu hoặc sai mã CSRF khi đăng nhập")
+            .await;
         return login_page(
             &st,
             &headers,
@@ -151,14 +130,10 @@ async fn login(
                 "ok",
                 &format!("Đăng nhập thành công. Xin chào {}.", done.user.full_name),
             );
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, &done.session_id, None, st.cfg.tls, "Lax"),
-            );
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(PRE_CSRF_COOKIE, "", Some(0), st.cfg.tls, "Strict"),
-            );
+            resp.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &done.session_id, None, st.cfg.tls, "Lax"));
+            resp.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(PRE_CSRF_COOKIE, "", Some(0), st.cfg.tls, "Strict"));
             Ok(resp)
         }
         Err(AppError::Forbidden(m)) | Err(AppError::TooMany(m)) => {
@@ -173,10 +148,7 @@ async fn login(
 async fn logout(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     auth::logout(&st, &ctx).await?;
     let mut resp = redirect_with("/dang-nhap", "ok", "Bạn đã đăng xuất.");
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, "", Some(0), st.cfg.tls, "Lax"),
-    );
+    resp.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), st.cfg.tls, "Lax"));
     Ok(resp)
 }
 
@@ -207,11 +179,7 @@ struct HomePage {
 }
 
 /// The home page shows what the user's roles give them to do.
-async fn home(
-    State(st): State<AppState>,
-    ctx: Option<Ctx>,
-    headers: HeaderMap,
-) -> AppResult<Response> {
+async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) -> AppResult<Response> {
     let Some(ctx) = ctx else {
         return Ok(Redirect::to("/dang-nhap").into_response());
     };
@@ -223,11 +191,9 @@ async fn home(
             units.push(u);
         }
         for m in q::memberships_of_unit(&mut tx, uid).await? {
-            let kind = thidua_core::org::GroupKind::parse(&m.group_kind)
-                .unwrap_or(thidua_core::org::GroupKind::Cluster);
-            let role = thidua_core::org::MemberRole::parse(&m.role)
-                .map(|r| r.label_for(kind))
-                .unwrap_or("");
+            let kind =
+                thidua_core::org::GroupKind::parse(&m.group_kind).unwrap_or(thidua_core::org::GroupKind::Cluster);
+            let role = thidua_core::org::MemberRole::parse(&m.role).map(|r| r.label_for(kind)).unwrap_or("");
             memberships.push(MemberLine {
                 year: m.year,
                 group_id: m.group_id,
@@ -241,10 +207,7 @@ async fn home(
     let mut authorities = Vec::new();
     let is_admin = ctx.actor.is_admin();
     let roots: Vec<i64> = if is_admin {
-        all.iter()
-            .filter(|a| a.parent_id.is_none())
-            .map(|a| a.id)
-            .collect()
+        all.iter().filter(|a| a.parent_id.is_none()).map(|a| a.id).collect()
     } else {
         ctx.actor.authority_grants().map(|(_, a)| a).collect()
     };
@@ -252,19 +215,10 @@ async fn home(
     for a in all.iter().filter(|a| roots.contains(&a.id)) {
         let below: Vec<i64> = thidua_db::org::descendants_in(&all, a.id);
         let groups = q::groups(&mut tx, Some(&[a.id]), &[]).await?.len();
-        let query = q::UnitQuery {
-            authorities: Some(below),
-            today: today.clone(),
-            limit: 10_000,
-            ..Default::default()
-        };
+        let query =
+            q::UnitQuery { authorities: Some(below), today: today.clone(), limit: 10_000, ..Default::default() };
         let n = q::search_units(&mut tx, &query).await?.len();
-        authorities.push(AuthoritySummary {
-            id: a.id,
-            name: a.name.clone(),
-            groups,
-            units: n,
-        });
+        authorities.push(AuthoritySummary { id: a.id, name: a.name.clone(), groups, units: n });
     }
     tx.rollback().await?;
     let page = HomePage {

@@ -31,7 +31,7 @@ pub struct Entry {
 }
 
 /// A stored row.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct Row {
     pub id: i64,
     pub at: String,

@@ -146,7 +146,7 @@ impl Db {
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         let mut tx = self.read().await?;
-        let _: i64 = tx.scalar("SELECT 1", vec![]).await?;
+        let _: i64 = tx.scalar("SELECT CAST(1 AS BIGINT)", vec![]).await?;
         tx.rollback().await
     }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::{Arg, Result, Tx, args, now};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct AuthorityRow {
     pub id: i64,
     pub name: String,
@@ -14,7 +14,7 @@ pub struct AuthorityRow {
     pub parent_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct UnitRow {
     pub id: i64,
     pub name: String,
@@ -26,7 +26,7 @@ pub struct UnitRow {
     pub active_to: Option<String>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct LineageRow {
     pub id: i64,
     pub predecessor_id: i64,
@@ -38,7 +38,7 @@ pub struct LineageRow {
     pub note: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct GroupRow {
     pub id: i64,
     pub kind: String,
@@ -48,7 +48,7 @@ pub struct GroupRow {
     pub closed_on: Option<String>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct MemberRow {
     pub membership_id: i64,
     pub group_year_id: i64,
@@ -191,7 +191,7 @@ pub async fn unit_by_name(tx: &mut Tx, authority_id: i64, name: &str) -> Result<
 }
 
 /// A new or changed unit.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct UnitData {
     pub name: String,
     pub short_name: String,

@@ -5,7 +5,7 @@ use thidua_core::policy::{Grant, Role};
 
 use crate::{Result, Tx, args, now};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
@@ -17,7 +17,7 @@ pub struct UserRow {
     pub password_changed_at: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct GrantRow {
     pub id: i64,
     pub user_id: i64,
@@ -42,7 +42,7 @@ impl GrantRow {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct SessionRow {
     pub id_hash: String,
     pub user_id: i64,

@@ -176,8 +176,13 @@ async fn render_errors(req: Request, next: Next) -> Response {
     let info = match resp.extensions().get::<ErrorInfo>() {
         Some(i) => i.clone(),
         None if status.is_client_error() || status.is_server_error() => {
-            let has_body = resp.headers().get(header::CONTENT_TYPE).is_some();
-            if has_body && status != StatusCode::INTERNAL_SERVER_ERROR {
+            // our own pages and JSON bodies pass; framework rejections (plain text) are rendered
+            let ours = resp
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"));
+            if ours && status != StatusCode::INTERNAL_SERVER_ERROR {
                 return resp;
             }
             generic_info(status)

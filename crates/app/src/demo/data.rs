@@ -139,24 +139,11 @@ const fn unit(
     active_from: Option<&'static str>,
     active_to: Option<&'static str>,
 ) -> UnitDef {
-    UnitDef {
-        key,
-        name,
-        short_name,
-        kind,
-        authority,
-        active_from,
-        active_to,
-    }
+    UnitDef { key, name, short_name, kind, authority, active_from, active_to }
 }
 
 /// A Cao Bằng body that exists throughout the data.
-const fn cb(
-    key: &'static str,
-    name: &'static str,
-    short_name: &'static str,
-    kind: &'static str,
-) -> UnitDef {
+const fn cb(key: &'static str, name: &'static str, short_name: &'static str, kind: &'static str) -> UnitDef {
     unit(key, name, short_name, kind, "cb", None, None)
 }
 
@@ -184,24 +171,11 @@ const fn cb_since(
 
 /// A Cao Bằng commune or ward of the two-level local government (from 1 July 2025).
 const fn commune(key: &'static str, name: &'static str, short_name: &'static str) -> UnitDef {
-    unit(
-        key,
-        name,
-        short_name,
-        "commune",
-        "cb",
-        Some(FROM_JUL_2025),
-        None,
-    )
+    unit(key, name, short_name, "commune", "cb", Some(FROM_JUL_2025), None)
 }
 
 /// A unit of the Central council's groups that exists throughout the data.
-const fn tw(
-    key: &'static str,
-    name: &'static str,
-    short_name: &'static str,
-    kind: &'static str,
-) -> UnitDef {
+const fn tw(key: &'static str, name: &'static str, short_name: &'static str, kind: &'static str) -> UnitDef {
     unit(key, name, short_name, kind, "tw", None, None)
 }
 
@@ -227,18 +201,8 @@ const fn tw_since(
     unit(key, name, short_name, kind, "tw", Some(from), None)
 }
 
-const fn year(
-    year: i32,
-    head: &'static str,
-    deputy: &'static str,
-    members: &'static [&'static str],
-) -> GroupYearDef {
-    GroupYearDef {
-        year,
-        head,
-        deputy: Some(deputy),
-        members,
-    }
+const fn year(year: i32, head: &'static str, deputy: &'static str, members: &'static [&'static str]) -> GroupYearDef {
+    GroupYearDef { year, head, deputy: Some(deputy), members }
 }
 
 const fn lineage(
@@ -248,13 +212,7 @@ const fn lineage(
     effective_on: &'static str,
     note: &'static str,
 ) -> LineageDef {
-    LineageDef {
-        predecessor,
-        successor,
-        kind,
-        effective_on,
-        note,
-    }
+    LineageDef { predecessor, successor, kind, effective_on, note }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,11 +229,7 @@ pub static AUTHORITIES: &[AuthorityDef] = &[
     },
     // Secretariat: Sở Nội vụ tỉnh Cao Bằng (unit "cb-so-noi-vu").
     AuthorityDef {
-        key: "cb",
-        name: "Tỉnh Cao Bằng",
-        short_name: "Cao Bằng",
-        level: "province",
-        parent: Some("tw"),
+        key: "cb", name: "Tỉnh Cao Bằng", short_name: "Cao Bằng", level: "province", parent: Some("tw")
     },
 ];
 
@@ -286,63 +240,17 @@ pub static AUTHORITIES: &[AuthorityDef] = &[
 pub static UNITS: &[UnitDef] = &[
     // ===================== Central council: provinces =====================
     tw("tw-phu-tho", "Tỉnh Phú Thọ", "Phú Thọ", "province"),
-    tw(
-        "tw-tuyen-quang",
-        "Tỉnh Tuyên Quang",
-        "Tuyên Quang",
-        "province",
-    ),
-    tw_until(
-        "tw-yen-bai",
-        "Tỉnh Yên Bái",
-        "Yên Bái",
-        "province",
-        UNTIL_JUL_2025,
-    ),
-    tw_until(
-        "tw-hoa-binh",
-        "Tỉnh Hòa Bình",
-        "Hòa Bình",
-        "province",
-        UNTIL_JUL_2025,
-    ),
-    tw_until(
-        "tw-bac-giang",
-        "Tỉnh Bắc Giang",
-        "Bắc Giang",
-        "province",
-        UNTIL_JUL_2025,
-    ),
-    tw_until(
-        "tw-bac-kan",
-        "Tỉnh Bắc Kạn",
-        "Bắc Kạn",
-        "province",
-        UNTIL_JUL_2025,
-    ),
-    tw(
-        "tw-thai-nguyen",
-        "Tỉnh Thái Nguyên",
-        "Thái Nguyên",
-        "province",
-    ),
+    tw("tw-tuyen-quang", "Tỉnh Tuyên Quang", "Tuyên Quang", "province"),
+    tw_until("tw-yen-bai", "Tỉnh Yên Bái", "Yên Bái", "province", UNTIL_JUL_2025),
+    tw_until("tw-hoa-binh", "Tỉnh Hòa Bình", "Hòa Bình", "province", UNTIL_JUL_2025),
+    tw_until("tw-bac-giang", "Tỉnh Bắc Giang", "Bắc Giang", "province", UNTIL_JUL_2025),
+    tw_until("tw-bac-kan", "Tỉnh Bắc Kạn", "Bắc Kạn", "province", UNTIL_JUL_2025),
+    tw("tw-thai-nguyen", "Tỉnh Thái Nguyên", "Thái Nguyên", "province"),
     tw("tw-lao-cai", "Tỉnh Lào Cai", "Lào Cai", "province"),
     tw("tw-bac-ninh", "Tỉnh Bắc Ninh", "Bắc Ninh", "province"),
-    tw_until(
-        "tw-ha-giang",
-        "Tỉnh Hà Giang",
-        "Hà Giang",
-        "province",
-        UNTIL_JUL_2025,
-    ),
+    tw_until("tw-ha-giang", "Tỉnh Hà Giang", "Hà Giang", "province", UNTIL_JUL_2025),
     // In no group of this data; kept so that Phú Thọ's lineage is complete.
-    tw_until(
-        "tw-vinh-phuc",
-        "Tỉnh Vĩnh Phúc",
-        "Vĩnh Phúc",
-        "province",
-        UNTIL_JUL_2025,
-    ),
+    tw_until("tw-vinh-phuc", "Tỉnh Vĩnh Phúc", "Vĩnh Phúc", "province", UNTIL_JUL_2025),
     tw("tw-cao-bang", "Tỉnh Cao Bằng", "Cao Bằng", "province"),
     tw("tw-lang-son", "Tỉnh Lạng Sơn", "Lạng Sơn", "province"),
     tw("tw-lai-chau", "Tỉnh Lai Châu", "Lai Châu", "province"),
@@ -350,114 +258,25 @@ pub static UNITS: &[UnitDef] = &[
     tw("tw-son-la", "Tỉnh Sơn La", "Sơn La", "province"),
     // ===================== Central council: ministries =====================
     tw("bo-xay-dung", "Bộ Xây dựng", "Bộ XD", "ministry"),
-    tw_until(
-        "bo-gtvt",
-        "Bộ Giao thông vận tải",
-        "Bộ GTVT",
-        "ministry",
-        UNTIL_MAR_2025,
-    ),
-    tw_until(
-        "bo-nn-ptnt",
-        "Bộ Nông nghiệp và Phát triển nông thôn",
-        "Bộ NN&PTNT",
-        "ministry",
-        UNTIL_MAR_2025,
-    ),
-    tw_until(
-        "bo-tn-mt",
-        "Bộ Tài nguyên và Môi trường",
-        "Bộ TN&MT",
-        "ministry",
-        UNTIL_MAR_2025,
-    ),
-    tw_until(
-        "bo-tt-tt",
-        "Bộ Thông tin và Truyền thông",
-        "Bộ TT&TT",
-        "ministry",
-        UNTIL_MAR_2025,
-    ),
+    tw_until("bo-gtvt", "Bộ Giao thông vận tải", "Bộ GTVT", "ministry", UNTIL_MAR_2025),
+    tw_until("bo-nn-ptnt", "Bộ Nông nghiệp và Phát triển nông thôn", "Bộ NN&PTNT", "ministry", UNTIL_MAR_2025),
+    tw_until("bo-tn-mt", "Bộ Tài nguyên và Môi trường", "Bộ TN&MT", "ministry", UNTIL_MAR_2025),
+    tw_until("bo-tt-tt", "Bộ Thông tin và Truyền thông", "Bộ TT&TT", "ministry", UNTIL_MAR_2025),
     tw("bo-cong-thuong", "Bộ Công Thương", "Bộ CT", "ministry"),
-    tw(
-        "vcci",
-        "Phòng Thương mại và Công nghiệp Việt Nam",
-        "VCCI",
-        "other",
-    ),
-    tw_since(
-        "bo-nn-mt",
-        "Bộ Nông nghiệp và Môi trường",
-        "Bộ NN&MT",
-        "ministry",
-        FROM_MAR_2025,
-    ),
+    tw("vcci", "Phòng Thương mại và Công nghiệp Việt Nam", "VCCI", "other"),
+    tw_since("bo-nn-mt", "Bộ Nông nghiệp và Môi trường", "Bộ NN&MT", "ministry", FROM_MAR_2025),
     // Existed before; joins the block in 2025 when it takes over Bộ TT&TT.
-    tw(
-        "bo-kh-cn",
-        "Bộ Khoa học và Công nghệ",
-        "Bộ KH&CN",
-        "ministry",
-    ),
+    tw("bo-kh-cn", "Bộ Khoa học và Công nghệ", "Bộ KH&CN", "ministry"),
     // ===================== Cao Bằng: party bodies =====================
-    cb(
-        "cb-vp-tinh-uy",
-        "Văn phòng Tỉnh ủy Cao Bằng",
-        "Văn phòng Tỉnh ủy",
-        "party",
-    ),
-    cb(
-        "cb-ban-to-chuc",
-        "Ban Tổ chức Tỉnh ủy Cao Bằng",
-        "Ban Tổ chức Tỉnh ủy",
-        "party",
-    ),
-    cb(
-        "cb-ubkt-tinh-uy",
-        "Ủy ban Kiểm tra Tỉnh ủy Cao Bằng",
-        "UBKT Tỉnh ủy",
-        "party",
-    ),
-    cb_until(
-        "cb-ban-tuyen-giao",
-        "Ban Tuyên giáo Tỉnh ủy Cao Bằng",
-        "Ban Tuyên giáo Tỉnh ủy",
-        "party",
-        UNTIL_MAR_2025,
-    ),
-    cb_until(
-        "cb-ban-dan-van",
-        "Ban Dân vận Tỉnh ủy Cao Bằng",
-        "Ban Dân vận Tỉnh ủy",
-        "party",
-        UNTIL_MAR_2025,
-    ),
-    cb_since(
-        "cb-ban-tgdv",
-        "Ban Tuyên giáo và Dân vận Tỉnh ủy Cao Bằng",
-        "Ban TG&DV Tỉnh ủy",
-        "party",
-        FROM_MAR_2025,
-    ),
-    cb(
-        "cb-ban-noi-chinh",
-        "Ban Nội chính Tỉnh ủy Cao Bằng",
-        "Ban Nội chính Tỉnh ủy",
-        "party",
-    ),
-    cb(
-        "cb-truong-chinh-tri",
-        "Trường Chính trị Hoàng Đình Giong tỉnh Cao Bằng",
-        "Trường Chính trị",
-        "party",
-    ),
-    cb_until(
-        "cb-du-khoi-cq",
-        "Đảng ủy Khối các cơ quan tỉnh Cao Bằng",
-        "ĐU Khối các cơ quan",
-        "party",
-        UNTIL_MAR_2025,
-    ),
+    cb("cb-vp-tinh-uy", "Văn phòng Tỉnh ủy Cao Bằng", "Văn phòng Tỉnh ủy", "party"),
+    cb("cb-ban-to-chuc", "Ban Tổ chức Tỉnh ủy Cao Bằng", "Ban Tổ chức Tỉnh ủy", "party"),
+    cb("cb-ubkt-tinh-uy", "Ủy ban Kiểm tra Tỉnh ủy Cao Bằng", "UBKT Tỉnh ủy", "party"),
+    cb_until("cb-ban-tuyen-giao", "Ban Tuyên giáo Tỉnh ủy Cao Bằng", "Ban Tuyên giáo Tỉnh ủy", "party", UNTIL_MAR_2025),
+    cb_until("cb-ban-dan-van", "Ban Dân vận Tỉnh ủy Cao Bằng", "Ban Dân vận Tỉnh ủy", "party", UNTIL_MAR_2025),
+    cb_since("cb-ban-tgdv", "Ban Tuyên giáo và Dân vận Tỉnh ủy Cao Bằng", "Ban TG&DV Tỉnh ủy", "party", FROM_MAR_2025),
+    cb("cb-ban-noi-chinh", "Ban Nội chính Tỉnh ủy Cao Bằng", "Ban Nội chính Tỉnh ủy", "party"),
+    cb("cb-truong-chinh-tri", "Trường Chính trị Hoàng Đình Giong tỉnh Cao Bằng", "Trường Chính trị", "party"),
+    cb_until("cb-du-khoi-cq", "Đảng ủy Khối các cơ quan tỉnh Cao Bằng", "ĐU Khối các cơ quan", "party", UNTIL_MAR_2025),
     cb_until(
         "cb-du-khoi-dn",
         "Đảng ủy Khối Doanh nghiệp tỉnh Cao Bằng",
@@ -465,120 +284,31 @@ pub static UNITS: &[UnitDef] = &[
         "party",
         UNTIL_MAR_2025,
     ),
-    cb_since(
-        "cb-du-cq-dang",
-        "Đảng ủy các cơ quan Đảng tỉnh Cao Bằng",
-        "ĐU các cơ quan Đảng",
-        "party",
-        FROM_MAR_2025,
-    ),
-    cb_since(
-        "cb-du-ubnd",
-        "Đảng ủy Ủy ban nhân dân tỉnh Cao Bằng",
-        "ĐU UBND tỉnh",
-        "party",
-        FROM_MAR_2025,
-    ),
-    cb_until(
-        "cb-bao-cao-bang",
-        "Báo Cao Bằng",
-        "Báo Cao Bằng",
-        "party",
-        UNTIL_MAR_2025,
-    ),
-    cb_since(
-        "cb-bao-ptth",
-        "Báo và Phát thanh, Truyền hình Cao Bằng",
-        "Báo và PT-TH Cao Bằng",
-        "party",
-        FROM_MAR_2025,
-    ),
+    cb_since("cb-du-cq-dang", "Đảng ủy các cơ quan Đảng tỉnh Cao Bằng", "ĐU các cơ quan Đảng", "party", FROM_MAR_2025),
+    cb_since("cb-du-ubnd", "Đảng ủy Ủy ban nhân dân tỉnh Cao Bằng", "ĐU UBND tỉnh", "party", FROM_MAR_2025),
+    cb_until("cb-bao-cao-bang", "Báo Cao Bằng", "Báo Cao Bằng", "party", UNTIL_MAR_2025),
+    cb_since("cb-bao-ptth", "Báo và Phát thanh, Truyền hình Cao Bằng", "Báo và PT-TH Cao Bằng", "party", FROM_MAR_2025),
     cb(
         "cb-vp-dbqh-hdnd",
         "Văn phòng Đoàn đại biểu Quốc hội và Hội đồng nhân dân tỉnh Cao Bằng",
         "Văn phòng Đoàn ĐBQH và HĐND",
         "department",
     ),
-    cb(
-        "cb-hoi-nha-bao",
-        "Hội Nhà báo tỉnh Cao Bằng",
-        "Hội Nhà báo",
-        "mass",
-    ),
+    cb("cb-hoi-nha-bao", "Hội Nhà báo tỉnh Cao Bằng", "Hội Nhà báo", "mass"),
     // ===================== Cao Bằng: Fatherland Front, associations, mass organisations ==========
-    cb(
-        "cb-ubmttq",
-        "Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh Cao Bằng",
-        "Ủy ban MTTQ tỉnh",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-nong-dan",
-        "Hội Nông dân tỉnh Cao Bằng",
-        "Hội Nông dân",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-phu-nu",
-        "Hội Liên hiệp Phụ nữ tỉnh Cao Bằng",
-        "Hội LHPN tỉnh",
-        "mass",
-    ),
+    cb("cb-ubmttq", "Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh Cao Bằng", "Ủy ban MTTQ tỉnh", "mass"),
+    cb("cb-hoi-nong-dan", "Hội Nông dân tỉnh Cao Bằng", "Hội Nông dân", "mass"),
+    cb("cb-hoi-phu-nu", "Hội Liên hiệp Phụ nữ tỉnh Cao Bằng", "Hội LHPN tỉnh", "mass"),
     cb("cb-tinh-doan", "Tỉnh đoàn Cao Bằng", "Tỉnh đoàn", "mass"),
-    cb(
-        "cb-ldld",
-        "Liên đoàn Lao động tỉnh Cao Bằng",
-        "LĐLĐ tỉnh",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-ccb",
-        "Hội Cựu chiến binh tỉnh Cao Bằng",
-        "Hội CCB tỉnh",
-        "mass",
-    ),
-    cb(
-        "cb-lhh-khkt",
-        "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh Cao Bằng",
-        "Liên hiệp các Hội KH&KT",
-        "mass",
-    ),
-    cb(
-        "cb-lh-huu-nghi",
-        "Liên hiệp các tổ chức hữu nghị tỉnh Cao Bằng",
-        "Liên hiệp các tổ chức hữu nghị",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-vhnt",
-        "Hội Văn học Nghệ thuật tỉnh Cao Bằng",
-        "Hội VHNT",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-chu-thap-do",
-        "Hội Chữ thập đỏ tỉnh Cao Bằng",
-        "Hội Chữ thập đỏ",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-nct",
-        "Hội Người cao tuổi tỉnh Cao Bằng",
-        "Hội Người cao tuổi",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-khuyen-hoc",
-        "Hội Khuyến học tỉnh Cao Bằng",
-        "Hội Khuyến học",
-        "mass",
-    ),
-    cb(
-        "cb-hoi-cuu-tnxp",
-        "Hội Cựu Thanh niên xung phong tỉnh Cao Bằng",
-        "Hội Cựu TNXP",
-        "mass",
-    ),
+    cb("cb-ldld", "Liên đoàn Lao động tỉnh Cao Bằng", "LĐLĐ tỉnh", "mass"),
+    cb("cb-hoi-ccb", "Hội Cựu chiến binh tỉnh Cao Bằng", "Hội CCB tỉnh", "mass"),
+    cb("cb-lhh-khkt", "Liên hiệp các Hội Khoa học và Kỹ thuật tỉnh Cao Bằng", "Liên hiệp các Hội KH&KT", "mass"),
+    cb("cb-lh-huu-nghi", "Liên hiệp các tổ chức hữu nghị tỉnh Cao Bằng", "Liên hiệp các tổ chức hữu nghị", "mass"),
+    cb("cb-hoi-vhnt", "Hội Văn học Nghệ thuật tỉnh Cao Bằng", "Hội VHNT", "mass"),
+    cb("cb-hoi-chu-thap-do", "Hội Chữ thập đỏ tỉnh Cao Bằng", "Hội Chữ thập đỏ", "mass"),
+    cb("cb-hoi-nct", "Hội Người cao tuổi tỉnh Cao Bằng", "Hội Người cao tuổi", "mass"),
+    cb("cb-hoi-khuyen-hoc", "Hội Khuyến học tỉnh Cao Bằng", "Hội Khuyến học", "mass"),
+    cb("cb-hoi-cuu-tnxp", "Hội Cựu Thanh niên xung phong tỉnh Cao Bằng", "Hội Cựu TNXP", "mass"),
     cb(
         "cb-hoi-nan-nhan-da-cam",
         "Hội Nạn nhân chất độc da cam/dioxin tỉnh Cao Bằng",
@@ -586,223 +316,54 @@ pub static UNITS: &[UnitDef] = &[
         "mass",
     ),
     // ===================== Cao Bằng: internal affairs =====================
-    cb(
-        "cb-cong-an",
-        "Công an tỉnh Cao Bằng",
-        "Công an tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-bchqs",
-        "Bộ Chỉ huy Quân sự tỉnh Cao Bằng",
-        "Bộ CHQS tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-bdbp",
-        "Bộ Chỉ huy Bộ đội Biên phòng tỉnh Cao Bằng",
-        "BĐBP tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-toa-an",
-        "Tòa án nhân dân tỉnh Cao Bằng",
-        "TAND tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-vks",
-        "Viện kiểm sát nhân dân tỉnh Cao Bằng",
-        "VKSND tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-thanh-tra",
-        "Thanh tra tỉnh Cao Bằng",
-        "Thanh tra tỉnh",
-        "department",
-    ),
-    cb(
-        "cb-so-tu-phap",
-        "Sở Tư pháp tỉnh Cao Bằng",
-        "Sở Tư pháp",
-        "department",
-    ),
-    cb(
-        "cb-so-noi-vu",
-        "Sở Nội vụ tỉnh Cao Bằng",
-        "Sở Nội vụ",
-        "department",
-    ),
-    cb(
-        "cb-vp-ubnd",
-        "Văn phòng Ủy ban nhân dân tỉnh Cao Bằng",
-        "Văn phòng UBND tỉnh",
-        "department",
-    ),
-    cb_until(
-        "cb-cuc-thads",
-        "Cục Thi hành án dân sự tỉnh Cao Bằng",
-        "Cục THADS tỉnh",
-        "other",
-        UNTIL_JUL_2025,
-    ),
-    cb_since(
-        "cb-thads",
-        "Thi hành án dân sự tỉnh Cao Bằng",
-        "THADS tỉnh",
-        "other",
-        FROM_JUL_2025,
-    ),
-    cb(
-        "cb-tt-hcc",
-        "Trung tâm Phục vụ hành chính công tỉnh Cao Bằng",
-        "Trung tâm PVHCC",
-        "other",
-    ),
-    cb(
-        "cb-hoi-luat-gia",
-        "Hội Luật gia tỉnh Cao Bằng",
-        "Hội Luật gia",
-        "mass",
-    ),
+    cb("cb-cong-an", "Công an tỉnh Cao Bằng", "Công an tỉnh", "other"),
+    cb("cb-bchqs", "Bộ Chỉ huy Quân sự tỉnh Cao Bằng", "Bộ CHQS tỉnh", "other"),
+    cb("cb-bdbp", "Bộ Chỉ huy Bộ đội Biên phòng tỉnh Cao Bằng", "BĐBP tỉnh", "other"),
+    cb("cb-toa-an", "Tòa án nhân dân tỉnh Cao Bằng", "TAND tỉnh", "other"),
+    cb("cb-vks", "Viện kiểm sát nhân dân tỉnh Cao Bằng", "VKSND tỉnh", "other"),
+    cb("cb-thanh-tra", "Thanh tra tỉnh Cao Bằng", "Thanh tra tỉnh", "department"),
+    cb("cb-so-tu-phap", "Sở Tư pháp tỉnh Cao Bằng", "Sở Tư pháp", "department"),
+    cb("cb-so-noi-vu", "Sở Nội vụ tỉnh Cao Bằng", "Sở Nội vụ", "department"),
+    cb("cb-vp-ubnd", "Văn phòng Ủy ban nhân dân tỉnh Cao Bằng", "Văn phòng UBND tỉnh", "department"),
+    cb_until("cb-cuc-thads", "Cục Thi hành án dân sự tỉnh Cao Bằng", "Cục THADS tỉnh", "other", UNTIL_JUL_2025),
+    cb_since("cb-thads", "Thi hành án dân sự tỉnh Cao Bằng", "THADS tỉnh", "other", FROM_JUL_2025),
+    cb("cb-tt-hcc", "Trung tâm Phục vụ hành chính công tỉnh Cao Bằng", "Trung tâm PVHCC", "other"),
+    cb("cb-hoi-luat-gia", "Hội Luật gia tỉnh Cao Bằng", "Hội Luật gia", "mass"),
     // Simplified name: customs was regionalised in 2025 (see the note at the top).
     cb("cb-hai-quan", "Hải quan tỉnh Cao Bằng", "Hải quan", "other"),
     // ===================== Cao Bằng: general economy =====================
-    cb(
-        "cb-so-tai-chinh",
-        "Sở Tài chính tỉnh Cao Bằng",
-        "Sở Tài chính",
-        "department",
-    ),
-    cb_until(
-        "cb-so-khdt",
-        "Sở Kế hoạch và Đầu tư tỉnh Cao Bằng",
-        "Sở KH&ĐT",
-        "department",
-        UNTIL_MAR_2025,
-    ),
-    cb(
-        "cb-so-cong-thuong",
-        "Sở Công Thương tỉnh Cao Bằng",
-        "Sở Công Thương",
-        "department",
-    ),
-    cb_until(
-        "cb-cuc-qltt",
-        "Cục Quản lý thị trường tỉnh Cao Bằng",
-        "Cục QLTT",
-        "other",
-        UNTIL_MAR_2025,
-    ),
-    cb_until(
-        "cb-cuc-thue",
-        "Cục Thuế tỉnh Cao Bằng",
-        "Cục Thuế",
-        "other",
-        UNTIL_JUL_2025,
-    ),
-    cb_since(
-        "cb-thue",
-        "Thuế tỉnh Cao Bằng",
-        "Thuế tỉnh",
-        "other",
-        FROM_JUL_2025,
-    ),
-    cb(
-        "cb-kho-bac",
-        "Kho bạc Nhà nước Cao Bằng",
-        "Kho bạc",
-        "other",
-    ),
-    cb(
-        "cb-bhxh",
-        "Bảo hiểm xã hội tỉnh Cao Bằng",
-        "BHXH tỉnh",
-        "other",
-    ),
-    cb_until(
-        "cb-cuc-thong-ke",
-        "Cục Thống kê tỉnh Cao Bằng",
-        "Cục Thống kê",
-        "other",
-        UNTIL_MAR_2025,
-    ),
-    cb_since(
-        "cb-thong-ke",
-        "Thống kê tỉnh Cao Bằng",
-        "Thống kê tỉnh",
-        "other",
-        FROM_MAR_2025,
-    ),
-    cb(
-        "cb-nhcsxh",
-        "Ngân hàng Chính sách xã hội chi nhánh tỉnh Cao Bằng",
-        "NHCSXH Cao Bằng",
-        "other",
-    ),
+    cb("cb-so-tai-chinh", "Sở Tài chính tỉnh Cao Bằng", "Sở Tài chính", "department"),
+    cb_until("cb-so-khdt", "Sở Kế hoạch và Đầu tư tỉnh Cao Bằng", "Sở KH&ĐT", "department", UNTIL_MAR_2025),
+    cb("cb-so-cong-thuong", "Sở Công Thương tỉnh Cao Bằng", "Sở Công Thương", "department"),
+    cb_until("cb-cuc-qltt", "Cục Quản lý thị trường tỉnh Cao Bằng", "Cục QLTT", "other", UNTIL_MAR_2025),
+    cb_until("cb-cuc-thue", "Cục Thuế tỉnh Cao Bằng", "Cục Thuế", "other", UNTIL_JUL_2025),
+    cb_since("cb-thue", "Thuế tỉnh Cao Bằng", "Thuế tỉnh", "other", FROM_JUL_2025),
+    cb("cb-kho-bac", "Kho bạc Nhà nước Cao Bằng", "Kho bạc", "other"),
+    cb("cb-bhxh", "Bảo hiểm xã hội tỉnh Cao Bằng", "BHXH tỉnh", "other"),
+    cb_until("cb-cuc-thong-ke", "Cục Thống kê tỉnh Cao Bằng", "Cục Thống kê", "other", UNTIL_MAR_2025),
+    cb_since("cb-thong-ke", "Thống kê tỉnh Cao Bằng", "Thống kê tỉnh", "other", FROM_MAR_2025),
+    cb("cb-nhcsxh", "Ngân hàng Chính sách xã hội chi nhánh tỉnh Cao Bằng", "NHCSXH Cao Bằng", "other"),
     cb(
         "cb-agribank",
         "Ngân hàng Nông nghiệp và Phát triển nông thôn Việt Nam chi nhánh tỉnh Cao Bằng",
         "Agribank Cao Bằng",
         "enterprise",
     ),
-    cb(
-        "cb-bidv",
-        "Ngân hàng TMCP Đầu tư và Phát triển Việt Nam chi nhánh Cao Bằng",
-        "BIDV Cao Bằng",
-        "enterprise",
-    ),
-    cb(
-        "cb-vietinbank",
-        "Ngân hàng TMCP Công Thương Việt Nam chi nhánh Cao Bằng",
-        "VietinBank Cao Bằng",
-        "enterprise",
-    ),
+    cb("cb-bidv", "Ngân hàng TMCP Đầu tư và Phát triển Việt Nam chi nhánh Cao Bằng", "BIDV Cao Bằng", "enterprise"),
+    cb("cb-vietinbank", "Ngân hàng TMCP Công Thương Việt Nam chi nhánh Cao Bằng", "VietinBank Cao Bằng", "enterprise"),
     cb(
         "cb-vietcombank",
         "Ngân hàng TMCP Ngoại thương Việt Nam chi nhánh Cao Bằng",
         "Vietcombank Cao Bằng",
         "enterprise",
     ),
-    cb(
-        "cb-lien-minh-htx",
-        "Liên minh Hợp tác xã tỉnh Cao Bằng",
-        "Liên minh HTX",
-        "other",
-    ),
-    cb(
-        "cb-bql-kkt",
-        "Ban Quản lý Khu kinh tế tỉnh Cao Bằng",
-        "BQL Khu kinh tế",
-        "department",
-    ),
-    cb(
-        "cb-bao-viet",
-        "Công ty Bảo Việt Cao Bằng",
-        "Bảo Việt Cao Bằng",
-        "enterprise",
-    ),
-    cb(
-        "cb-xskt",
-        "Công ty TNHH MTV Xổ số kiến thiết Cao Bằng",
-        "Xổ số kiến thiết",
-        "enterprise",
-    ),
+    cb("cb-lien-minh-htx", "Liên minh Hợp tác xã tỉnh Cao Bằng", "Liên minh HTX", "other"),
+    cb("cb-bql-kkt", "Ban Quản lý Khu kinh tế tỉnh Cao Bằng", "BQL Khu kinh tế", "department"),
+    cb("cb-bao-viet", "Công ty Bảo Việt Cao Bằng", "Bảo Việt Cao Bằng", "enterprise"),
+    cb("cb-xskt", "Công ty TNHH MTV Xổ số kiến thiết Cao Bằng", "Xổ số kiến thiết", "enterprise"),
     // ===================== Cao Bằng: technical economy =====================
-    cb(
-        "cb-so-xay-dung",
-        "Sở Xây dựng tỉnh Cao Bằng",
-        "Sở Xây dựng",
-        "department",
-    ),
-    cb_until(
-        "cb-so-gtvt",
-        "Sở Giao thông vận tải tỉnh Cao Bằng",
-        "Sở GTVT",
-        "department",
-        UNTIL_MAR_2025,
-    ),
+    cb("cb-so-xay-dung", "Sở Xây dựng tỉnh Cao Bằng", "Sở Xây dựng", "department"),
+    cb_until("cb-so-gtvt", "Sở Giao thông vận tải tỉnh Cao Bằng", "Sở GTVT", "department", UNTIL_MAR_2025),
     cb_until(
         "cb-so-nn-ptnt",
         "Sở Nông nghiệp và Phát triển nông thôn tỉnh Cao Bằng",
@@ -810,132 +371,37 @@ pub static UNITS: &[UnitDef] = &[
         "department",
         UNTIL_MAR_2025,
     ),
-    cb_until(
-        "cb-so-tn-mt",
-        "Sở Tài nguyên và Môi trường tỉnh Cao Bằng",
-        "Sở TN&MT",
-        "department",
-        UNTIL_MAR_2025,
-    ),
-    cb_since(
-        "cb-so-nn-mt",
-        "Sở Nông nghiệp và Môi trường tỉnh Cao Bằng",
-        "Sở NN&MT",
-        "department",
-        FROM_MAR_2025,
-    ),
-    cb(
-        "cb-so-kh-cn",
-        "Sở Khoa học và Công nghệ tỉnh Cao Bằng",
-        "Sở KH&CN",
-        "department",
-    ),
-    cb_until(
-        "cb-so-tt-tt",
-        "Sở Thông tin và Truyền thông tỉnh Cao Bằng",
-        "Sở TT&TT",
-        "department",
-        UNTIL_MAR_2025,
-    ),
-    cb(
-        "cb-dien-luc",
-        "Công ty Điện lực Cao Bằng",
-        "Điện lực Cao Bằng",
-        "enterprise",
-    ),
-    cb(
-        "cb-buu-dien",
-        "Bưu điện tỉnh Cao Bằng",
-        "Bưu điện tỉnh",
-        "enterprise",
-    ),
+    cb_until("cb-so-tn-mt", "Sở Tài nguyên và Môi trường tỉnh Cao Bằng", "Sở TN&MT", "department", UNTIL_MAR_2025),
+    cb_since("cb-so-nn-mt", "Sở Nông nghiệp và Môi trường tỉnh Cao Bằng", "Sở NN&MT", "department", FROM_MAR_2025),
+    cb("cb-so-kh-cn", "Sở Khoa học và Công nghệ tỉnh Cao Bằng", "Sở KH&CN", "department"),
+    cb_until("cb-so-tt-tt", "Sở Thông tin và Truyền thông tỉnh Cao Bằng", "Sở TT&TT", "department", UNTIL_MAR_2025),
+    cb("cb-dien-luc", "Công ty Điện lực Cao Bằng", "Điện lực Cao Bằng", "enterprise"),
+    cb("cb-buu-dien", "Bưu điện tỉnh Cao Bằng", "Bưu điện tỉnh", "enterprise"),
     cb(
         "cb-viettel",
         "Viettel Cao Bằng - Chi nhánh Tập đoàn Công nghiệp - Viễn thông Quân đội",
         "Viettel Cao Bằng",
         "enterprise",
     ),
-    cb(
-        "cb-vnpt",
-        "Viễn thông Cao Bằng (VNPT Cao Bằng)",
-        "VNPT Cao Bằng",
-        "enterprise",
-    ),
-    cb(
-        "cb-mobifone",
-        "MobiFone tỉnh Cao Bằng",
-        "MobiFone Cao Bằng",
-        "enterprise",
-    ),
-    cb(
-        "cb-cap-thoat-nuoc",
-        "Công ty cổ phần Cấp thoát nước Cao Bằng",
-        "Cấp thoát nước",
-        "enterprise",
-    ),
+    cb("cb-vnpt", "Viễn thông Cao Bằng (VNPT Cao Bằng)", "VNPT Cao Bằng", "enterprise"),
+    cb("cb-mobifone", "MobiFone tỉnh Cao Bằng", "MobiFone Cao Bằng", "enterprise"),
+    cb("cb-cap-thoat-nuoc", "Công ty cổ phần Cấp thoát nước Cao Bằng", "Cấp thoát nước", "enterprise"),
     cb(
         "cb-thuy-loi",
         "Công ty TNHH MTV Quản lý khai thác công trình thủy lợi Cao Bằng",
         "Thủy lợi Cao Bằng",
         "enterprise",
     ),
-    cb(
-        "cb-xang-dau",
-        "Công ty Xăng dầu Cao Bằng",
-        "Xăng dầu Cao Bằng",
-        "enterprise",
-    ),
-    cb(
-        "cb-gang-thep",
-        "Công ty cổ phần Gang thép Cao Bằng",
-        "Gang thép Cao Bằng",
-        "enterprise",
-    ),
-    cb(
-        "cb-bqlda",
-        "Ban Quản lý dự án đầu tư xây dựng tỉnh Cao Bằng",
-        "BQLDA ĐTXD tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-qlxd-gt",
-        "Công ty cổ phần Quản lý và Xây dựng giao thông Cao Bằng",
-        "QL&XD giao thông",
-        "enterprise",
-    ),
+    cb("cb-xang-dau", "Công ty Xăng dầu Cao Bằng", "Xăng dầu Cao Bằng", "enterprise"),
+    cb("cb-gang-thep", "Công ty cổ phần Gang thép Cao Bằng", "Gang thép Cao Bằng", "enterprise"),
+    cb("cb-bqlda", "Ban Quản lý dự án đầu tư xây dựng tỉnh Cao Bằng", "BQLDA ĐTXD tỉnh", "other"),
+    cb("cb-qlxd-gt", "Công ty cổ phần Quản lý và Xây dựng giao thông Cao Bằng", "QL&XD giao thông", "enterprise"),
     // ===================== Cao Bằng: culture and society =====================
-    cb(
-        "cb-so-gddt",
-        "Sở Giáo dục và Đào tạo tỉnh Cao Bằng",
-        "Sở GD&ĐT",
-        "department",
-    ),
-    cb(
-        "cb-so-y-te",
-        "Sở Y tế tỉnh Cao Bằng",
-        "Sở Y tế",
-        "department",
-    ),
-    cb(
-        "cb-so-vhttdl",
-        "Sở Văn hóa, Thể thao và Du lịch tỉnh Cao Bằng",
-        "Sở VH,TT&DL",
-        "department",
-    ),
-    cb_until(
-        "cb-ban-dan-toc",
-        "Ban Dân tộc tỉnh Cao Bằng",
-        "Ban Dân tộc",
-        "department",
-        UNTIL_MAR_2025,
-    ),
-    cb_since(
-        "cb-so-dt-tg",
-        "Sở Dân tộc và Tôn giáo tỉnh Cao Bằng",
-        "Sở DT&TG",
-        "department",
-        FROM_MAR_2025,
-    ),
+    cb("cb-so-gddt", "Sở Giáo dục và Đào tạo tỉnh Cao Bằng", "Sở GD&ĐT", "department"),
+    cb("cb-so-y-te", "Sở Y tế tỉnh Cao Bằng", "Sở Y tế", "department"),
+    cb("cb-so-vhttdl", "Sở Văn hóa, Thể thao và Du lịch tỉnh Cao Bằng", "Sở VH,TT&DL", "department"),
+    cb_until("cb-ban-dan-toc", "Ban Dân tộc tỉnh Cao Bằng", "Ban Dân tộc", "department", UNTIL_MAR_2025),
+    cb_since("cb-so-dt-tg", "Sở Dân tộc và Tôn giáo tỉnh Cao Bằng", "Sở DT&TG", "department", FROM_MAR_2025),
     cb_until(
         "cb-so-ldtbxh",
         "Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng",
@@ -943,73 +409,17 @@ pub static UNITS: &[UnitDef] = &[
         "department",
         UNTIL_MAR_2025,
     ),
-    cb_until(
-        "cb-dai-ptth",
-        "Đài Phát thanh - Truyền hình Cao Bằng",
-        "Đài PT-TH Cao Bằng",
-        "other",
-        UNTIL_MAR_2025,
-    ),
-    cb(
-        "cb-truong-cd",
-        "Trường Cao đẳng Cao Bằng",
-        "Trường Cao đẳng",
-        "other",
-    ),
-    cb(
-        "cb-bvdk",
-        "Bệnh viện Đa khoa tỉnh Cao Bằng",
-        "BVĐK tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-cdc",
-        "Trung tâm Kiểm soát bệnh tật tỉnh Cao Bằng",
-        "CDC Cao Bằng",
-        "other",
-    ),
-    cb(
-        "cb-bv-ydct",
-        "Bệnh viện Y dược cổ truyền tỉnh Cao Bằng",
-        "BV YDCT tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-thpt-chuyen",
-        "Trường Trung học phổ thông Chuyên Cao Bằng",
-        "THPT Chuyên",
-        "other",
-    ),
-    cb(
-        "cb-pt-dtnt",
-        "Trường Phổ thông Dân tộc nội trú tỉnh Cao Bằng",
-        "PT DTNT tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-bao-tang",
-        "Bảo tàng tỉnh Cao Bằng",
-        "Bảo tàng tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-thu-vien",
-        "Thư viện tỉnh Cao Bằng",
-        "Thư viện tỉnh",
-        "other",
-    ),
-    cb(
-        "cb-geopark",
-        "Ban Quản lý Công viên địa chất Non nước Cao Bằng",
-        "BQL CVĐC Non nước Cao Bằng",
-        "other",
-    ),
-    cb(
-        "cb-tt-bao-tro",
-        "Trung tâm Bảo trợ xã hội tỉnh Cao Bằng",
-        "TT Bảo trợ xã hội",
-        "other",
-    ),
+    cb_until("cb-dai-ptth", "Đài Phát thanh - Truyền hình Cao Bằng", "Đài PT-TH Cao Bằng", "other", UNTIL_MAR_2025),
+    cb("cb-truong-cd", "Trường Cao đẳng Cao Bằng", "Trường Cao đẳng", "other"),
+    cb("cb-bvdk", "Bệnh viện Đa khoa tỉnh Cao Bằng", "BVĐK tỉnh", "other"),
+    cb("cb-cdc", "Trung tâm Kiểm soát bệnh tật tỉnh Cao Bằng", "CDC Cao Bằng", "other"),
+    cb("cb-bv-ydct", "Bệnh viện Y dược cổ truyền tỉnh Cao Bằng", "BV YDCT tỉnh", "other"),
+    cb("cb-thpt-chuyen", "Trường Trung học phổ thông Chuyên Cao Bằng", "THPT Chuyên", "other"),
+    cb("cb-pt-dtnt", "Trường Phổ thông Dân tộc nội trú tỉnh Cao Bằng", "PT DTNT tỉnh", "other"),
+    cb("cb-bao-tang", "Bảo tàng tỉnh Cao Bằng", "Bảo tàng tỉnh", "other"),
+    cb("cb-thu-vien", "Thư viện tỉnh Cao Bằng", "Thư viện tỉnh", "other"),
+    cb("cb-geopark", "Ban Quản lý Công viên địa chất Non nước Cao Bằng", "BQL CVĐC Non nước Cao Bằng", "other"),
+    cb("cb-tt-bao-tro", "Trung tâm Bảo trợ xã hội tỉnh Cao Bằng", "TT Bảo trợ xã hội", "other"),
     // ===================== Cao Bằng: wards and communes (from 1 July 2025; names illustrative) ====
     commune("cb-p-thuc-phan", "Phường Thục Phán", "Thục Phán"),
     commune("cb-p-nung-tri-cao", "Phường Nùng Trí Cao", "Nùng Trí Cao"),
@@ -1473,19 +883,8 @@ const KHOI_VHXH_2025: &[&str] = &[
 // ---------------------------------------------------------------------------------------------
 
 const CUM_01: &[&str] = &["cb-p-thuc-phan", "cb-p-nung-tri-cao", "cb-p-tan-giang"];
-const CUM_02: &[&str] = &[
-    "cb-x-hoa-an",
-    "cb-x-nam-tuan",
-    "cb-x-bach-dang",
-    "cb-x-nguyen-hue",
-];
-const CUM_03: &[&str] = &[
-    "cb-x-bao-lam",
-    "cb-x-quang-lam",
-    "cb-x-nam-quang",
-    "cb-x-ly-bon",
-    "cb-x-yen-tho",
-];
+const CUM_02: &[&str] = &["cb-x-hoa-an", "cb-x-nam-tuan", "cb-x-bach-dang", "cb-x-nguyen-hue"];
+const CUM_03: &[&str] = &["cb-x-bao-lam", "cb-x-quang-lam", "cb-x-nam-quang", "cb-x-ly-bon", "cb-x-yen-tho"];
 const CUM_04: &[&str] = &[
     "cb-x-bao-lac",
     "cb-x-coc-pang",
@@ -1514,95 +913,34 @@ const CUM_06: &[&str] = &[
     "cb-x-can-yen",
     "cb-x-thanh-long",
 ];
-const CUM_07: &[&str] = &[
-    "cb-x-dong-khe",
-    "cb-x-thach-an",
-    "cb-x-duc-long",
-    "cb-x-canh-tan",
-    "cb-x-kim-dong",
-    "cb-x-minh-khai",
-];
-const CUM_08: &[&str] = &[
-    "cb-x-quang-uyen",
-    "cb-x-phuc-hoa",
-    "cb-x-hanh-phuc",
-    "cb-x-doc-lap",
-    "cb-x-be-van-dan",
-];
+const CUM_07: &[&str] =
+    &["cb-x-dong-khe", "cb-x-thach-an", "cb-x-duc-long", "cb-x-canh-tan", "cb-x-kim-dong", "cb-x-minh-khai"];
+const CUM_08: &[&str] = &["cb-x-quang-uyen", "cb-x-phuc-hoa", "cb-x-hanh-phuc", "cb-x-doc-lap", "cb-x-be-van-dan"];
 const CUM_09: &[&str] = &["cb-x-tra-linh", "cb-x-quang-han", "cb-x-quang-trung"];
-const CUM_10: &[&str] = &[
-    "cb-x-trung-khanh",
-    "cb-x-dam-thuy",
-    "cb-x-dinh-phong",
-    "cb-x-doai-duong",
-];
-const CUM_11: &[&str] = &[
-    "cb-x-ha-lang",
-    "cb-x-ly-quoc",
-    "cb-x-vinh-quy",
-    "cb-x-quang-long",
-];
+const CUM_10: &[&str] = &["cb-x-trung-khanh", "cb-x-dam-thuy", "cb-x-dinh-phong", "cb-x-doai-duong"];
+const CUM_11: &[&str] = &["cb-x-ha-lang", "cb-x-ly-quoc", "cb-x-vinh-quy", "cb-x-quang-long"];
 
 // ---------------------------------------------------------------------------------------------
 // Group memberships: Central council
 // ---------------------------------------------------------------------------------------------
 
 /// The 7 provinces of seed 002 (2015), unchanged until the 2025 mergers.
-const CUM_TDMNPB_7_TINH: &[&str] = &[
-    "tw-phu-tho",
-    "tw-tuyen-quang",
-    "tw-yen-bai",
-    "tw-hoa-binh",
-    "tw-bac-giang",
-    "tw-bac-kan",
-    "tw-thai-nguyen",
-];
+const CUM_TDMNPB_7_TINH: &[&str] =
+    &["tw-phu-tho", "tw-tuyen-quang", "tw-yen-bai", "tw-hoa-binh", "tw-bac-giang", "tw-bac-kan", "tw-thai-nguyen"];
 /// Plausible redrawing after 1 July 2025: the post-merger provinces that absorbed the seven.
-const CUM_TDMNPB_2025: &[&str] = &[
-    "tw-phu-tho",
-    "tw-tuyen-quang",
-    "tw-lao-cai",
-    "tw-thai-nguyen",
-    "tw-bac-ninh",
-];
+const CUM_TDMNPB_2025: &[&str] = &["tw-phu-tho", "tw-tuyen-quang", "tw-lao-cai", "tw-thai-nguyen", "tw-bac-ninh"];
 /// Plausible composition before the mergers (illustrative).
-const CUM_MNBG_2023: &[&str] = &[
-    "tw-ha-giang",
-    "tw-cao-bang",
-    "tw-lang-son",
-    "tw-lao-cai",
-    "tw-lai-chau",
-    "tw-dien-bien",
-    "tw-son-la",
-];
+const CUM_MNBG_2023: &[&str] =
+    &["tw-ha-giang", "tw-cao-bang", "tw-lang-son", "tw-lao-cai", "tw-lai-chau", "tw-dien-bien", "tw-son-la"];
 /// After 1 July 2025: Hà Giang is part of Tuyên Quang and Lào Cai (with Yên Bái) moved to the
 /// midlands cluster; the remaining border provinces stay (illustrative).
-const CUM_MNBG_2025: &[&str] = &[
-    "tw-cao-bang",
-    "tw-lang-son",
-    "tw-lai-chau",
-    "tw-dien-bien",
-    "tw-son-la",
-];
+const CUM_MNBG_2025: &[&str] = &["tw-cao-bang", "tw-lang-son", "tw-lai-chau", "tw-dien-bien", "tw-son-la"];
 
 /// Seed 001 (2014).
-const KHOI_BO_KT_2014: &[&str] = &[
-    "bo-xay-dung",
-    "bo-gtvt",
-    "bo-nn-ptnt",
-    "bo-tn-mt",
-    "bo-tt-tt",
-    "bo-cong-thuong",
-    "vcci",
-];
+const KHOI_BO_KT_2014: &[&str] =
+    &["bo-xay-dung", "bo-gtvt", "bo-nn-ptnt", "bo-tn-mt", "bo-tt-tt", "bo-cong-thuong", "vcci"];
 /// After the ministry mergers of 1 March 2025.
-const KHOI_BO_KT_2025: &[&str] = &[
-    "bo-xay-dung",
-    "bo-nn-mt",
-    "bo-kh-cn",
-    "bo-cong-thuong",
-    "vcci",
-];
+const KHOI_BO_KT_2025: &[&str] = &["bo-xay-dung", "bo-nn-mt", "bo-kh-cn", "bo-cong-thuong", "vcci"];
 
 // ---------------------------------------------------------------------------------------------
 // Groups
@@ -1853,16 +1191,8 @@ mod tests {
     use std::collections::{BTreeSet, HashMap, HashSet};
 
     const AUTHORITY_LEVELS: &[&str] = &["central", "ministry", "province"];
-    const UNIT_KINDS: &[&str] = &[
-        "department",
-        "commune",
-        "province",
-        "ministry",
-        "party",
-        "mass",
-        "enterprise",
-        "other",
-    ];
+    const UNIT_KINDS: &[&str] =
+        &["department", "commune", "province", "ministry", "party", "mass", "enterprise", "other"];
     const LINEAGE_KINDS: &[&str] = &["merged", "split", "renamed"];
     const GROUP_KINDS: &[&str] = &["cluster", "block"];
 
@@ -1891,9 +1221,7 @@ mod tests {
         b.len() == 10
             && b[4] == b'-'
             && b[7] == b'-'
-            && b.iter()
-                .enumerate()
-                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+            && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
             && (1..=12).contains(&s[5..7].parse::<u32>().unwrap())
             && (1..=31).contains(&s[8..10].parse::<u32>().unwrap())
     }
@@ -1903,8 +1231,7 @@ mod tests {
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--")
-            && s.bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
     }
 
     /// Distinct member units of `authority`'s groups in `year`.
@@ -1943,46 +1270,27 @@ mod tests {
     fn names_are_unique_and_non_empty() {
         let mut seen = HashSet::new();
         for u in UNITS {
-            assert!(
-                !u.name.trim().is_empty() && !u.short_name.trim().is_empty(),
-                "{}",
-                u.key
-            );
+            assert!(!u.name.trim().is_empty() && !u.short_name.trim().is_empty(), "{}", u.key);
             // Two provinces named "Tỉnh Cao Bằng" would be ambiguous; the province as a unit of
             // the Central council and as an authority share the name on purpose, units do not.
             assert!(seen.insert(u.name), "duplicate unit name {}", u.name);
         }
         let mut seen = HashSet::new();
         for g in GROUPS {
-            assert!(
-                seen.insert((g.authority, g.name)),
-                "duplicate group name {}",
-                g.name
-            );
+            assert!(seen.insert((g.authority, g.name)), "duplicate group name {}", g.name);
         }
     }
 
     #[test]
     fn enumerations_are_valid() {
         for a in AUTHORITIES {
-            assert!(
-                AUTHORITY_LEVELS.contains(&a.level),
-                "{}: level {}",
-                a.key,
-                a.level
-            );
+            assert!(AUTHORITY_LEVELS.contains(&a.level), "{}: level {}", a.key, a.level);
         }
         for u in UNITS {
             assert!(UNIT_KINDS.contains(&u.kind), "{}: kind {}", u.key, u.kind);
         }
         for l in LINEAGE {
-            assert!(
-                LINEAGE_KINDS.contains(&l.kind),
-                "{} -> {}: kind {}",
-                l.predecessor,
-                l.successor,
-                l.kind
-            );
+            assert!(LINEAGE_KINDS.contains(&l.kind), "{} -> {}: kind {}", l.predecessor, l.successor, l.kind);
         }
         for g in GROUPS {
             assert!(GROUP_KINDS.contains(&g.kind), "{}: kind {}", g.key, g.kind);
@@ -2000,12 +1308,7 @@ mod tests {
             }
         }
         for l in LINEAGE {
-            assert!(
-                is_iso_date(l.effective_on),
-                "{}: bad date {}",
-                l.predecessor,
-                l.effective_on
-            );
+            assert!(is_iso_date(l.effective_on), "{}: bad date {}", l.predecessor, l.effective_on);
             assert!(!l.note.trim().is_empty(), "{}: empty note", l.predecessor);
         }
     }
@@ -2021,57 +1324,21 @@ mod tests {
             }
         }
         for u in UNITS {
-            assert!(
-                authorities.contains(u.authority),
-                "{}: unknown authority {}",
-                u.key,
-                u.authority
-            );
+            assert!(authorities.contains(u.authority), "{}: unknown authority {}", u.key, u.authority);
         }
         for l in LINEAGE {
-            assert!(
-                units.contains_key(l.predecessor),
-                "unknown predecessor {}",
-                l.predecessor
-            );
-            assert!(
-                units.contains_key(l.successor),
-                "unknown successor {}",
-                l.successor
-            );
+            assert!(units.contains_key(l.predecessor), "unknown predecessor {}", l.predecessor);
+            assert!(units.contains_key(l.successor), "unknown successor {}", l.successor);
         }
         for g in GROUPS {
-            assert!(
-                authorities.contains(g.authority),
-                "{}: unknown authority {}",
-                g.key,
-                g.authority
-            );
+            assert!(authorities.contains(g.authority), "{}: unknown authority {}", g.key, g.authority);
             for gy in g.years {
-                assert!(
-                    units.contains_key(gy.head),
-                    "{} {}: unknown head {}",
-                    g.key,
-                    gy.year,
-                    gy.head
-                );
+                assert!(units.contains_key(gy.head), "{} {}: unknown head {}", g.key, gy.year, gy.head);
                 if let Some(d) = gy.deputy {
-                    assert!(
-                        units.contains_key(d),
-                        "{} {}: unknown deputy {}",
-                        g.key,
-                        gy.year,
-                        d
-                    );
+                    assert!(units.contains_key(d), "{} {}: unknown deputy {}", g.key, gy.year, d);
                 }
                 for m in gy.members {
-                    assert!(
-                        units.contains_key(m),
-                        "{} {}: unknown member {}",
-                        g.key,
-                        gy.year,
-                        m
-                    );
+                    assert!(units.contains_key(m), "{} {}: unknown member {}", g.key, gy.year, m);
                 }
             }
         }
@@ -2082,47 +1349,16 @@ mod tests {
         for g in GROUPS {
             assert!(!g.years.is_empty(), "{}: no years", g.key);
             for pair in g.years.windows(2) {
-                assert!(
-                    pair[0].year < pair[1].year,
-                    "{}: years not increasing",
-                    g.key
-                );
+                assert!(pair[0].year < pair[1].year, "{}: years not increasing", g.key);
             }
             for gy in g.years {
                 let members: HashSet<_> = gy.members.iter().copied().collect();
-                assert_eq!(
-                    members.len(),
-                    gy.members.len(),
-                    "{} {}: duplicate member",
-                    g.key,
-                    gy.year
-                );
-                assert!(
-                    members.len() >= 3,
-                    "{} {}: fewer than 3 members",
-                    g.key,
-                    gy.year
-                );
-                assert!(
-                    members.contains(gy.head),
-                    "{} {}: head not a member",
-                    g.key,
-                    gy.year
-                );
-                let deputy = gy
-                    .deputy
-                    .expect("every group-year of the demo has a deputy");
-                assert!(
-                    members.contains(deputy),
-                    "{} {}: deputy not a member",
-                    g.key,
-                    gy.year
-                );
-                assert_ne!(
-                    gy.head, deputy,
-                    "{} {}: head is also deputy",
-                    g.key, gy.year
-                );
+                assert_eq!(members.len(), gy.members.len(), "{} {}: duplicate member", g.key, gy.year);
+                assert!(members.len() >= 3, "{} {}: fewer than 3 members", g.key, gy.year);
+                assert!(members.contains(gy.head), "{} {}: head not a member", g.key, gy.year);
+                let deputy = gy.deputy.expect("every group-year of the demo has a deputy");
+                assert!(members.contains(deputy), "{} {}: deputy not a member", g.key, gy.year);
+                assert_ne!(gy.head, deputy, "{} {}: head is also deputy", g.key, gy.year);
             }
         }
     }
@@ -2163,13 +1399,7 @@ mod tests {
         for g in GROUPS {
             for gy in g.years {
                 for m in gy.members {
-                    assert!(
-                        active_in_year(units[m], gy.year),
-                        "{} {}: {} is not active on 1 July",
-                        g.key,
-                        gy.year,
-                        m
-                    );
+                    assert!(active_in_year(units[m], gy.year), "{} {}: {} is not active on 1 July", g.key, gy.year, m);
                 }
             }
         }
@@ -2181,50 +1411,22 @@ mod tests {
         let mut seen = HashSet::new();
         for l in LINEAGE {
             assert_ne!(l.predecessor, l.successor);
-            assert!(
-                seen.insert((l.predecessor, l.successor)),
-                "duplicate lineage {}",
-                l.predecessor
-            );
+            assert!(seen.insert((l.predecessor, l.successor)), "duplicate lineage {}", l.predecessor);
             let pred = units[l.predecessor];
             let succ = units[l.successor];
-            let to = pred
-                .active_to
-                .unwrap_or_else(|| panic!("predecessor {} has no active_to", pred.key));
-            assert!(
-                to < l.effective_on,
-                "{}: active_to {} not before {}",
-                pred.key,
-                to,
-                l.effective_on
-            );
-            assert!(
-                active_on(succ, l.effective_on),
-                "{}: successor not active on {}",
-                succ.key,
-                l.effective_on
-            );
-            assert_eq!(
-                pred.authority, succ.authority,
-                "{}: lineage across authorities",
-                pred.key
-            );
+            let to = pred.active_to.unwrap_or_else(|| panic!("predecessor {} has no active_to", pred.key));
+            assert!(to < l.effective_on, "{}: active_to {} not before {}", pred.key, to, l.effective_on);
+            assert!(active_on(succ, l.effective_on), "{}: successor not active on {}", succ.key, l.effective_on);
+            assert_eq!(pred.authority, succ.authority, "{}: lineage across authorities", pred.key);
             if l.kind == "renamed" {
-                let n = LINEAGE
-                    .iter()
-                    .filter(|o| o.predecessor == l.predecessor)
-                    .count();
+                let n = LINEAGE.iter().filter(|o| o.predecessor == l.predecessor).count();
                 assert_eq!(n, 1, "{}: renamed into several units", pred.key);
             }
         }
         // A unit that ends without a successor would vanish from history; in this data every
         // ended unit has one.
         for u in UNITS.iter().filter(|u| u.active_to.is_some()) {
-            assert!(
-                LINEAGE.iter().any(|l| l.predecessor == u.key),
-                "{} ends without lineage",
-                u.key
-            );
+            assert!(LINEAGE.iter().any(|l| l.predecessor == u.key), "{} ends without lineage", u.key);
         }
     }
 
@@ -2234,25 +1436,13 @@ mod tests {
         assert_eq!(groups, 17);
         assert_eq!(units.len(), 137);
         let by_key = units_by_key();
-        let communes = units
-            .iter()
-            .filter(|k| by_key[*k].kind == "commune")
-            .count();
+        let communes = units.iter().filter(|k| by_key[*k].kind == "commune").count();
         assert_eq!(communes, 56, "3 wards and 53 communes");
-        let blocks = GROUPS
-            .iter()
-            .filter(|g| g.authority == "cb" && g.kind == "block")
-            .count();
-        let clusters = GROUPS
-            .iter()
-            .filter(|g| g.authority == "cb" && g.kind == "cluster")
-            .count();
+        let blocks = GROUPS.iter().filter(|g| g.authority == "cb" && g.kind == "block").count();
+        let clusters = GROUPS.iter().filter(|g| g.authority == "cb" && g.kind == "cluster").count();
         assert_eq!((blocks, clusters), (6, 11));
         // Every Cao Bằng commune is in a 2026 cluster.
-        let all_communes = UNITS
-            .iter()
-            .filter(|u| u.authority == "cb" && u.kind == "commune")
-            .count();
+        let all_communes = UNITS.iter().filter(|u| u.authority == "cb" && u.kind == "commune").count();
         assert_eq!(all_communes, 56);
     }
 
@@ -2266,10 +1456,7 @@ mod tests {
             }
         }
         let (groups, _) = members_in("cb", 2024);
-        assert_eq!(
-            groups, 6,
-            "before July 2025 only the blocks of provincial bodies are modelled"
-        );
+        assert_eq!(groups, 6, "before July 2025 only the blocks of provincial bodies are modelled");
     }
 
     #[test]
@@ -2279,10 +1466,7 @@ mod tests {
 
         let cum = group("tw-cum-tdmnpb");
         let y2015 = at(cum, 2015);
-        assert_eq!(
-            (y2015.head, y2015.deputy),
-            ("tw-bac-giang", Some("tw-bac-kan"))
-        );
+        assert_eq!((y2015.head, y2015.deputy), ("tw-bac-giang", Some("tw-bac-kan")));
         assert_eq!(y2015.members.len(), 7);
         for y in [2016, 2023, 2024, 2025, 2026] {
             at(cum, y);

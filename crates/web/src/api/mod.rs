@@ -1,18 +1,91 @@
 //! The JSON API `/api/v1`, documented by the OpenAPI document at
-//! `/api/v1/openapi.json`. Cookie sessions as for the pages; every
-//! state-changing call carries the session's CSRF token in `X-CSRF-Token`.
+//! `/api/v1/openapi.json`. It uses the same cookie sessions as the pages;
+//! every state-changing call carries the session's CSRF token in the
+//! `X-CSRF-Token` header (returned by `POST /api/v1/session` and `GET /api/v1/me`).
+//! Errors are `{"error": {"code", "message", "fields", "request_id"}}` with
+//! Vietnamese messages.
 
-use axum::Json;
-use axum::Router;
-use axum::routing::get;
+pub mod org;
+pub mod session;
+pub mod users;
+
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
 use utoipa::OpenApi;
 
 use crate::AppState;
 
 #[derive(OpenApi)]
-#[openapi(info(title = "thidua API", version = "1", description = "API quản lý thi đua cụm, khối."))]
+#[openapi(
+    info(
+        title = "thidua API",
+        version = "1",
+        description = "API của thidua: quản lý thi đua, khen thưởng của cụm, khối thi đua. Mọi thông báo bằng tiếng Việt."
+    ),
+    paths(
+        session::login,
+        session::logout,
+        session::me,
+        session::sessions,
+        session::end_session,
+        session::change_password,
+        org::list_authorities,
+        org::create_authority,
+        org::get_authority,
+        org::update_authority,
+        org::list_years,
+        org::open_year,
+        org::list_units,
+        org::create_unit,
+        org::get_unit,
+        org::update_unit,
+        org::close_unit,
+        org::add_lineage,
+        org::list_groups,
+        org::create_group,
+        org::get_group,
+        org::update_group,
+        org::close_group,
+        org::add_member,
+        org::set_member_role,
+        org::remove_member,
+        users::list,
+        users::create,
+        users::get,
+        users::add_grant,
+        users::remove_grant,
+        users::reset_password,
+        users::set_disabled,
+        users::audit,
+    )
+)]
 pub struct ApiDoc;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/session", post(session::login).delete(session::logout))
+        .route("/me", get(session::me))
+        .route("/me/sessions", get(session::sessions))
+        .route("/me/sessions/{handle}", delete(session::end_session))
+        .route("/me/password", post(session::change_password))
+        .route("/authorities", get(org::list_authorities).post(org::create_authority))
+        .route("/authorities/{id}", get(org::get_authority).put(org::update_authority))
+        .route("/years", get(org::list_years).post(org::open_year))
+        .route("/units", get(org::list_units).post(org::create_unit))
+        .route("/units/{id}", get(org::get_unit).put(org::update_unit))
+        .route("/units/{id}/close", post(org::close_unit))
+        .route("/units/{id}/lineage", post(org::add_lineage))
+        .route("/groups", get(org::list_groups).post(org::create_group))
+        .route("/groups/{id}", get(org::get_group).put(org::update_group))
+        .route("/groups/{id}/close", post(org::close_group))
+        .route("/groups/{id}/years/{year}/members", post(org::add_member))
+        .route("/memberships/{id}", put(org::set_member_role).delete(org::remove_member))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get))
+        .route("/users/{id}/grants", post(users::add_grant))
+        .route("/users/{id}/grants/{grant_id}", delete(users::remove_grant))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/{id}/disabled", post(users::set_disabled))
+        .route("/audit", get(users::audit))
 }

@@ -239,11 +239,8 @@ pub async fn search_units(st: &AppState, ctx: &Ctx, s: &UnitSearch) -> AppResult
 /// A unit with its lineage and memberships.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UnitDetail {
-    #[schema(value_type = Object)]
     pub unit: UnitRow,
-    #[schema(value_type = Vec<Object>)]
     pub lineage: Vec<LineageRow>,
-    #[schema(value_type = Vec<Object>)]
     pub memberships: Vec<MemberRow>,
 }
 
@@ -457,7 +454,6 @@ pub async fn list_groups(st: &AppState, ctx: &Ctx, text: &str) -> AppResult<Vec<
 /// A group with its members by year and its heads over the years.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GroupDetail {
-    #[schema(value_type = Object)]
     pub group: GroupRow,
     pub years: Vec<GroupYearView>,
 }
@@ -467,7 +463,6 @@ pub struct GroupYearView {
     pub year: i32,
     pub head: Option<String>,
     pub deputy: Option<String>,
-    #[schema(value_type = Vec<Object>)]
     pub members: Vec<MemberRow>,
 }
 

@@ -35,9 +35,7 @@ pub struct GrantInput {
 /// A user with their roles.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
-    #[schema(value_type = Object)]
     pub user: UserRow,
-    #[schema(value_type = Vec<Object>)]
     pub grants: Vec<GrantRow>,
 }
 

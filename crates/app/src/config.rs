@@ -1,0 +1,223 @@
+//! Settings: built-in defaults, then `thidua.toml` (in the working directory,
+//! or the file named by `--config` / `THIDUA_CONFIG`), then `THIDUA_*`
+//! environment variables, each layer overriding the one before.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::Failure;
+
+/// The configuration file looked for in the working directory.
+pub const DEFAULT_FILE: &str = "thidua.toml";
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Everything the binary can be configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on, `host:port`.
+    pub listen: String,
+    /// `sqlite://path/to/file.db` or `postgres://…`.
+    pub database_url: String,
+    /// Where uploaded files live.
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    /// Served over TLS (at a reverse proxy): cookies get `Secure`, responses get HSTS.
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub tls: bool,
+    /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub trust_forwarded: bool,
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: i64,
+    /// A session ends this many hours after login, whatever the activity.
+    pub session_absolute_hours: i64,
+    /// Largest request body, in megabytes.
+    pub body_limit_mb: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/thidua.db".into(),
+            data_dir: "data".into(),
+            log_format: LogFormat::Text,
+            tls: false,
+            trust_forwarded: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            body_limit_mb: 12,
+        }
+    }
+}
+
+/// The keys read from `THIDUA_*` variables (others, such as THIDUA_CONFIG, are not settings).
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "data_dir",
+    "log_format",
+    "tls",
+    "trust_forwarded",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "body_limit_mb",
+];
+
+impl Settings {
+    /// The layers, without reading them yet. `file` is the file named on the
+    /// command line or in THIDUA_CONFIG; it must exist. Without it,
+    /// `thidua.toml` in the working directory is read when present.
+    pub fn figment(file: Option<&Path>) -> Result<Figment, Failure> {
+        let mut f = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(p) => {
+                if !p.is_file() {
+                    return Err(Failure::msg(format!("Không tìm thấy tệp cấu hình \"{}\".", p.display())));
+                }
+                f = f.merge(Toml::file_exact(p));
+            }
+            None => {
+                if Path::new(DEFAULT_FILE).is_file() {
+                    f = f.merge(Toml::file_exact(DEFAULT_FILE));
+                }
+            }
+        }
+        Ok(f.merge(Env::prefixed("THIDUA_").only(ENV_KEYS)))
+    }
+
+    /// Reads and checks the settings.
+    pub fn load(file: Option<&Path>) -> Result<Settings, Failure> {
+        Settings::from_figment(Settings::figment(file)?)
+    }
+
+    pub fn from_figment(f: Figment) -> Result<Settings, Failure> {
+        let s: Settings = f.extract().map_err(|e| {
+            let mut lines = vec!["Cấu hình không hợp lệ:".to_string()];
+            lines.extend(e.into_iter().map(|e| format!("  - {e}")));
+            Failure::msg(lines.join("\n"))
+        })?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Checks the values that serde cannot.
+    pub fn check(&self) -> Result<(), Failure> {
+        let mut bad = Vec::new();
+        if self.listen.trim().is_empty() {
+            bad.push("listen: cần một địa chỉ dạng máy:cổng, ví dụ 127.0.0.1:8080.".to_string());
+        }
+        if thidua_db::Backend::of_url(&self.database_url).is_none() {
+            bad.push(format!(
+                "database_url: \"{}\" không hợp lệ; dùng sqlite://đường/dẫn.db hoặc postgres://…",
+                self.database_url
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.session_idle_minutes) {
+            bad.push("session_idle_minutes: phải từ 1 đến 1440 phút.".into());
+        }
+        if !(1..=24 * 30).contains(&self.session_absolute_hours) {
+            bad.push("session_absolute_hours: phải từ 1 đến 720 giờ.".into());
+        }
+        if !(1..=1024).contains(&self.body_limit_mb) {
+            bad.push("body_limit_mb: phải từ 1 đến 1024 MB.".into());
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            let mut lines = vec!["Cấu hình không hợp lệ:".to_string()];
+            lines.extend(bad.into_iter().map(|b| format!("  - {b}")));
+            Err(Failure::msg(lines.join("\n")))
+        }
+    }
+
+    /// The web layer's settings.
+    pub fn web_config(&self) -> thidua_web::WebConfig {
+        thidua_web::WebConfig {
+            tls: self.tls,
+            idle_timeout: chrono::Duration::minutes(self.session_idle_minutes),
+            absolute_timeout: chrono::Duration::hours(self.session_absolute_hours),
+            body_limit: usize::try_from(self.body_limit_mb).unwrap_or(12).saturating_mul(1024 * 1024),
+            trust_forwarded: self.trust_forwarded,
+            data_dir: self.data_dir.clone(),
+            ..thidua_web::WebConfig::default()
+        }
+    }
+}
+
+/// The file of a `sqlite:` URL (None for PostgreSQL and in-memory databases).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Creates the directory of a SQLite database file if it is missing.
+pub fn ensure_sqlite_dir(url: &str) -> Result<(), Failure> {
+    if let Some(parent) = sqlite_path(url).as_deref().and_then(Path::parent)
+        && !parent.as_os_str().is_empty()
+        && !parent.exists()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Failure::msg(format!("Không tạo được thư mục \"{}\" cho cơ sở dữ liệu: {e}.", parent.display()))
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file() {
+        let s = Settings::from_figment(Figment::from(Serialized::defaults(Settings::default()))).unwrap();
+        assert_eq!(s, Settings::default());
+        let f = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(
+            "listen = \"0.0.0.0:9000\"\ntls = true\nlog_format = \"json\"\nsession_idle_minutes = 45",
+        ));
+        let s = Settings::from_figment(f).unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000");
+        assert!(s.tls);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.session_idle_minutes, 45);
+        assert_eq!(s.database_url, "sqlite://data/thidua.db");
+        let w = s.web_config();
+        assert_eq!(w.idle_timeout, chrono::Duration::minutes(45));
+        assert_eq!(w.body_limit, 12 * 1024 * 1024);
+    }
+
+    #[test]
+    fn bad_values_are_reported_in_vietnamese() {
+        let f = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string("database_url = \"mysql://x\"\nbody_limit_mb = 0"));
+        let e = Settings::from_figment(f).unwrap_err();
+        assert!(e.to_string().contains("Cấu hình không hợp lệ"));
+        assert!(e.to_string().contains("body_limit_mb"));
+        let f = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("log_format = \"xml\""));
+        assert!(Settings::from_figment(f).is_err());
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite://data/thidua.db"), Some(PathBuf::from("data/thidua.db")));
+        assert_eq!(sqlite_path("sqlite:///tmp/a.db?mode=rwc"), Some(PathBuf::from("/tmp/a.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/x"), None);
+    }
+}

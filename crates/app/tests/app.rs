@@ -1,0 +1,449 @@
+//! The binary end to end: the demo loader, and `thidua` run as a subprocess
+//! (migrate, user, audit verify with a tampered row, backup). Every test runs
+//! on SQLite; with THIDUA_TEST_POSTGRES=postgres://user@host:port set, the
+//! same tests also run on a fresh PostgreSQL database (and fail, never skip,
+//! when that server cannot be reached).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use thidua_app::demo::{self, DEMO_ACTOR, DEMO_PASSWORD, data};
+use thidua_db::audit::{self, Verdict};
+use thidua_db::sqlx::{self, AssertSqlSafe, Connection};
+use thidua_db::{Backend, Db, org, users};
+
+const PG_ENV: &str = "THIDUA_TEST_POSTGRES";
+
+/// A fresh database in a fresh working directory; a PostgreSQL database is dropped at the end.
+struct TestDb {
+    url: String,
+    dir: tempfile::TempDir,
+    /// (maintenance URL, database name)
+    pg: Option<(String, String)>,
+}
+
+fn unique_name() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("thidua_test_{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// `postgres://user@host:port` (any path or query dropped).
+fn pg_base(server: &str) -> String {
+    let s = server.trim().split('?').next().unwrap_or("");
+    match s.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
+        None => s.to_string(),
+    }
+}
+
+impl TestDb {
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("thidua.db").display());
+        TestDb { url, dir, pg: None }
+    }
+
+    async fn postgres(server: &str) -> TestDb {
+        let base = pg_base(server);
+        let maintenance = format!("{base}/postgres");
+        let name = unique_name();
+        let mut conn = sqlx::PgConnection::connect(&maintenance)
+            .await
+            .unwrap_or_else(|e| panic!("{PG_ENV} is set but {maintenance} cannot be reached: {e}"));
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+        let _ = conn.close().await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestDb { url: format!("{base}/{name}"), dir, pg: Some((maintenance, name)) }
+    }
+
+    async fn db(&self) -> Db {
+        let db = Db::connect(&self.url).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        db
+    }
+
+    /// Runs `thidua ARGS` in the working directory with this database; `stdin` is piped in.
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_env(args, stdin, &[("THIDUA_DATABASE_URL", self.url.as_str())])
+    }
+
+    fn run_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_thidua"));
+        cmd.args(args).current_dir(self.dir.path()).env("RUST_LOG", "warn");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("THIDUA_") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn thidua");
+        if let Some(input) = stdin {
+            use std::io::Write;
+            let mut w = child.stdin.take().expect("stdin");
+            w.write_all(input.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("wait thidua")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((maintenance, name)) = self.pg.take() else { return };
+        // Drop may run inside a runtime: do the async work on a thread of its own.
+        let res = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&maintenance).await?;
+                sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(res, Ok(Ok(()))) {
+            eprintln!("warning: a test database was not dropped: {res:?}");
+        }
+    }
+}
+
+/// The PostgreSQL server to test against, if any.
+fn pg_server() -> Option<String> {
+    match std::env::var(PG_ENV) {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            eprintln!("{PG_ENV} not set: PostgreSQL part not run");
+            None
+        }
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts the exit code, showing both streams when it differs.
+#[track_caller]
+fn expect(out: &Output, code: i32) -> (String, String) {
+    let (o, e) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "exit code\n--- stdout:\n{o}\n--- stderr:\n{e}");
+    assert!(!e.contains("panicked") && !o.contains("panicked"), "a panic:\n{o}\n{e}");
+    (o, e)
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) the demo loader
+// ---------------------------------------------------------------------------------------------
+
+async fn check_demo(t: &TestDb) {
+    let db = t.db().await;
+    let started = std::time::Instant::now();
+    let accounts = demo::load(&db).await.expect("demo loads");
+    eprintln!("demo loaded in {:?} on {:?}", started.elapsed(), db.backend());
+
+    let mut tx = db.read().await.unwrap();
+    let auths = org::authorities(&mut tx).await.unwrap();
+    assert_eq!(auths.len(), data::AUTHORITIES.len());
+    let cb = auths.iter().find(|a| a.name == "Tỉnh Cao Bằng" && a.level == "province").expect("Cao Bằng").id;
+
+    // Cao Bằng: 17 groups, 137 distinct member units in 2026.
+    let groups = org::groups(&mut tx, Some(&[cb]), &[]).await.unwrap();
+    assert_eq!(groups.len(), 17);
+    let m2026 = org::memberships(&mut tx, Some(&[cb]), Some(2026)).await.unwrap();
+    let units: BTreeSet<i64> = m2026.iter().map(|m| m.unit_id).collect();
+    let groups_2026: BTreeSet<i64> = m2026.iter().map(|m| m.group_id).collect();
+    assert_eq!(groups_2026.len(), 17);
+    assert_eq!(units.len(), 137);
+    assert_eq!(m2026.iter().filter(|m| m.role == "head").count(), 17);
+
+    let n_units = tx.scalar("SELECT COUNT(*) FROM units", vec![]).await.unwrap();
+    assert_eq!(n_units, data::UNITS.len() as i64);
+    let n_lineage = tx.scalar("SELECT COUNT(*) FROM unit_lineage", vec![]).await.unwrap();
+    assert!(n_lineage > 0);
+    assert_eq!(n_lineage, data::LINEAGE.len() as i64);
+    let years = org::years(&mut tx).await.unwrap();
+    assert!(years.contains(&2026) && years.contains(&2015), "{years:?}");
+
+    // The accounts: one role each, the shared password works.
+    assert_eq!(accounts.len(), 9);
+    for a in &accounts {
+        assert_eq!(a.password, DEMO_PASSWORD);
+        let u = users::user_by_name(&mut tx, &a.username).await.unwrap().unwrap_or_else(|| panic!("{}", a.username));
+        assert!(!u.disabled);
+        assert_eq!(users::grants_of(&mut tx, u.id).await.unwrap().len(), 1, "{}", a.username);
+        assert!(!a.role.is_empty());
+    }
+    for name in
+        ["admin", "banthuongtruc.caobang", "hoidong.caobang", "xem.caobang", "bantdkt.tw", "lanhdao.tinhcaobang"]
+    {
+        assert!(accounts.iter().any(|a| a.username == name), "{name}");
+    }
+    let admin = users::user_by_name(&mut tx, "admin").await.unwrap().unwrap();
+    assert!(thidua_web::auth::verify_password(DEMO_PASSWORD, &admin.password_hash));
+
+    // The block head's leader and officer; a plain commune member's officer.
+    let leader = accounts.iter().find(|a| a.username.starts_with("lanhdao.") && a.username != "lanhdao.tinhcaobang");
+    let leader = users::user_by_name(&mut tx, &leader.expect("a block head leader").username).await.unwrap().unwrap();
+    let unit = users::grants_of(&mut tx, leader.id).await.unwrap()[0].unit_id.expect("unit role");
+    assert!(m2026.iter().any(|m| m.unit_id == unit && m.role == "head" && m.group_kind == "block"));
+    let officers: Vec<_> = accounts.iter().filter(|a| a.username.starts_with("canbo.")).collect();
+    assert_eq!(officers.len(), 2);
+    let mut commune_member = false;
+    for o in officers {
+        let u = users::user_by_name(&mut tx, &o.username).await.unwrap().unwrap();
+        let unit = users::grants_of(&mut tx, u.id).await.unwrap()[0].unit_id.unwrap();
+        commune_member |= m2026.iter().any(|m| m.unit_id == unit && m.role == "member" && m.group_kind == "cluster");
+    }
+    assert!(commune_member);
+    let province = users::user_by_name(&mut tx, "lanhdao.tinhcaobang").await.unwrap().unwrap();
+    let g = &users::grants_of(&mut tx, province.id).await.unwrap()[0];
+    assert_eq!(g.scope_name.as_deref(), Some("Tỉnh Cao Bằng"));
+    assert_ne!(g.unit_authority_id, Some(cb));
+
+    // Everything is in the audit log, which checks.
+    let created = tx
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE actor_name = $1 AND action = $2",
+            thidua_db::args![DEMO_ACTOR, "unit.create"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created, data::UNITS.len() as i64);
+    tx.rollback().await.unwrap();
+    match audit::verify(&db).await.unwrap() {
+        Verdict::Intact(n) => assert!(n as usize > data::UNITS.len() + data::LINEAGE.len()),
+        other => panic!("{other:?}"),
+    }
+    db.close().await;
+}
+
+#[tokio::test]
+async fn demo_loader_sqlite() {
+    check_demo(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn demo_loader_postgres() {
+    if let Some(server) = pg_server() {
+        check_demo(&TestDb::postgres(&server).await).await;
+    }
+}
+
+#[test]
+fn demo_command_prepares_a_fresh_database() {
+    let t = TestDb::sqlite();
+    for _ in 0..2 {
+        // the second run replaces the first database instead of failing on duplicates
+        let (o, _) = expect(&t.run(&["demo", "--dir", "mau", "--prepare-only"], None), 0);
+        assert!(o.contains("banthuongtruc.caobang") && o.contains(DEMO_PASSWORD), "{o}");
+        assert!(o.contains("Quản trị hệ thống"), "{o}");
+    }
+    let file = t.dir.path().join("mau").join(thidua_app::commands::DEMO_FILE);
+    assert!(file.is_file());
+
+    // export and import as a named user, through the same operations as the web
+    let url = format!("sqlite://{}", file.display());
+    let run = |args: &[&str]| t.run_env(args, None, &[("THIDUA_DATABASE_URL", url.as_str())]);
+    let (o, _) = expect(&run(&["export", "units", "--out", "don-vi.xlsx", "--as", "banthuongtruc.caobang"]), 0);
+    assert!(o.contains("Đã xuất ra"), "{o}");
+    let m = ["export", "memberships", "--out", "thanh-vien.xlsx", "--year", "2026", "--as", "banthuongtruc.caobang"];
+    expect(&run(&m), 0);
+    let (o, _) = expect(&run(&["import", "units", "--file", "don-vi.xlsx", "--as", "banthuongtruc.caobang"]), 0);
+    assert!(o.contains("Thêm mới: 0; cập nhật: 0") && o.contains("Không có thay đổi nào"), "{o}");
+    let dry = ["import", "memberships", "--file", "thanh-vien.xlsx", "--as", "banthuongtruc.caobang", "--dry-run"];
+    let (o, _) = expect(&run(&dry), 0);
+    assert!(o.contains("Đã đọc 137 dòng") && o.contains("Chỉ kiểm tra"), "{o}");
+    let (_, e) = expect(&run(&["import", "units", "--file", "don-vi.xlsx", "--as", "xem.caobang"]), 1);
+    assert!(e.contains("không có quyền"), "{e}");
+    let (_, e) = expect(&run(&["export", "units", "--out", "don-vi.xlsx", "--as", "admin"]), 1);
+    assert!(e.contains("đã có"), "{e}");
+    let (o, _) = expect(&run(&["audit", "verify"]), 0);
+    assert!(o.contains("Nhật ký toàn vẹn"), "{o}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) and (c): the command line
+// ---------------------------------------------------------------------------------------------
+
+async fn tamper(t: &TestDb, id: i64) {
+    let update = format!("UPDATE audit_log SET reason = 'sửa lén' WHERE id = {id}");
+    match Backend::of_url(&t.url) {
+        Some(Backend::Sqlite) => {
+            let mut c = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
+            sqlx::raw_sql("DROP TRIGGER audit_log_no_update").execute(&mut c).await.unwrap();
+            sqlx::raw_sql(AssertSqlSafe(update)).execute(&mut c).await.unwrap();
+            c.close().await.unwrap();
+        }
+        Some(Backend::Postgres) => {
+            let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
+            sqlx::raw_sql("DROP TRIGGER audit_log_no_update ON audit_log").execute(&mut c).await.unwrap();
+            sqlx::raw_sql(AssertSqlSafe(update)).execute(&mut c).await.unwrap();
+            c.close().await.unwrap();
+        }
+        None => unreachable!(),
+    }
+}
+
+fn intact_count(stdout: &str) -> u64 {
+    let rest = stdout.split("Nhật ký toàn vẹn: ").nth(1).unwrap_or_else(|| panic!("{stdout}"));
+    rest.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{stdout}"))
+}
+
+async fn check_cli(t: &TestDb) {
+    let (o, _) = expect(&t.run(&["migrate"], None), 0);
+    assert!(o.contains("Đã cập nhật cấu trúc cơ sở dữ liệu"), "{o}");
+
+    // user add: from stdin (flag), from a non-terminal stdin (no flag), with a role
+    let pw = "một cụm từ đủ dài 2026\n";
+    let add = ["user", "add", "--username", "CanBo.Test", "--full-name", "Nguyễn Thị Hoa", "--password-stdin"];
+    let (o, _) = expect(&t.run(&add, Some(pw)), 0);
+    assert!(o.contains("Đã tạo tài khoản \"canbo.test\""), "{o}");
+    let admin = ["user", "add", "--username", "quantri", "--full-name", "Trần Văn Quản", "--role", "admin"];
+    let (o, _) = expect(&t.run(&admin, Some(pw)), 0);
+    assert!(o.contains("Vai trò: Quản trị hệ thống"), "{o}");
+
+    // errors: Vietnamese, exit 1, no panic, no Debug dump
+    let (_, e) = expect(&t.run(&add, Some(pw)), 1);
+    assert!(e.contains("đã có người dùng"), "{e}");
+    let bad = ["user", "add", "--username", "có dấu", "--full-name", "Người Dùng", "--password-stdin"];
+    let (_, e) = expect(&t.run(&bad, Some(pw)), 1);
+    assert!(e.contains("Tên đăng nhập dài 3 đến 64 ký tự"), "{e}");
+    let short = ["user", "add", "--username", "ngan", "--full-name", "Người Dùng", "--password-stdin"];
+    let (_, e) = expect(&t.run(&short, Some("ngắn\n")), 1);
+    assert!(e.contains("ít nhất 12 ký tự"), "{e}");
+    let (_, e) = expect(&t.run(&short, Some("")), 1);
+    assert!(e.contains("Chưa có mật khẩu"), "{e}");
+    // a role that needs an authority: nothing is created (one transaction)
+    let no_scope = ["user", "add", "--username", "thuongtruc", "--full-name", "Lê Văn Bình", "--role", "secretariat"];
+    let (_, e) = expect(&t.run(&no_scope, Some(pw)), 1);
+    assert!(e.contains("cần chọn cơ quan"), "{e}");
+    let unknown_role = ["user", "add", "--username", "thuongtruc", "--full-name", "Lê Văn Bình", "--role", "vua"];
+    let (_, e) = expect(&t.run(&unknown_role, Some(pw)), 1);
+    assert!(e.contains("Vai trò không có trong danh mục"), "{e}");
+    for (_, e) in [expect(&t.run(&bad, Some(pw)), 1), expect(&t.run(&no_scope, Some(pw)), 1)] {
+        assert!(!e.contains("Invalid") && !e.contains("AppError") && !e.contains("{"), "{e}");
+    }
+
+    let (o, _) = expect(&t.run(&["user", "list"], None), 0);
+    assert!(o.contains("canbo.test") && o.contains("Nguyễn Thị Hoa") && o.contains("quantri"), "{o}");
+    assert!(o.contains("Quản trị hệ thống") && o.contains("Tổng cộng: 2 tài khoản"), "{o}");
+    assert!(!o.contains("thuongtruc"), "{o}");
+
+    let (o, _) = expect(&t.run(&["user", "disable", "--username", "canbo.test"], None), 0);
+    assert!(o.contains("Đã khoá"), "{o}");
+    let (o, _) = expect(&t.run(&["user", "list"], None), 0);
+    assert!(o.contains("Đã khoá"), "{o}");
+    expect(&t.run(&["user", "enable", "--username", "canbo.test"], None), 0);
+    let (o, _) = expect(&t.run(&["user", "passwd", "--username", "canbo.test", "--password-stdin"], Some(pw)), 0);
+    assert!(o.contains("Đã đặt mật khẩu mới"), "{o}");
+    let (_, e) = expect(&t.run(&["user", "disable", "--username", "khongco"], None), 1);
+    assert!(e.contains("Không có tài khoản \"khongco\""), "{e}");
+    // a wrong command line: Vietnamese, exit 2
+    let (_, e) = expect(&t.run(&["user", "add", "--username", "x"], None), 2);
+    assert!(e.contains("thiếu tham số bắt buộc"), "{e}");
+
+    // the audit log checks, with an entry per change by "(dòng lệnh)"
+    let (o, _) = expect(&t.run(&["audit", "verify"], None), 0);
+    let n = intact_count(&o);
+    assert!(n >= 6, "{o}");
+    {
+        let db = Db::connect(&t.url).await.unwrap();
+        let mut tx = db.read().await.unwrap();
+        let by_cli = tx
+            .scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE actor_name = $1 AND request_id = $2",
+                thidua_db::args![thidua_app::CLI_ACTOR, "cli"],
+            )
+            .await
+            .unwrap();
+        // create ×2, grant, disable, enable, password reset
+        assert_eq!(by_cli, 6);
+        tx.rollback().await.unwrap();
+        db.close().await;
+    }
+
+    // (c) backup
+    match Backend::of_url(&t.url) {
+        Some(Backend::Sqlite) => {
+            let (o, _) = expect(&t.run(&["backup", "--out", "sao-luu.db"], None), 0);
+            assert!(o.contains("Đã sao lưu"), "{o}");
+            let copy = t.dir.path().join("sao-luu.db");
+            assert!(copy.is_file());
+            let original = Db::connect(&t.url).await.unwrap();
+            let backup = Db::connect(&format!("sqlite://{}", copy.display())).await.unwrap();
+            let tables = |s: Vec<(String, String)>| s.into_iter().map(|(t, _)| t).collect::<BTreeSet<_>>();
+            let (a, b) = (original.schema().await.unwrap(), backup.schema().await.unwrap());
+            assert!(tables(a.clone()).contains("audit_log"));
+            assert_eq!(tables(a.clone()), tables(b.clone()));
+            assert_eq!(a, b);
+            let mut tx = backup.read().await.unwrap();
+            assert_eq!(users::users(&mut tx).await.unwrap().len(), 2);
+            tx.rollback().await.unwrap();
+            backup.close().await;
+            original.close().await;
+            let (_, e) = expect(&t.run(&["backup", "--out", "sao-luu.db"], None), 1);
+            assert!(e.contains("đã có"), "{e}");
+        }
+        _ => {
+            let (_, e) = expect(&t.run(&["backup", "--out", "sao-luu.db"], None), 2);
+            assert!(e.contains("pg_dump"), "{e}");
+            assert!(!t.dir.path().join("sao-luu.db").exists());
+        }
+    }
+
+    // tampering with one row is found and named
+    tamper(t, 2).await;
+    let (o, _) = expect(&t.run(&["audit", "verify"], None), 1);
+    assert!(o.contains("Nhật ký bị sửa đổi tại bản ghi số 2:"), "{o}");
+}
+
+#[tokio::test]
+async fn cli_sqlite() {
+    check_cli(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn cli_postgres() {
+    if let Some(server) = pg_server() {
+        check_cli(&TestDb::postgres(&server).await).await;
+    }
+}
+
+#[test]
+fn configuration_layers() {
+    let t = TestDb::sqlite();
+    let dir = t.dir.path();
+    std::fs::write(dir.join("thidua.toml"), "database_url = \"sqlite://tu-tep/thidua.db\"\n").unwrap();
+    // the file is read from the working directory; the SQLite directory is created
+    expect(&t.run_env(&["migrate"], None, &[]), 0);
+    assert!(dir.join("tu-tep/thidua.db").is_file());
+    // THIDUA_* overrides the file
+    expect(&t.run_env(&["migrate"], None, &[("THIDUA_DATABASE_URL", "sqlite://tu-bien/thidua.db")]), 0);
+    assert!(dir.join("tu-bien/thidua.db").is_file());
+    // --config names another file, which must exist
+    std::fs::write(dir.join("khac.toml"), "database_url = \"sqlite://khac/thidua.db\"\n").unwrap();
+    expect(&t.run_env(&["--config", "khac.toml", "migrate"], None, &[]), 0);
+    assert!(dir.join("khac/thidua.db").is_file());
+    let (_, e) = expect(&t.run_env(&["migrate"], None, &[("THIDUA_CONFIG", "khong-co.toml")]), 1);
+    assert!(e.contains("Không tìm thấy tệp cấu hình"), "{e}");
+    // bad values are refused in Vietnamese
+    let (_, e) = expect(&t.run_env(&["migrate"], None, &[("THIDUA_DATABASE_URL", "mysql://x/y")]), 1);
+    assert!(e.contains("Cấu hình không hợp lệ") && e.contains("database_url"), "{e}");
+    let (_, e) = expect(&t.run_env(&["migrate"], None, &[("THIDUA_LOG_FORMAT", "xml")]), 1);
+    assert!(e.contains("Cấu hình không hợp lệ"), "{e}");
+    // a missing SQLite file is not silently created by read-only commands
+    let (_, e) = expect(&t.run_env(&["audit", "verify"], None, &[("THIDUA_DATABASE_URL", "sqlite://khong/co.db")]), 1);
+    assert!(e.contains("Không tìm thấy tệp cơ sở dữ liệu"), "{e}");
+    assert!(!Path::new(&dir.join("khong/co.db")).exists());
+}

@@ -1,0 +1,14 @@
+//! The web crate's one integration-test binary: the real router on a fresh
+//! database per test (SQLite, or PostgreSQL with THIDUA_TEST_POSTGRES).
+
+#[path = "web/support.rs"]
+mod support;
+
+#[path = "web/access.rs"]
+mod access;
+#[path = "web/auth.rs"]
+mod auth;
+#[path = "web/operations.rs"]
+mod operations;
+#[path = "web/registry.rs"]
+mod registry;

@@ -1,0 +1,168 @@
+//! Accounts and sessions.
+
+use axum::http::StatusCode;
+
+use crate::support::{PASSWORD, TestApp};
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_message() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    let a = c.login_page("khong.co.ai", PASSWORD).await;
+    let b = c.login_page("admin", "sai-mat-khau-roi-nhe").await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(b.status, StatusCode::UNAUTHORIZED);
+    assert!(a.body.contains("Tên đăng nhập hoặc mật khẩu không đúng."));
+    assert!(b.body.contains("Tên đăng nhập hoặc mật khẩu không đúng."));
+    let api = c.post_json("/api/v1/session", serde_json::json!({"username": "admin", "password": "x"})).await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN);
+    assert_eq!(api.json()["error"]["message"], "Tên đăng nhập hoặc mật khẩu không đúng.");
+    assert!(app.audit_actions().await.iter().filter(|a| *a == "login_failed").count() >= 3);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_account() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    for _ in 0..5 {
+        let r = c
+            .post_json("/api/v1/session", serde_json::json!({"username": "sec.cb", "password": "sai-mat-khau-nhe"}))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    // even the right password is refused now
+    let r = c.post_json("/api/v1/session", serde_json::json!({"username": "sec.cb", "password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.json()["error"]["message"].as_str().unwrap_or("").contains("thử lại sau"));
+    // another account is not affected
+    let mut d = app.client();
+    let ok = d.post_json("/api/v1/session", serde_json::json!({"username": "admin", "password": PASSWORD})).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert!(app.audit_actions().await.contains(&"login_throttled".to_string()));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn session_id_rotates_at_login_and_logout_ends_it() {
+    let app = TestApp::new().await;
+    let mut c = app.api_as("admin").await;
+    let first = c.cookies.get("thidua_session").cloned().expect("session cookie");
+    // logging in again with the old cookie gives a new id and ends the old session
+    let r = c.post_json("/api/v1/session", serde_json::json!({"username": "admin", "password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let second = c.cookies.get("thidua_session").cloned().expect("session cookie");
+    assert_ne!(first, second);
+    let mut old = app.client();
+    old.cookies.insert("thidua_session".into(), first);
+    assert_eq!(old.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    // the cookie is HttpOnly and SameSite=Lax
+    let set = r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap_or("").to_string()).collect::<Vec<_>>();
+    assert!(
+        set.iter().any(|s| s.starts_with("thidua_session=") && s.contains("HttpOnly") && s.contains("SameSite=Lax"))
+    );
+    c.csrf = r.json()["csrf_token"].as_str().unwrap_or("").to_string();
+    let out = c.json_req("DELETE", "/api/v1/session", serde_json::json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn idle_and_absolute_expiry() {
+    let app = TestApp::new().await;
+    let mut c = app.page_as("sec.cb").await;
+    assert_eq!(c.get("/don-vi").await.status, StatusCode::OK);
+    // 31 minutes without activity
+    let old = thidua_db::stamp(chrono::Utc::now() - chrono::Duration::minutes(31));
+    let mut tx = app.st.db.begin().await.expect("tx");
+    tx.exec("UPDATE sessions SET last_seen_at = $1", thidua_db::args![old]).await.expect("update");
+    tx.commit().await.expect("commit");
+    let r = c.get("/don-vi").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/dang-nhap?next="), "{}", r.location());
+    // absolute expiry, although active a moment ago
+    let mut c = app.page_as("sec.cb").await;
+    let past = thidua_db::stamp(chrono::Utc::now() - chrono::Duration::seconds(1));
+    let mut tx = app.st.db.begin().await.expect("tx");
+    tx.exec("UPDATE sessions SET expires_at = $1", thidua_db::args![past]).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn csrf_is_required_for_state_changes() {
+    let app = TestApp::new().await;
+    let mut c = app.page_as("sec.cb").await;
+    let good = c.csrf.clone();
+    c.csrf = "sai".into();
+    let r = c.post_form("/nam-thi-dua", &[("year", "2027")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("Mã yêu cầu"), "error page shows a request id");
+    c.csrf = String::new();
+    let r = c.post_form("/nam-thi-dua", &[("year", "2027"), ("csrf", "")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // API without the header
+    let mut api = app.api_as("sec.cb").await;
+    api.csrf = String::new();
+    let r = api.post_json("/api/v1/years", serde_json::json!({"year": 2027})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.json()["error"]["code"], "csrf");
+    // nothing was stored
+    let mut tx = app.st.db.read().await.expect("tx");
+    assert!(!thidua_db::org::years(&mut tx).await.expect("years").contains(&2027));
+    drop(tx);
+    assert!(app.audit_actions().await.iter().any(|a| a == "denied:csrf"));
+    // with the right token it works
+    c.csrf = good;
+    let r = c.post_form("/nam-thi-dua", &[("year", "2027")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn login_form_needs_its_token() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    let r = c.post_form("/dang-nhap", &[("csrf", "gia-mao"), ("username", "admin"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Biểu mẫu đăng nhập đã cũ"));
+    assert!(!c.cookies.contains_key("thidua_session"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn changing_password_ends_other_sessions() {
+    let app = TestApp::new().await;
+    let mut a = app.page_as("canbo.tuphap").await;
+    let mut b = app.api_as("canbo.tuphap").await;
+    assert_eq!(b.get("/api/v1/me/sessions").await.json().as_array().map(|v| v.len()), Some(2));
+    let r = a.post_form("/tai-khoan/mat-khau", &[("current", PASSWORD), ("new", "ngắn"), ("confirm", "ngắn")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("ít nhất 12 ký tự"));
+    let new = "một câu mật khẩu mới đủ dài";
+    let r = a.post_form("/tai-khoan/mat-khau", &[("current", PASSWORD), ("new", new), ("confirm", new)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.get("/tai-khoan").await.status, StatusCode::OK);
+    let mut c = app.client();
+    assert_eq!(c.login_page("canbo.tuphap", new).await.status, StatusCode::SEE_OTHER);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_user_sees_and_ends_their_other_sessions() {
+    let app = TestApp::new().await;
+    let mut a = app.page_as("xem.cb").await;
+    let mut b = app.api_as("xem.cb").await;
+    let page = a.get("/tai-khoan").await;
+    assert!(page.body.contains("Phiên này"));
+    let list = b.get("/api/v1/me/sessions").await.json();
+    let other = list.as_array().expect("list").iter().find(|s| s["current"] == false).expect("other session");
+    let handle = other["handle"].as_str().expect("handle").to_string();
+    let r = b.json_req("DELETE", &format!("/api/v1/me/sessions/{handle}"), serde_json::json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(a.get("/tai-khoan").await.status, StatusCode::SEE_OTHER);
+    app.finish().await;
+}

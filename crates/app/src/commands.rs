@@ -80,19 +80,33 @@ async fn migrate(s: &Settings) -> Result<(), Failure> {
 }
 
 async fn serve(s: &Settings) -> Result<(), Failure> {
+    // bind first: a wrong address is reported before anything touches the database
+    let listener = bind(&s.listen).await?;
     let db = open_migrated(&s.database_url).await?;
     tracing::info!(database = %redact(&s.database_url), "đã kết nối cơ sở dữ liệu");
-    run_server(db, s.web_config(), &s.listen, |url| {
+    run_server(listener, db, s.web_config(), |url| {
         tracing::info!(%url, "thidua đang chạy; nhấn Ctrl+C để dừng");
     })
     .await
 }
 
-/// Binds, serves until SIGINT/SIGTERM, then closes the pool.
-pub async fn run_server(db: Db, cfg: WebConfig, listen: &str, announce: impl FnOnce(&str)) -> Result<(), Failure> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| Failure::msg(format!("Không mở được địa chỉ lắng nghe \"{listen}\": {e}.")))?;
+/// Opens the listening socket.
+pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, Failure> {
+    tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        Failure::msg(format!(
+            "Không mở được địa chỉ lắng nghe \"{listen}\": {e}. Hãy dùng dạng máy:cổng, ví dụ 127.0.0.1:8080, \
+             với cổng chưa bị chương trình khác dùng."
+        ))
+    })
+}
+
+/// Serves until SIGINT/SIGTERM, then closes the pool.
+pub async fn run_server(
+    listener: tokio::net::TcpListener,
+    db: Db,
+    cfg: WebConfig,
+    announce: impl FnOnce(&str),
+) -> Result<(), Failure> {
     let addr = listener.local_addr().map_err(|e| Failure::msg(format!("Không đọc được địa chỉ lắng nghe: {e}.")))?;
     let app = thidua_web::router(AppState::new(db.clone(), cfg));
     announce(&format!("http://{addr}"));
@@ -152,6 +166,7 @@ pub async fn prepare_demo(dir: &Path) -> Result<(Db, String, Vec<demo::DemoAccou
 }
 
 async fn run_demo(s: &Settings, dir: &Path, listen: Option<&str>, prepare_only: bool) -> Result<(), Failure> {
+    let listener = if prepare_only { None } else { Some(bind(listen.unwrap_or(&s.listen)).await?) };
     let started = std::time::Instant::now();
     let (db, url, accounts) = prepare_demo(dir).await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "đã nạp dữ liệu mẫu");
@@ -159,17 +174,16 @@ async fn run_demo(s: &Settings, dir: &Path, listen: Option<&str>, prepare_only: 
     println!();
     println!("Tài khoản mẫu (mật khẩu chung: {}):", demo::DEMO_PASSWORD);
     print!("{}", demo::accounts_table(&accounts));
-    if prepare_only {
+    let Some(listener) = listener else {
         db.close().await;
         println!();
         println!("Để chạy máy chủ với dữ liệu này: THIDUA_DATABASE_URL={url} thidua serve");
         return Ok(());
-    }
+    };
     let mut cfg = s.web_config();
     cfg.data_dir = dir.to_path_buf();
     cfg.demo_accounts = accounts.iter().map(|a| (a.username.clone(), a.password.clone(), a.role.clone())).collect();
-    let listen = listen.unwrap_or(&s.listen);
-    run_server(db, cfg, listen, |url| {
+    run_server(listener, db, cfg, |url| {
         println!();
         println!("Bản trình diễn đang chạy tại {url}");
         println!("Nhấn Ctrl+C để dừng.");
@@ -180,11 +194,9 @@ async fn run_demo(s: &Settings, dir: &Path, listen: Option<&str>, prepare_only: 
 async fn backup(s: &Settings, out: &Path) -> Result<u8, Failure> {
     match Backend::of_url(&s.database_url) {
         Some(Backend::Postgres) => {
-            let name = s.database_url.rsplit('/').next().unwrap_or("").split('?').next().unwrap_or("");
-            let name = if name.is_empty() { "TÊN_CSDL" } else { name };
             eprintln!("Lệnh backup chỉ dùng cho SQLite. Với PostgreSQL, hãy sao lưu bằng pg_dump, ví dụ:");
-            eprintln!("  pg_dump -Fc -f thidua.dump {name}");
-            eprintln!("và phục hồi bằng pg_restore.");
+            eprintln!("  pg_dump -Fc -f thidua.dump \"{}\"", redact(&s.database_url));
+            eprintln!("(thay *** bằng mật khẩu nếu có) và phục hồi bằng pg_restore.");
             return Ok(2);
         }
         Some(Backend::Sqlite) => {}

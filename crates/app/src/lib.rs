@@ -49,7 +49,7 @@ impl From<AppError> for Failure {
     fn from(e: AppError) -> Self {
         match &e {
             AppError::Invalid(fields) if !fields.is_empty() => {
-                Failure { lines: fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect(), code: 1 }
+                Failure { lines: fields.iter().map(|f| f.message.clone()).collect(), code: 1 }
             }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "lỗi hệ thống");

@@ -447,3 +447,49 @@ fn configuration_layers() {
     assert!(e.contains("Không tìm thấy tệp cơ sở dữ liệu"), "{e}");
     assert!(!Path::new(&dir.join("khong/co.db")).exists());
 }
+
+/// `thidua demo` serves the demo (its accounts on the login page) and stops cleanly on SIGTERM.
+#[cfg(unix)]
+#[test]
+fn demo_serves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let t = TestDb::sqlite();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_thidua"));
+    cmd.args(["demo", "--dir", "mau", "--listen", "127.0.0.1:0"]).current_dir(t.dir.path()).env("RUST_LOG", "warn");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("THIDUA_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, recv) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.split("đang chạy tại ").nth(1) {
+                let _ = send.send(url.trim().to_string());
+            }
+        }
+    });
+    let url = match recv.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!("the demo did not start:\n{}", text(&out.stderr));
+        }
+    };
+    let addr = url.trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.write_all(b"GET /dang-nhap HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut page = String::new();
+    s.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("lanhdao.tinhcaobang") && page.contains("banthuongtruc.caobang"), "{page}");
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -51,12 +51,12 @@ fn report_response(r: ImportReport) -> Response {
     (status, Json(r)).into_response()
 }
 
-/// Imports a list of units from an `.xlsx` file, all or nothing.
+/// Nhập danh sách đơn vị từ tệp Excel, theo nguyên tắc tất cả hoặc không.
 ///
-/// Columns: Tên đơn vị, Tên viết tắt, Loại, Cơ quan quản lý, Hoạt động từ,
-/// Hoạt động đến (dd/mm/yyyy). A unit is known by its authority and name:
-/// new units are created, changed ones updated. When any row has an error,
-/// nothing is stored and the report (status 422) lists every bad row.
+/// Các cột: Tên đơn vị, Tên viết tắt, Loại, Cơ quan quản lý, Hoạt động từ,
+/// Hoạt động đến (dd/mm/yyyy). Đơn vị được nhận biết theo cơ quan quản lý và
+/// tên: chưa có thì thêm mới, khác thì cập nhật. Nếu có dòng lỗi, không có dữ
+/// liệu nào được lưu và báo cáo (mã 422) liệt kê từng dòng lỗi.
 #[utoipa::path(
     post,
     path = "/api/v1/import/units",
@@ -85,13 +85,13 @@ pub async fn import_units(
     Ok(report_response(ops::import_units(&st, &ctx, &bytes, p.dry_run()).await?))
 }
 
-/// Imports memberships of clusters and blocks from an `.xlsx` file, all or nothing.
+/// Nhập thành viên cụm, khối theo năm từ tệp Excel, theo nguyên tắc tất cả hoặc không.
 ///
-/// Columns: Năm, Cụm, khối, Loại cụm, khối (to create a missing group),
-/// Cơ quan tổ chức, Đơn vị, Vai trò (Trưởng/Phó/Thành viên), and optionally
-/// Cơ quan quản lý đơn vị. New memberships are added, changed roles updated;
-/// nothing is removed. When any row has an error, nothing is stored and the
-/// report (status 422) lists every bad row.
+/// Các cột: Năm, Cụm, khối, Loại cụm, khối (ghi để tạo cụm, khối chưa có),
+/// Cơ quan tổ chức, Đơn vị, Vai trò (Trưởng/Phó/Thành viên) và, nếu cần, Cơ
+/// quan quản lý đơn vị. Thành viên mới được thêm, vai trò khác được cập nhật;
+/// không xoá gì. Nếu có dòng lỗi, không có dữ liệu nào được lưu và báo cáo
+/// (mã 422) liệt kê từng dòng lỗi.
 #[utoipa::path(
     post,
     path = "/api/v1/import/memberships",
@@ -120,7 +120,7 @@ pub async fn import_memberships(
     Ok(report_response(ops::import_memberships(&st, &ctx, &bytes, p.dry_run()).await?))
 }
 
-/// Exports the units the user may read, in the columns of the units import.
+/// Xuất danh sách đơn vị bạn được xem, đúng các cột của tệp nhập đơn vị.
 #[utoipa::path(
     get,
     path = "/api/v1/export/units.xlsx",
@@ -139,8 +139,8 @@ pub async fn export_units(State(st): State<AppState>, ctx: Ctx, Query(p): Query<
     Ok(xlsx_download(bytes, "don-vi.xlsx"))
 }
 
-/// Exports the memberships the user may read (one year, or all), in the
-/// columns of the memberships import.
+/// Xuất thành viên cụm, khối bạn được xem (một năm hoặc mọi năm), đúng các
+/// cột của tệp nhập thành viên.
 #[utoipa::path(
     get,
     path = "/api/v1/export/memberships.xlsx",

@@ -73,46 +73,50 @@ pub mod member_cols {
     pub const OPTIONAL: [&str; 2] = [GROUP_KIND, UNIT_AUTHORITY];
 }
 
-/// One problem of one row of an imported file.
+/// Một lỗi ở một dòng của tệp nhập (one problem of one row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct RowError {
-    /// The Excel row number (1-based, as Excel shows it).
+    /// Số dòng như Excel hiển thị (bắt đầu từ 1).
     pub row: usize,
-    /// The column's header, when the problem is in one cell.
+    /// Tên cột có lỗi, khi lỗi nằm ở một ô.
     pub column: Option<String>,
-    /// What is wrong and what to fix, in Vietnamese.
+    /// Lỗi gì và cần sửa thế nào.
     pub message: String,
 }
 
-/// A change that an import made (or would make, in a dry run).
+/// Một thay đổi do tệp nhập tạo ra (hoặc sẽ tạo ra, khi chỉ kiểm tra).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct RowChange {
+    /// Số dòng trong Excel.
     pub row: usize,
-    /// "Thêm mới" or "Cập nhật".
+    /// "Thêm mới" hoặc "Cập nhật".
     pub action: String,
-    /// The unit, or the membership ("Đơn vị – Cụm, khối năm …").
+    /// Đơn vị, cụm, khối, hoặc thành viên ("Đơn vị – Cụm, khối năm …").
     pub object: String,
-    /// For an update, what changes ("Loại: … → …").
+    /// Nội dung thay đổi ("Loại: … → …").
     pub detail: String,
 }
 
-/// The outcome of an import.
+/// Kết quả nhập tệp (the outcome of an import).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ImportReport {
-    /// Data rows read from the file.
+    /// Số dòng dữ liệu đọc được từ tệp.
     pub rows: usize,
+    /// Số dòng thêm mới (đơn vị, hoặc thành viên).
     pub created: usize,
+    /// Số dòng cập nhật.
     pub updated: usize,
+    /// Số dòng không thay đổi gì.
     pub unchanged: usize,
-    /// Clusters and blocks created by a memberships import.
+    /// Số cụm, khối tạo mới (khi nhập thành viên).
     pub groups_created: usize,
-    /// Every problem found; when not empty, nothing was stored.
+    /// Mọi lỗi tìm thấy; khi có lỗi, không có dữ liệu nào được lưu.
     pub errors: Vec<RowError>,
-    /// The rows that create or change something.
+    /// Các dòng thêm mới hoặc cập nhật.
     pub changes: Vec<RowChange>,
-    /// Whether the changes were stored.
+    /// Đã lưu vào cơ sở dữ liệu hay chưa.
     pub committed: bool,
-    /// Whether the file was only checked.
+    /// Chỉ kiểm tra, không lưu.
     pub dry_run: bool,
 }
 
@@ -132,7 +136,7 @@ impl ImportReport {
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImportParams {
-    /// Only check the file and report; store nothing.
+    /// `true`: chỉ kiểm tra tệp và báo cáo, không lưu.
     #[serde(default)]
     #[param(value_type = Option<bool>)]
     pub dry_run: String,
@@ -148,11 +152,11 @@ impl ImportParams {
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
-    /// Only this year (memberships); all years when absent.
+    /// Chỉ năm này (khi xuất thành viên); bỏ trống: mọi năm.
     #[serde(default)]
     #[param(value_type = Option<i32>)]
     pub year: String,
-    /// Only this authority and the authorities below it; all that the user may read when absent.
+    /// Chỉ cơ quan này và các cơ quan cấp dưới; bỏ trống: mọi cơ quan bạn được xem.
     #[serde(default)]
     #[param(value_type = Option<i64>)]
     pub authority_id: String,
@@ -286,8 +290,13 @@ fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// "2, 3, 5", at most ten numbers ("…, 11 và 40 dòng khác").
 fn row_list(rows: &[usize]) -> String {
-    rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+    let shown: Vec<String> = rows.iter().take(10).map(|r| r.to_string()).collect();
+    match rows.len() {
+        n if n > 10 => format!("{} và {} dòng khác", shown.join(", "), n - 10),
+        _ => shown.join(", "),
+    }
 }
 
 /// Finds an authority by its exact name, else by its name without diacritics
@@ -332,6 +341,43 @@ async fn units_of(tx: &mut Tx, authorities: &[i64]) -> AppResult<Vec<UnitRow>> {
         out.extend(q::search_units(tx, &query).await?);
     }
     Ok(out)
+}
+
+/// Units indexed by their name, for finding the units a file names.
+struct UnitIndex {
+    units: Vec<UnitRow>,
+    /// Names with one space between words.
+    by_name: HashMap<String, Vec<usize>>,
+    /// Names without diacritics and case.
+    by_fold: HashMap<String, Vec<usize>>,
+}
+
+impl UnitIndex {
+    fn new(units: Vec<UnitRow>) -> Self {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_fold: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, u) in units.iter().enumerate() {
+            by_name.entry(norm(&u.name)).or_default().push(i);
+            by_fold.entry(fold(&u.name)).or_default().push(i);
+        }
+        UnitIndex { units, by_name, by_fold }
+    }
+
+    /// The unit of this name (as stored, else with its spaces normalised).
+    fn exact(&self, name: &str) -> Option<&UnitRow> {
+        let found: Vec<&UnitRow> = self.by_name.get(name)?.iter().filter_map(|i| self.units.get(*i)).collect();
+        found.iter().find(|u| u.name == name).or_else(|| found.first()).copied()
+    }
+
+    /// The units of this name that `keep` accepts; when none, those named
+    /// alike without diacritics and case.
+    fn named(&self, name: &str, keep: impl Fn(&UnitRow) -> bool) -> Vec<&UnitRow> {
+        let pick = |ids: Option<&Vec<usize>>| -> Vec<&UnitRow> {
+            ids.into_iter().flatten().filter_map(|i| self.units.get(*i)).filter(|u| keep(u)).collect()
+        };
+        let exact = pick(self.by_name.get(name));
+        if exact.is_empty() { pick(self.by_fold.get(&fold(name))) } else { exact }
+    }
 }
 
 /// Refuses an actor who may not do `action` anywhere, before any work.
@@ -479,7 +525,7 @@ pub async fn import_units(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run: bool)
     let auths = q::authorities(&mut tx).await?;
 
     let mut report = ImportReport { rows: table.rows.len(), dry_run, ..Default::default() };
-    let mut existing: HashMap<i64, Vec<UnitRow>> = HashMap::new();
+    let mut existing: HashMap<i64, UnitIndex> = HashMap::new();
     let mut seen: HashMap<(i64, String), usize> = HashMap::new();
     let mut plans: Vec<(usize, UnitPlan)> = Vec::new();
     let mut denied = Denials::default();
@@ -510,9 +556,9 @@ pub async fn import_units(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run: bool)
         let before = match authority {
             Some(a) => {
                 if let Entry::Vacant(slot) = existing.entry(a.id) {
-                    slot.insert(units_of(&mut tx, &[a.id]).await?);
+                    slot.insert(UnitIndex::new(units_of(&mut tx, &[a.id]).await?));
                 }
-                existing.get(&a.id).and_then(|list| list.iter().find(|u| norm(&u.name) == name)).cloned()
+                existing.get(&a.id).and_then(|index| index.exact(&name)).cloned()
             }
             None => None,
         };
@@ -687,8 +733,9 @@ pub async fn import_memberships(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run:
     let mut groups: HashMap<(i64, String), Option<GroupRow>> = HashMap::new();
     let mut group_lists: HashMap<i64, Vec<GroupRow>> = HashMap::new();
     let mut new_groups: Vec<NewGroup> = Vec::new();
+    let mut decisions: HashMap<(i64, Option<i64>, Option<i32>), bool> = HashMap::new();
     let mut members: HashMap<i64, Vec<MemberRow>> = HashMap::new();
-    let mut units_below: HashMap<i64, Vec<UnitRow>> = HashMap::new();
+    let mut units_below: HashMap<i64, UnitIndex> = HashMap::new();
     let mut seen_in_group: HashMap<(GroupKey, i32, i64), usize> = HashMap::new();
     let mut seen_in_authority: HashMap<(i64, i32, i64), (usize, String, GroupKey)> = HashMap::new();
     let mut lines: Vec<MemberLine> = Vec::new();
@@ -783,11 +830,19 @@ pub async fn import_memberships(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run:
                 groups.insert(key.clone(), found);
             }
             let stored = groups.get(&key).cloned().flatten();
-            let target = match &stored {
-                Some(g) => Target::group(path, q::group_ctx(&mut tx, g.id, year).await?),
-                None => Target::authority(path),
+            let decision_key = (a.id, stored.as_ref().map(|g| g.id), year);
+            let allowed = match decisions.get(&decision_key) {
+                Some(d) => *d,
+                None => {
+                    let target = match &stored {
+                        Some(g) => Target::group(path, q::group_ctx(&mut tx, g.id, year).await?),
+                        None => Target::authority(path),
+                    };
+                    let d = decide(&ctx.actor, Action::ManageGroup, &target).is_ok();
+                    decisions.insert(decision_key, d);
+                    d
+                }
             };
-            let allowed = decide(&ctx.actor, Action::ManageGroup, &target).is_ok();
             if !allowed {
                 denied.add(&a.name, row);
                 errs.push(err(
@@ -869,9 +924,8 @@ pub async fn import_memberships(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run:
             errs.push(err(row, c::UNIT, "Chưa ghi tên đơn vị. Hãy ghi tên đơn vị đúng như trong danh sách đơn vị."));
         } else if let Some(a) = authority {
             if let Entry::Vacant(slot) = units_below.entry(a.id) {
-                slot.insert(units_of(&mut tx, &descendants_in(&auths, a.id)).await?);
+                slot.insert(UnitIndex::new(units_of(&mut tx, &descendants_in(&auths, a.id)).await?));
             }
-            let all_units = units_below.get(&a.id).map(Vec::as_slice).unwrap_or(&[]);
             let unit_auth_text = cols.get(cells, c::UNIT_AUTHORITY);
             let mut scope_ok = true;
             let mut unit_auth: Option<&AuthorityRow> = None;
@@ -896,14 +950,8 @@ pub async fn import_memberships(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run:
                     }
                 }
             }
-            if scope_ok {
-                let in_scope = |u: &&UnitRow| unit_auth.is_none_or(|ua| u.authority_id == ua.id);
-                let mut found: Vec<&UnitRow> =
-                    all_units.iter().filter(in_scope).filter(|u| norm(&u.name) == unit_text).collect();
-                if found.is_empty() {
-                    let f = fold(&unit_text);
-                    found = all_units.iter().filter(in_scope).filter(|u| fold(&u.name) == f).collect();
-                }
+            if scope_ok && let Some(index) = units_below.get(&a.id) {
+                let found = index.named(&unit_text, |u| unit_auth.is_none_or(|ua| u.authority_id == ua.id));
                 match found.as_slice() {
                     [one] => unit = Some((*one).clone()),
                     [] => errs.push(err(
@@ -935,9 +983,6 @@ pub async fn import_memberships(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run:
 
         // the rules, and the file against itself
         if let (Some(y), Some((gkey, g)), Some(u), Some(r)) = (year, group.as_ref(), unit.as_ref(), role) {
-            if let Err(m) = check_membership(&mut tx, g, y, u, MemberRole::Member, None).await? {
-                errs.push(err(row, c::UNIT, m));
-            }
             match seen_in_group.get(&(gkey.clone(), y, u.id)) {
                 Some(first) => errs.push(err(
                     row,
@@ -969,14 +1014,20 @@ pub async fn import_memberships(st: &AppState, ctx: &Ctx, bytes: &[u8], dry_run:
             }
             let before = match gkey {
                 GroupKey::Stored(gid) => {
-                    if !members.contains_key(gid) {
-                        let list = q::members_of_group(&mut tx, *gid).await?;
-                        members.insert(*gid, list);
+                    if let Entry::Vacant(slot) = members.entry(*gid) {
+                        slot.insert(q::members_of_group(&mut tx, *gid).await?);
                     }
                     members.get(gid).and_then(|l| l.iter().find(|m| m.year == y && m.unit_id == u.id)).cloned()
                 }
                 GroupKey::New(..) => None,
             };
+            // a stored membership is not checked again (the registry may have
+            // changed since), so that an exported file always re-imports
+            if before.is_none()
+                && let Err(m) = check_membership(&mut tx, g, y, u, MemberRole::Member, None).await?
+            {
+                errs.push(err(row, c::UNIT, m));
+            }
             if errs.is_empty() {
                 lines.push(MemberLine {
                     row,

@@ -135,7 +135,7 @@ async fn group_form(
 ) -> AppResult<Response> {
     let mine = managed(st, ctx).await?;
     if mine.is_empty() {
-        return Err(AppError::Forbidden(thidua_core::policy::Denied { action: Action::ManageGroup }.to_string()));
+        return Err(super::deny(st, ctx, Action::ManageGroup, "group:new").await);
     }
     let sel = form.authority_id.to_string();
     let page = GroupFormPage {
@@ -179,7 +179,7 @@ async fn edit_group(
     let d = ops::get_group(&st, &ctx, id).await?;
     let t = ops::group_target_of(&st, &d.group).await?;
     if !ops::may(&ctx, Action::ManageGroup, &t) {
-        return Err(AppError::Forbidden(thidua_core::policy::Denied { action: Action::ManageGroup }.to_string()));
+        return Err(super::deny(&st, &ctx, Action::ManageGroup, &format!("group:{id}")).await);
     }
     let form = GroupInput { kind: d.group.kind, name: d.group.name, authority_id: d.group.authority_id };
     group_form(&st, &ctx, &headers, Some(id), form, vec![]).await
@@ -317,15 +317,7 @@ async fn group_year_page(
     let d = ops::get_group(st, ctx, id).await?;
     let t = ops::group_target_of(st, &d.group).await?;
     if !ops::may(ctx, Action::ManageGroup, &t) {
-        return Err(crate::auth::record_denial(
-            &st.db,
-            &ctx.meta,
-            Some(ctx),
-            Action::ManageGroup.code(),
-            &format!("group:{id}"),
-            &thidua_core::policy::Denied { action: Action::ManageGroup }.to_string(),
-        )
-        .await);
+        return Err(super::deny(st, ctx, Action::ManageGroup, &format!("group:{id}")).await);
     }
     let kind = GroupKind::parse(&d.group.kind).unwrap_or(GroupKind::Cluster);
     let members: Vec<MemberLine> = d

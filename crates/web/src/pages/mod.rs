@@ -231,3 +231,9 @@ async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) 
     };
     html(&page, &headers)
 }
+
+/// Refuses a page that the policy does not allow, recording the denial.
+pub async fn deny(st: &AppState, ctx: &Ctx, action: thidua_core::policy::Action, object: &str) -> AppError {
+    let msg = thidua_core::policy::Denied { action }.to_string();
+    auth::record_denial(&st.db, &ctx.meta, Some(ctx), action.code(), object, &msg).await
+}

@@ -39,7 +39,7 @@ pub struct Opt {
     pub selected: bool,
 }
 
-pub fn options<'a>(items: impl IntoIterator<Item = (String, String)>, selected: &'a str) -> Vec<Opt> {
+pub fn options(items: impl IntoIterator<Item = (String, String)>, selected: &str) -> Vec<Opt> {
     items.into_iter().map(|(value, label)| Opt { selected: value == selected, value, label }).collect()
 }
 
@@ -389,7 +389,7 @@ async fn unit_form(
 ) -> AppResult<Response> {
     let mine = managed(st, ctx).await?;
     if mine.is_empty() {
-        return Err(AppError::Forbidden(thidua_core::policy::Denied { action: Action::ManageUnit }.to_string()));
+        return Err(super::deny(st, ctx, Action::ManageUnit, "unit:new").await);
     }
     let sel = form.authority_id.to_string();
     let page = UnitFormPage {
@@ -432,15 +432,7 @@ async fn edit_unit(
     let d = ops::get_unit(&st, &ctx, id).await?;
     let t = ops::unit_target_of(&st, &d.unit).await?;
     if !ops::may(&ctx, Action::ManageUnit, &t) {
-        return Err(crate::auth::record_denial(
-            &st.db,
-            &ctx.meta,
-            Some(&ctx),
-            Action::ManageUnit.code(),
-            &format!("unit:{id}"),
-            &thidua_core::policy::Denied { action: Action::ManageUnit }.to_string(),
-        )
-        .await);
+        return Err(super::deny(&st, &ctx, Action::ManageUnit, &format!("unit:{id}")).await);
     }
     let u = d.unit;
     let form = UnitInput {

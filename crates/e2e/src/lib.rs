@@ -1,0 +1,34 @@
+//! Browser tests of thidua: a real Chromium, driven through chromedriver with
+//! fantoccini, against the real router served in-process on the demo database.
+//!
+//! Everything here is behind the `browser` feature, so that a plain
+//! `cargo test` of the workspace neither builds fantoccini nor needs a browser:
+//!
+//! ```text
+//! cargo test -p thidua-e2e --features browser
+//! THIDUA_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432 cargo test -p thidua-e2e --features browser
+//! ```
+//!
+//! With the feature on, Chromium and chromedriver are required: Debian's
+//! `/usr/bin/chromium` and `/usr/bin/chromedriver` (packages `chromium` and
+//! `chromium-driver`), or the paths in `CHROMIUM` and `CHROMEDRIVER`. A missing
+//! one fails the tests; they are never skipped.
+
+#[cfg(feature = "browser")]
+pub mod browser;
+#[cfg(feature = "browser")]
+pub mod server;
+
+#[cfg(feature = "browser")]
+pub use browser::{Browser, Chromedriver};
+#[cfg(feature = "browser")]
+pub use server::Server;
+
+/// A name no other test run uses at the same time: process id, time and a counter.
+#[cfg(feature = "browser")]
+pub(crate) fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}_{}_{}", std::process::id(), nanos % 1_000_000_000_000, N.fetch_add(1, Ordering::SeqCst))
+}

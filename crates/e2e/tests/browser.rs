@@ -1,0 +1,360 @@
+#![cfg(feature = "browser")]
+//! Browser tests: Chromium on the demo database, through the pages only.
+//! Run with `cargo test -p thidua-e2e --features browser` (and with
+//! THIDUA_TEST_POSTGRES set for PostgreSQL).
+
+use std::path::Path;
+
+use fantoccini::Locator;
+use thidua_app::demo::data::{GROUPS, UNITS};
+use thidua_app::demo::{DEMO_YEAR, DemoAccount};
+use thidua_core::policy::Role;
+use thidua_db::{org, users};
+use thidua_e2e::{Browser, Server};
+
+/// Where the home page of one role is saved for people to look at.
+const SCREENSHOT: &str = "/tmp/thidua-home.png";
+
+/// A demo account as the database knows it.
+struct Who {
+    username: String,
+    password: String,
+    full_name: String,
+    role: Role,
+    /// The authority's name for an authority role, the unit's name for a unit role.
+    scope_name: Option<String>,
+    unit_id: Option<i64>,
+}
+
+/// The role a demo user name stands for, by its prefix.
+fn role_of_username(username: &str) -> Option<Role> {
+    let prefixes = [
+        ("banthuongtruc.", Role::Secretariat),
+        ("bantdkt.", Role::Secretariat),
+        ("hoidong.", Role::Council),
+        ("xem.", Role::Viewer),
+        ("lanhdao.", Role::UnitLeader),
+        ("canbo.", Role::UnitOfficer),
+    ];
+    if username == "admin" {
+        return Some(Role::Admin);
+    }
+    prefixes.iter().find(|(p, _)| username.starts_with(p)).map(|(_, r)| *r)
+}
+
+async fn who(server: &Server, a: &DemoAccount) -> Who {
+    let mut tx = server.db.read().await.expect("read transaction");
+    let user = users::user_by_name(&mut tx, &a.username)
+        .await
+        .expect("user_by_name")
+        .unwrap_or_else(|| panic!("demo account {} is not in the database", a.username));
+    let grants = users::grants_of(&mut tx, user.id).await.expect("grants_of");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(grants.len(), 1, "demo account {} should have exactly one role: {grants:?}", a.username);
+    let g = &grants[0];
+    let role = Role::parse(&g.role).unwrap_or_else(|| panic!("unknown role {:?} of {}", g.role, a.username));
+    assert_eq!(
+        role_of_username(&a.username),
+        Some(role),
+        "the user name {} does not tell its role ({})",
+        a.username,
+        role.label()
+    );
+    Who {
+        username: a.username.clone(),
+        password: a.password.clone(),
+        full_name: user.full_name,
+        role,
+        scope_name: g.scope_name.clone(),
+        unit_id: g.unit_id,
+    }
+}
+
+fn account<'a>(server: &'a Server, prefix: &str) -> &'a DemoAccount {
+    server
+        .accounts
+        .iter()
+        .find(|a| a.username.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no demo account starting with {prefix:?}"))
+}
+
+/// The groups the demo data puts a unit (by name) in, in the demo year.
+fn demo_groups_of_unit(unit_name: &str) -> Vec<&'static str> {
+    let keys: Vec<&str> = UNITS.iter().filter(|u| u.name == unit_name).map(|u| u.key).collect();
+    assert!(!keys.is_empty(), "unit {unit_name:?} is not in the demo data");
+    GROUPS
+        .iter()
+        .filter(|g| g.years.iter().any(|y| y.year == DEMO_YEAR && y.members.iter().any(|m| keys.contains(m))))
+        .map(|g| g.name)
+        .collect()
+}
+
+/// The visible text of the `<section>` whose `<h2>` is `heading`, if there is one.
+async fn section(b: &Browser, heading: &str) -> Option<String> {
+    let xpath = format!("//main//section[h2[normalize-space()='{heading}']]");
+    let found = b.client.find_all(Locator::XPath(&xpath)).await.expect("find sections");
+    match found.first() {
+        Some(s) => Some(s.text().await.expect("section text")),
+        None => None,
+    }
+}
+
+async fn nav(b: &Browser) -> Vec<String> {
+    b.texts("nav.main a").await
+}
+
+/// Checks the home page of one account, by its role.
+async fn check_home(b: &Browser, w: &Who) {
+    let h1 = b.text("main h1").await;
+    assert_eq!(h1, format!("Xin chào, {}", w.full_name), "{}: the home page's title", w.username);
+    assert!(h1.starts_with("Xin chào"));
+    let header = b.text("header .who a").await;
+    assert_eq!(header, w.full_name, "{}: the name in the header", w.username);
+    let nav = nav(b).await;
+    let has = |label: &str| nav.iter().any(|n| n == label);
+    let ctx = format!("{} ({}) on {}; nav: {nav:?}", w.username, w.role.label(), b.url().await);
+    assert!(has("Trang chủ"), "{ctx}: no 'Trang chủ' link");
+
+    match w.role {
+        Role::Admin => {
+            assert!(has("Người dùng"), "{ctx}: the administrator should see 'Người dùng'");
+            assert!(has("Nhật ký"), "{ctx}: the administrator should see 'Nhật ký'");
+            let admin = section(b, "Quản trị hệ thống").await;
+            assert!(admin.is_some_and(|s| s.contains("Quản lý người dùng")), "{ctx}: no 'Quản trị hệ thống' section");
+            assert!(section(b, "Phạm vi quản lý").await.is_some(), "{ctx}: no 'Phạm vi quản lý' section");
+        }
+        Role::Secretariat | Role::Council | Role::Viewer => {
+            let scope = w.scope_name.clone().unwrap_or_else(|| panic!("{ctx}: an authority role without authority"));
+            if w.username == "banthuongtruc.caobang" {
+                assert_eq!(scope, "Tỉnh Cao Bằng");
+            }
+            let s = section(b, "Phạm vi quản lý").await.unwrap_or_else(|| panic!("{ctx}: no 'Phạm vi quản lý'"));
+            assert!(s.contains(&scope), "{ctx}: 'Phạm vi quản lý' does not name {scope:?}: {s}");
+            assert!(!has("Người dùng"), "{ctx}: only the administrator may see 'Người dùng'");
+            if w.role == Role::Secretariat {
+                assert!(has("Nhập, xuất Excel"), "{ctx}: a secretariat should see 'Nhập, xuất Excel'");
+                assert!(has("Nhật ký"), "{ctx}: a secretariat should see 'Nhật ký' of its authority");
+            } else {
+                assert!(!has("Nhập, xuất Excel"), "{ctx}: a reader may not import or export");
+            }
+            assert!(section(b, "Đơn vị của tôi").await.is_none(), "{ctx}: an authority role has no unit");
+        }
+        Role::UnitLeader | Role::UnitOfficer => {
+            let unit = w.scope_name.clone().unwrap_or_else(|| panic!("{ctx}: a unit role without unit"));
+            let mine = section(b, "Đơn vị của tôi").await.unwrap_or_else(|| panic!("{ctx}: no 'Đơn vị của tôi'"));
+            assert!(mine.contains(&unit), "{ctx}: 'Đơn vị của tôi' does not name {unit:?}: {mine}");
+            let groups = demo_groups_of_unit(&unit);
+            assert!(!groups.is_empty(), "{ctx}: the demo data puts {unit:?} in no group in {DEMO_YEAR}");
+            let table = section(b, "Cụm, khối thi đua của đơn vị")
+                .await
+                .unwrap_or_else(|| panic!("{ctx}: no 'Cụm, khối thi đua của đơn vị'"));
+            for g in groups {
+                assert!(table.contains(g), "{ctx}: the unit's groups do not show {g:?}: {table}");
+            }
+            assert!(!has("Người dùng"), "{ctx}: only the administrator may see 'Người dùng'");
+            assert!(!has("Nhập, xuất Excel"), "{ctx}: a unit may not import or export");
+            assert!(section(b, "Phạm vi quản lý").await.is_none(), "{ctx}: a unit role manages no authority");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_in_as_each_demo_role_and_checks_what_its_home_page_shows() {
+    let server = Server::start().await;
+    let b = Browser::start(&server.base).await;
+
+    // the login page lists the demo accounts
+    b.goto("/dang-nhap").await;
+    assert_eq!(b.text("main h1").await, "Đăng nhập");
+    let listed = b.text("section.demo table").await;
+    for a in &server.accounts {
+        assert!(listed.contains(&a.username), "the login page does not list {}: {listed}", a.username);
+    }
+
+    let mut roles_seen = Vec::new();
+    for a in &server.accounts {
+        let w = who(&server, a).await;
+        b.login(&w.username, &w.password).await;
+        assert_eq!(b.path().await, "/", "{}: after login", w.username);
+        let flash = b.text(".flash").await;
+        assert!(flash.contains("Đăng nhập thành công"), "{}: flash after login: {flash}", w.username);
+        check_home(&b, &w).await;
+        if w.username == "banthuongtruc.caobang" {
+            b.screenshot(Path::new(SCREENSHOT)).await;
+        }
+        roles_seen.push(w.role);
+
+        b.logout().await;
+        assert_eq!(b.text("main h1").await, "Đăng nhập", "{}: after logout", w.username);
+        let flash = b.text(".flash").await;
+        assert!(flash.contains("Bạn đã đăng xuất"), "{}: flash after logout: {flash}", w.username);
+        assert!(b.exists("#username").await && b.exists("#password").await);
+        // the session is gone: the home page sends back to the login page
+        b.goto("/").await;
+        b.wait_for_path("/dang-nhap").await;
+    }
+    for role in [Role::Admin, Role::Secretariat, Role::Council, Role::Viewer, Role::UnitLeader, Role::UnitOfficer] {
+        assert!(roles_seen.contains(&role), "no demo account has the role {}", role.label());
+    }
+
+    b.close().await;
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secretariat_creates_a_unit_and_finds_it_without_diacritics_and_a_unit_officer_is_refused_the_centre() {
+    let server = Server::start().await;
+    let b = Browser::start(&server.base).await;
+
+    // --- a secretariat adds a unit through the pages
+    let sec = who(&server, account(&server, "banthuongtruc.")).await;
+    b.login(&sec.username, &sec.password).await;
+    b.click_link("Đơn vị").await;
+    b.wait_for_path("/don-vi").await;
+    assert_eq!(b.text("main h1").await, "Đơn vị");
+    b.click_link("Thêm đơn vị").await;
+    b.wait_for_path("/don-vi/moi").await;
+    assert_eq!(b.text("main h1").await, "Thêm đơn vị");
+
+    let name = "Trung tâm Đăng kiểm Phương tiện Thủy bộ Thử nghiệm";
+    b.fill("#name", name).await;
+    b.fill("#short_name", "TTĐK Thử nghiệm").await;
+    let kind = b.find("#kind").await;
+    kind.select_by_value("other").await.expect("choose the kind");
+    let authority = b.find("#authority_id").await;
+    authority.select_by_label("Tỉnh Cao Bằng").await.expect("choose the authority");
+    b.fill("#active_from", "01/07/2025").await;
+    b.click("main form button[type=submit]").await;
+
+    let started = std::time::Instant::now();
+    while b.path().await == "/don-vi/moi" || b.path().await == "/don-vi" {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            panic!("saving the unit did not lead to its page. The page says:\n{}", b.body().await);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let unit_path = b.path().await;
+    assert!(unit_path.starts_with("/don-vi/"), "after saving: {unit_path}");
+    assert_eq!(b.text("main h1").await, name, "the new unit's page");
+    let flash = b.text(".flash").await;
+    assert!(flash.contains("Đã thêm đơn vị"), "flash after adding: {flash}");
+    let facts = b.text("dl.facts").await;
+    assert!(facts.contains("Tỉnh Cao Bằng") && facts.contains("01/07/2025"), "the unit's facts: {facts}");
+
+    // --- and finds it by typing without diacritics
+    b.click_link("Đơn vị").await;
+    b.wait_for_path("/don-vi").await;
+    b.fill("form[role=search] input[name=q]", "dang kiem thuy bo thu nghiem").await;
+    b.click("form[role=search] button[type=submit]").await;
+    let started = std::time::Instant::now();
+    while !b.path().await.contains("q=") {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            panic!("the search did not run. The page says:\n{}", b.body().await);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let rows = b.texts("#bang-don-vi tbody tr").await;
+    assert_eq!(rows.len(), 1, "searching without diacritics should find exactly the new unit: {rows:?}");
+    assert!(rows[0].contains(name), "the row found: {}", rows[0]);
+    b.click_link(name).await;
+    b.wait_for_path(&unit_path).await;
+    b.logout().await;
+
+    // --- a unit officer of Cao Bằng opens a unit of the central authority by its URL
+    let officer = who(&server, account(&server, "canbo.")).await;
+    let own_unit = officer.unit_id.expect("an officer has a unit");
+    let central_unit = {
+        let mut tx = server.db.read().await.expect("read");
+        let all = org::authorities(&mut tx).await.expect("authorities");
+        let root = all.iter().find(|a| a.parent_id.is_none()).expect("a central authority").id;
+        let q = org::UnitQuery {
+            authorities: Some(vec![root]),
+            today: "2026-01-01".into(),
+            limit: 10,
+            ..Default::default()
+        };
+        let units = org::search_units(&mut tx, &q).await.expect("units of the centre");
+        tx.rollback().await.expect("rollback");
+        units.into_iter().find(|u| u.id != own_unit).expect("a unit of the central authority")
+    };
+    b.login(&officer.username, &officer.password).await;
+    b.goto(&format!("/don-vi/{own_unit}")).await;
+    assert_eq!(
+        b.text("main h1").await,
+        officer.scope_name.clone().unwrap_or_default(),
+        "the officer opens the page of their own unit"
+    );
+    b.goto(&format!("/don-vi/{}", central_unit.id)).await;
+    let h1 = b.text("main h1").await;
+    let body = b.body().await;
+    assert_eq!(
+        h1, "Không có quyền truy cập",
+        "{} opened /don-vi/{} ({}, of {}); the page says:\n{body}",
+        officer.username, central_unit.id, central_unit.name, central_unit.authority_name
+    );
+    assert!(body.contains("Mã lỗi 403"), "the 403 page: {body}");
+    assert!(!body.contains(&central_unit.name), "the refused page shows the unit's name: {body}");
+    // the 403 page keeps the layout: the officer can still sign out
+    b.logout().await;
+
+    b.close().await;
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_script_runs_under_the_csp_and_filters_a_table() {
+    let server = Server::start().await;
+    let b = Browser::start(&server.base).await;
+    let admin = who(&server, account(&server, "admin")).await;
+    b.login(&admin.username, &admin.password).await;
+    b.click_link("Người dùng").await;
+    b.wait_for_path("/nguoi-dung").await;
+
+    // /static/app.js un-hides the filter: it ran, so the CSP let our own script in
+    let filter = b.find("input[data-filter=bang-nguoi-dung]").await;
+    assert!(
+        filter.is_displayed().await.expect("is_displayed"),
+        "the table filter is still hidden: /static/app.js did not run (blocked by the CSP?)"
+    );
+
+    let rows = b.find_all("#bang-nguoi-dung tbody tr").await;
+    assert_eq!(rows.len(), server.accounts.len(), "every demo account is listed");
+
+    async fn visible(b: &Browser) -> Vec<String> {
+        let mut out = Vec::new();
+        for tr in b.find_all("#bang-nguoi-dung tbody tr").await {
+            if tr.is_displayed().await.expect("is_displayed") {
+                let first = tr.find(Locator::Css("td code")).await.expect("user name cell");
+                out.push(first.text().await.expect("text"));
+            }
+        }
+        out.sort();
+        out
+    }
+    let expect = |prefix: &str| {
+        let mut v: Vec<String> =
+            server.accounts.iter().filter(|a| a.username.starts_with(prefix)).map(|a| a.username.clone()).collect();
+        v.sort();
+        v
+    };
+
+    filter.send_keys("canbo").await.expect("type");
+    assert_eq!(visible(&b).await, expect("canbo."), "filtering by \"canbo\"");
+
+    // without diacritics: "lanh dao" finds the "Lãnh đạo …" accounts
+    filter.clear().await.expect("clear");
+    filter.send_keys("lanh dao").await.expect("type");
+    // clear() does not fire "input": the words typed after it do
+    assert_eq!(visible(&b).await, expect("lanhdao."), "filtering by \"lanh dao\"");
+
+    filter.send_keys(" khong-co-ai-ten-nay").await.expect("type");
+    assert!(visible(&b).await.is_empty(), "a filter that matches nothing hides every row");
+
+    // emptying the filter shows every row again
+    filter.clear().await.expect("clear");
+    filter.send_keys(" ").await.expect("type");
+    assert_eq!(visible(&b).await.len(), server.accounts.len(), "an empty filter shows every row");
+
+    b.close().await;
+    server.finish().await;
+}

@@ -77,6 +77,10 @@ impl Server {
             }
         };
         assert!(!accounts.is_empty(), "the demo loader returned no account");
+        match &pg {
+            Some(pg) => eprintln!("e2e: demo database on PostgreSQL: {}", pg.name),
+            None => eprintln!("e2e: demo database on SQLite in {}", dir.path().display()),
+        }
 
         let cfg = WebConfig {
             data_dir: dir.path().to_path_buf(),

@@ -294,7 +294,10 @@ async fn secretariat_creates_a_unit_and_finds_it_without_diacritics_and_a_unit_o
     );
     assert!(body.contains("Mã lỗi 403"), "the 403 page: {body}");
     assert!(!body.contains(&central_unit.name), "the refused page shows the unit's name: {body}");
-    // the 403 page keeps the layout: the officer can still sign out
+    // "Quay lại" (history.back() by /static/app.js) returns to the unit's page
+    b.click_link("Quay lại").await;
+    b.wait_for_path(&format!("/don-vi/{own_unit}")).await;
+    // the error page has no header (it uses the anonymous layout): sign out from the unit's page
     b.logout().await;
 
     b.close().await;

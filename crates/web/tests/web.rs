@@ -8,6 +8,8 @@ mod support;
 mod access;
 #[path = "web/auth.rs"]
 mod auth;
+#[path = "web/import.rs"]
+mod import;
 #[path = "web/operations.rs"]
 mod operations;
 #[path = "web/registry.rs"]

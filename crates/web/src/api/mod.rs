@@ -5,6 +5,7 @@
 //! Errors are `{"error": {"code", "message", "fields", "request_id"}}` with
 //! Vietnamese messages.
 
+pub mod import;
 pub mod org;
 pub mod session;
 pub mod users;
@@ -57,7 +58,16 @@ use crate::AppState;
         users::reset_password,
         users::set_disabled,
         users::audit,
-    )
+        import::import_units,
+        import::import_memberships,
+        import::export_units,
+        import::export_memberships,
+    ),
+    components(schemas(
+        crate::ops::import::ImportReport,
+        crate::ops::import::RowError,
+        crate::ops::import::RowChange
+    ))
 )]
 pub struct ApiDoc;
 
@@ -88,4 +98,5 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/password", post(users::reset_password))
         .route("/users/{id}/disabled", post(users::set_disabled))
         .route("/audit", get(users::audit))
+        .merge(import::routes())
 }

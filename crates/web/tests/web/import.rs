@@ -208,3 +208,60 @@ async fn api_imports_and_exports() {
     assert!(doc["paths"]["/api/v1/export/memberships.xlsx"]["get"].is_object());
     app.finish().await;
 }
+
+#[tokio::test]
+async fn api_memberships_rules_and_head_change() {
+    let app = TestApp::new().await;
+    let mut c = app.api_as("sec.cb").await;
+    let headers = ["Năm", "Cụm, khối", "Loại cụm, khối", "Cơ quan tổ chức", "Đơn vị", "Vai trò"];
+    let block = "Khối các cơ quan Nội chính";
+
+    // two heads in the file: refused, nothing stored
+    let two_heads = xlsx(
+        &headers,
+        &[
+            &["2026", "Cụm thi đua số 1", "Cụm thi đua", CB, "Xã Hòa An", "Trưởng"],
+            &["2025", "Cụm thi đua số 1", "Cụm thi đua", CB, "Xã Hòa An", "Trưởng"],
+            &["2025", "Cụm thi đua số 1", "Cụm thi đua", CB, "Sở Y tế", "Cụm trưởng"],
+        ],
+    );
+    let r = api_upload(&mut c, "/api/v1/import/memberships", two_heads).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["errors"].as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!((j["errors"][0]["row"].as_u64(), j["errors"][0]["column"].as_str()), (Some(4), Some("Vai trò")));
+    assert_eq!(j["groups_created"], 1);
+    let mut tx = app.st.db.read().await.expect("tx");
+    let groups: Vec<(String,)> = tx.all("SELECT name FROM emulation_groups", vec![]).await.expect("groups");
+    tx.rollback().await.expect("rollback");
+    assert!(!groups.iter().any(|g| g.0 == "Cụm thi đua số 1"));
+
+    // the head passes from one unit to another in one file (no moment with two heads)
+    let swap = xlsx(
+        &headers,
+        &[&["2026", block, "", CB, "Sở Tư pháp", "Thành viên"], &["2026", block, "", CB, "Sở Y tế", "Khối trưởng"]],
+    );
+    let r = api_upload(&mut c, "/api/v1/import/memberships", swap).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!((r.json()["updated"].as_u64(), r.json()["committed"].as_bool()), (Some(2), Some(true)));
+    let mut tx = app.st.db.read().await.expect("tx");
+    let head: Vec<(String,)> = tx
+        .all(
+            "SELECT u.name FROM memberships m JOIN units u ON u.id = m.unit_id WHERE m.role = 'head' AND u.authority_id = $1",
+            thidua_db::args![app.seed.cb],
+        )
+        .await
+        .expect("head");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(head, vec![("Sở Y tế".to_string(),)]);
+    let actions = app.audit_actions().await;
+    assert_eq!(actions.iter().filter(|a| *a == "membership.role").count(), 2);
+    assert!(actions.contains(&"import.memberships".to_string()));
+
+    // a year not opened
+    let later = xlsx(&headers, &[&["2027", block, "", CB, "Sở Y tế", "Trưởng"]]);
+    let r = api_upload(&mut c, "/api/v1/import/memberships?dry_run=true", later).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["errors"][0]["message"].as_str().unwrap_or("").starts_with("Năm 2027 chưa được mở"));
+    app.finish().await;
+}

@@ -382,7 +382,7 @@ async fn check_cli(t: &TestDb) {
             assert!(copy.is_file());
             let original = Db::connect(&t.url).await.unwrap();
             let backup = Db::connect(&format!("sqlite://{}", copy.display())).await.unwrap();
-            let tables = |s: Vec<(String, String)>| s.into_iter().map(|(t, _)| t).collect::<BTreeSet<_>>();
+            let tables = |s: Vec<(String, String, bool)>| s.into_iter().map(|(t, _, _)| t).collect::<BTreeSet<_>>();
             let (a, b) = (original.schema().await.unwrap(), backup.schema().await.unwrap());
             assert!(tables(a.clone()).contains("audit_log"));
             assert_eq!(tables(a.clone()), tables(b.clone()));

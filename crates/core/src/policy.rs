@@ -123,6 +123,19 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::ViewDirectory,
+        Action::ManageAuthority,
+        Action::ManageYears,
+        Action::ViewUnit,
+        Action::ManageUnit,
+        Action::ViewGroup,
+        Action::ManageGroup,
+        Action::LeadGroupYear,
+        Action::ManageUsers,
+        Action::ViewAudit,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Action::ViewDirectory => "view_directory",
@@ -181,8 +194,15 @@ impl Actor {
         self.grants.iter().filter(|g| g.role.is_authority_role()).filter_map(|g| g.authority_id.map(|a| (g.role, a)))
     }
 
+    /// Whether a grant of one of `roles` covers an object with this authority path.
+    /// An authority role covers its authority and those below it; a unit role
+    /// covers only its own unit's authority (not the authorities below it).
     fn covers(&self, roles: &[Role], path: &[i64]) -> bool {
-        self.grants.iter().any(|g| roles.contains(&g.role) && g.authority_id.is_some_and(|a| path.contains(&a)))
+        self.grants.iter().any(|g| {
+            roles.contains(&g.role)
+                && g.authority_id
+                    .is_some_and(|a| if g.role.is_unit_role() { path.first() == Some(&a) } else { path.contains(&a) })
+        })
     }
 
     fn unit_role_on(&self, unit: i64) -> bool {
@@ -236,8 +256,17 @@ pub fn readable_authorities(actor: &Actor, all: &[(i64, Option<i64>)]) -> Option
     if actor.is_admin() {
         return None;
     }
-    let roots: Vec<i64> = actor.grants.iter().filter_map(|g| g.authority_id).collect();
-    Some(below(&roots, all))
+    let roots: Vec<i64> =
+        actor.grants.iter().filter(|g| !g.role.is_unit_role()).filter_map(|g| g.authority_id).collect();
+    let mut ids = below(&roots, all);
+    for g in actor.grants.iter().filter(|g| g.role.is_unit_role()) {
+        if let Some(a) = g.authority_id
+            && !ids.contains(&a)
+        {
+            ids.push(a);
+        }
+    }
+    Some(ids)
 }
 
 /// The authorities where the actor may manage units and groups.
@@ -364,10 +393,16 @@ mod tests {
             readable_authorities(&actor(vec![Grant { role: Role::Admin, authority_id: None, unit_id: None }]), &all),
             None
         );
-        for id in [TW, CB, HN] {
-            let path = authority_path(id, &all);
-            let listed = readable_authorities(&o, &all).unwrap().contains(&id);
-            prop_assert_eq_bool(listed, decide(&o, Action::ViewUnit, &Target::unit(path, 999)).is_ok());
+        // a unit registered directly under the central authority reads the central
+        // registry, not the provinces below it
+        let central_unit = actor(vec![unit(Role::UnitLeader, TW, 30)]);
+        assert_eq!(readable_authorities(&central_unit, &all), Some(vec![TW]));
+        for a in [&o, &s, &central_unit] {
+            for id in [TW, CB, HN] {
+                let path = authority_path(id, &all);
+                let listed = readable_authorities(a, &all).unwrap().contains(&id);
+                prop_assert_eq_bool(listed, decide(a, Action::ViewUnit, &Target::unit(path, 999)).is_ok());
+            }
         }
     }
 

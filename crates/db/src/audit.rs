@@ -127,6 +127,12 @@ pub async fn append(tx: &mut Tx, e: Entry) -> Result<i64> {
         ],
     )
     .await?;
+    tx.exec(
+        "INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash",
+        args![row.id, row.hash.clone()],
+    )
+    .await?;
     Ok(row.id)
 }
 
@@ -150,9 +156,7 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
             tx.all("SELECT * FROM audit_log WHERE id >= $1 ORDER BY id LIMIT 5000", args![expected_id]).await?;
         tx.rollback().await?;
         if rows.is_empty() {
-            // a row removed at the end cannot be seen from the rows alone; the
-            // id sequence is checked against the highest id instead.
-            return Ok(Verdict::Intact(count));
+            return check_head(db, expected_id - 1, &prev_hash, count).await;
         }
         for r in rows {
             if r.id != expected_id {
@@ -176,6 +180,29 @@ pub async fn verify(db: &Db) -> Result<Verdict> {
     }
 }
 
+/// Compares the end of the chain with the head row written by every append:
+/// rows removed from the end of the log, or an emptied log, show here.
+async fn check_head(db: &Db, last_id: i64, last_hash: &str, count: u64) -> Result<Verdict> {
+    let mut tx = db.read().await?;
+    let head: Option<(i64, String)> = tx.opt("SELECT last_id, last_hash FROM audit_head WHERE id = 1", vec![]).await?;
+    tx.rollback().await?;
+    match head {
+        None if count == 0 => Ok(Verdict::Intact(0)),
+        None => {
+            Ok(Verdict::Broken { id: 1, why: "Thiếu bản ghi đầu chuỗi (audit_head) của nhật ký.".into() })
+        }
+        Some((id, hash)) if id == last_id && hash == last_hash => Ok(Verdict::Intact(count)),
+        Some((id, _)) if id > last_id => Ok(Verdict::Broken {
+            id: last_id + 1,
+            why: format!("Các bản ghi từ số {} đến số {id} đã bị xoá khỏi cuối nhật ký.", last_id + 1),
+        }),
+        Some(_) => Ok(Verdict::Broken {
+            id: last_id,
+            why: "Bản ghi cuối cùng không khớp với đầu chuỗi đã lưu (nhật ký đã bị sửa).".into(),
+        }),
+    }
+}
+
 /// Filters for browsing the log.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -183,9 +210,9 @@ pub struct Filter {
     pub action: Option<String>,
     pub object_type: Option<String>,
     pub object_id: Option<String>,
-    /// Inclusive, `YYYY-MM-DD`.
+    /// Inclusive, a stored timestamp (UTC text).
     pub from: Option<String>,
-    /// Inclusive, `YYYY-MM-DD`.
+    /// Exclusive, a stored timestamp (UTC text).
     pub to: Option<String>,
     /// Only rows of these authorities (None: all rows).
     pub authorities: Option<Vec<i64>>,
@@ -224,7 +251,7 @@ pub async fn browse(tx: &mut Tx, f: &Filter) -> Result<Vec<Row>> {
     }
     if let Some(v) = &f.to {
         next(&mut sql, " AND at < $?");
-        a.push(format!("{v}T99").into());
+        a.push(v.clone().into());
     }
     if let Some(auths) = &f.authorities {
         if auths.is_empty() {

@@ -170,29 +170,29 @@ impl Db {
         }
     }
 
-    /// The tables and their columns, to compare both schemas.
-    pub async fn schema(&self) -> Result<Vec<(String, String)>> {
+    /// The tables, their columns and whether each is NOT NULL, to compare both schemas.
+    pub async fn schema(&self) -> Result<Vec<(String, String, bool)>> {
         let mut tx = self.read().await?;
-        let rows: Vec<(String, String)> = match &mut tx {
-            Tx::Sqlite(t) => {
-                sqlx::query_as(
-                    "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+        let rows: Vec<(String, String, bool)> =
+            match &mut tx {
+                Tx::Sqlite(t) => {
+                    sqlx::query_as(
+                        "SELECT m.name, p.name, (p.\"notnull\" = 1 OR p.pk > 0) FROM sqlite_master m \
+                 JOIN pragma_table_info(m.name) p \
                  WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
                  ORDER BY m.name, p.name",
-                )
-                .fetch_all(&mut **t)
-                .await?
-            }
-            Tx::Postgres(t) => {
-                sqlx::query_as(
-                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                    )
+                    .fetch_all(&mut **t)
+                    .await?
+                }
+                Tx::Postgres(t) => sqlx::query_as(
+                    "SELECT table_name::text, column_name::text, is_nullable = 'NO' FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%' \
                  ORDER BY table_name, column_name",
                 )
                 .fetch_all(&mut **t)
-                .await?
-            }
-        };
+                .await?,
+            };
         tx.rollback().await?;
         Ok(rows)
     }

@@ -12,6 +12,7 @@ pub struct AuthorityRow {
     pub short_name: String,
     pub level: String,
     pub parent_id: Option<i64>,
+    pub closed_on: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, utoipa::ToSchema)]
@@ -67,11 +68,11 @@ pub struct MemberRow {
 // ---------- authorities ----------
 
 pub async fn authorities(tx: &mut Tx) -> Result<Vec<AuthorityRow>> {
-    tx.all("SELECT id, name, short_name, level, parent_id FROM authorities ORDER BY id", vec![]).await
+    tx.all("SELECT id, name, short_name, level, parent_id, closed_on FROM authorities ORDER BY id", vec![]).await
 }
 
 pub async fn authority(tx: &mut Tx, id: i64) -> Result<Option<AuthorityRow>> {
-    tx.opt("SELECT id, name, short_name, level, parent_id FROM authorities WHERE id = $1", args![id]).await
+    tx.opt("SELECT id, name, short_name, level, parent_id, closed_on FROM authorities WHERE id = $1", args![id]).await
 }
 
 /// The authority and its ancestors, nearest first.
@@ -128,6 +129,10 @@ pub async fn update_authority(
         args![id, name, short_name, level, parent_id, thidua_core::text::fold(name), now()],
     )
     .await
+}
+
+pub async fn close_authority(tx: &mut Tx, id: i64, closed_on: Option<String>) -> Result<u64> {
+    tx.exec("UPDATE authorities SET closed_on = $2, updated_at = $3 WHERE id = $1", args![id, closed_on, now()]).await
 }
 
 // ---------- units ----------

@@ -87,10 +87,14 @@ fn entry(n: usize) -> Entry {
 async fn both_schemas_have_the_same_tables_and_columns() {
     let s = sqlite().await;
     let lite = s.db.schema().await.expect("schema");
-    assert!(lite.iter().any(|(t, c)| t == "audit_log" && c == "hash"), "{lite:?}");
+    assert!(lite.iter().any(|(t, c, not_null)| t == "audit_log" && c == "hash" && *not_null), "{lite:?}");
+    assert!(lite.iter().any(|(t, c, not_null)| t == "units" && c == "active_to" && !*not_null), "{lite:?}");
     if let Some(p) = postgres().await {
         let pg = p.db.schema().await.expect("schema");
-        assert_eq!(lite, pg, "SQLite and PostgreSQL schemas differ");
+        for (l, p) in lite.iter().zip(pg.iter()) {
+            assert_eq!(l, p, "SQLite and PostgreSQL schemas differ (table, column, not null)");
+        }
+        assert_eq!(lite.len(), pg.len(), "SQLite and PostgreSQL have different numbers of columns");
         p.finish().await;
     }
     s.finish().await;
@@ -129,6 +133,37 @@ async fn audit_chain_verifies_and_detects_tampering() {
             Verdict::Broken { id, .. } => assert_eq!(id, 3),
             v => panic!("tampering not detected: {v:?}"),
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_verify_detects_rows_removed_from_the_end() {
+    each_backend(|db| async move {
+        let mut tx = db.begin().await.expect("tx");
+        for n in 0..4 {
+            audit::append(&mut tx, entry(n)).await.expect("append");
+        }
+        tx.commit().await.expect("commit");
+        let mut tx = db.begin().await.expect("tx");
+        match db.backend() {
+            Backend::Sqlite => tx.exec("DROP TRIGGER audit_log_no_delete", vec![]).await.expect("drop"),
+            Backend::Postgres => tx.exec("DROP TRIGGER audit_log_no_delete ON audit_log", vec![]).await.expect("drop"),
+        };
+        tx.exec("DELETE FROM audit_log WHERE id >= 3", vec![]).await.expect("delete");
+        tx.commit().await.expect("commit");
+        match audit::verify(&db).await.expect("verify") {
+            Verdict::Broken { id, why } => {
+                assert_eq!(id, 3);
+                assert!(why.contains("đã bị xoá"), "{why}");
+            }
+            v => panic!("removal not detected: {v:?}"),
+        }
+        // and an emptied log
+        let mut tx = db.begin().await.expect("tx");
+        tx.exec("DELETE FROM audit_log", vec![]).await.expect("delete");
+        tx.commit().await.expect("commit");
+        assert!(matches!(audit::verify(&db).await.expect("verify"), Verdict::Broken { id: 1, .. }));
     })
     .await;
 }

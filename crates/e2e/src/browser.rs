@@ -50,33 +50,36 @@ fn free_port() -> u16 {
     l.local_addr().expect("local address").port()
 }
 
-/// Asks chromedriver's `/status` whether it is ready (plain HTTP/1.1, no client library).
-fn driver_ready(port: u16) -> bool {
+/// A GET to chromedriver over plain HTTP/1.1 (no client library): the
+/// response's head and body, or None when it does not answer.
+fn driver_get(port: u16, path: &str, wait: Duration) -> Option<(String, String)> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    if s.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(wait)).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).ok()?;
     // chromedriver keeps the connection open despite "Connection: close": read
     // until the body announced by Content-Length is in, or the time is up
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
-    let (head, body) = loop {
+    loop {
         match s.read(&mut chunk) {
-            Ok(0) | Err(_) => break split_response(&buf),
+            Ok(0) | Err(_) => return split_response(&buf),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
         if let Some((head, body)) = split_response(&buf)
             && content_length(&head).is_some_and(|n| body.len() >= n)
         {
-            break Some((head, body));
+            return Some((head, body));
         }
     }
-    .unwrap_or_default();
+}
+
+/// Whether chromedriver's `/status` says it is ready for a session.
+fn driver_ready(port: u16) -> bool {
+    let Some((head, body)) = driver_get(port, "/status", Duration::from_secs(2)) else {
+        return false;
+    };
     // the JSON object, whatever the transfer encoding around it
     let json = match (body.find('{'), body.rfind('}')) {
         (Some(a), Some(b)) if a < b => &body[a..=b],
@@ -110,6 +113,7 @@ fn tail(path: &Path) -> String {
 /// chromedriver and the Chromium it started.
 pub struct Chromedriver {
     child: Child,
+    port: u16,
     /// `http://127.0.0.1:PORT`
     pub url: String,
     log: PathBuf,
@@ -135,7 +139,7 @@ impl Chromedriver {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("browser tests: cannot start {}: {e}", exe.display()));
-        let mut driver = Chromedriver { child, url: format!("http://127.0.0.1:{port}"), log, _dir: dir };
+        let mut driver = Chromedriver { child, port, url: format!("http://127.0.0.1:{port}"), log, _dir: dir };
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = driver.child.try_wait() {
@@ -163,6 +167,15 @@ impl Chromedriver {
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
+        // First politely: chromedriver's /shutdown quits its browsers (and reaps
+        // them) and exits. Then, whatever is left of the group, by force.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = driver_get(self.port, "/shutdown", Duration::from_secs(5));
+            let asked = Instant::now();
+            while matches!(self.child.try_wait(), Ok(None)) && asked.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         if let Ok(pid) = i32::try_from(self.child.id()) {
             // SAFETY: kill(2) with a negative pid signals the process group we created
             // for chromedriver at spawn (pgid = its pid); it touches no memory.

@@ -133,6 +133,8 @@ pub const BAD_CREDENTIALS: &str = "Tên đăng nhập hoặc mật khẩu không
 
 /// Checks credentials with throttling, and opens a new session (a fresh id:
 /// any session id the browser had before is ended, so the id rotates at login).
+/// The password is verified off the async threads and outside any write
+/// transaction, so a burst of logins never holds the database's write lock.
 pub async fn login(
     st: &AppState,
     username: &str,
@@ -141,33 +143,23 @@ pub async fn login(
     meta: &ReqMeta,
 ) -> AppResult<LoggedIn> {
     let username = username.trim().to_lowercase();
-    let since = stamp(Utc::now() - st.cfg.throttle_window);
-    let mut tx = st.db.begin().await?;
-    let (by_user, by_ip) = users::failures_since(&mut tx, &username, &meta.ip, &since).await?;
-    if by_user >= st.cfg.max_failures_per_account || by_ip >= st.cfg.max_failures_per_ip {
-        let mut e = denial_entry(meta, &username, "login_throttled", "user", &username);
-        e.reason = Some(format!("{by_user} lần sai theo tài khoản, {by_ip} lần sai theo địa chỉ"));
-        audit::append(&mut tx, e).await?;
-        tx.commit().await?;
-        let minutes = st.cfg.throttle_window.num_minutes();
-        return Err(AppError::TooMany(format!(
-            "Đăng nhập sai quá nhiều lần. Vì an toàn, hãy thử lại sau {minutes} phút hoặc liên hệ quản trị viên."
-        )));
-    }
+    throttle(st, &username, meta).await?;
+    let mut tx = st.db.read().await?;
     let user = users::user_by_name(&mut tx, &username).await?;
-    let ok = match &user {
-        Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
-        None => {
-            let _ = verify_password(password, dummy_hash());
-            false
-        }
-    };
-    let Some(user) = user.filter(|_| ok) else {
+    tx.rollback().await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
+    let given = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&given, &stored))
+        .await
+        .map_err(|e| AppError::Internal(format!("verify: {e}")))?;
+    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        let mut tx = st.db.begin().await?;
         users::record_attempt(&mut tx, &username, &meta.ip, false).await?;
         audit::append(&mut tx, denial_entry(meta, &username, "login_failed", "user", &username)).await?;
         tx.commit().await?;
         return Err(AppError::Forbidden(BAD_CREDENTIALS.into()));
     };
+    let mut tx = st.db.begin().await?;
     users::clear_failures(&mut tx, &username).await?;
     if let Some(old) = old_session {
         users::delete_session(&mut tx, &sha256_hex(old)).await?;
@@ -195,6 +187,36 @@ pub async fn login(
     audit::append(&mut tx, e).await?;
     tx.commit().await?;
     Ok(LoggedIn { session_id, csrf, user })
+}
+
+/// Refuses (and audits) a password check for an account or an address with
+/// too many recent failures.
+pub async fn throttle(st: &AppState, username: &str, meta: &ReqMeta) -> AppResult<()> {
+    let since = stamp(Utc::now() - st.cfg.throttle_window);
+    let mut tx = st.db.read().await?;
+    let (by_user, by_ip) = users::failures_since(&mut tx, username, &meta.ip, &since).await?;
+    tx.rollback().await?;
+    if by_user < st.cfg.max_failures_per_account && by_ip < st.cfg.max_failures_per_ip {
+        return Ok(());
+    }
+    let mut tx = st.db.begin().await?;
+    let mut e = denial_entry(meta, username, "login_throttled", "user", username);
+    e.reason = Some(format!("{by_user} lần sai theo tài khoản, {by_ip} lần sai theo địa chỉ"));
+    audit::append(&mut tx, e).await?;
+    tx.commit().await?;
+    let minutes = st.cfg.throttle_window.num_minutes();
+    Err(AppError::TooMany(format!(
+        "Nhập sai mật khẩu quá nhiều lần. Vì an toàn, hãy thử lại sau {minutes} phút hoặc liên hệ quản trị viên."
+    )))
+}
+
+/// Records a failed password check (counted by the throttle, audited).
+pub async fn record_failure(st: &AppState, username: &str, meta: &ReqMeta, action: &str) -> AppResult<()> {
+    let mut tx = st.db.begin().await?;
+    users::record_attempt(&mut tx, username, &meta.ip, false).await?;
+    audit::append(&mut tx, denial_entry(meta, username, action, "user", username)).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn denial_entry(
@@ -234,6 +256,20 @@ pub async fn record_denial(
     object: &str,
     reason: &str,
 ) -> AppError {
+    record_denial_in(db, meta, ctx, action, object, reason, None).await
+}
+
+/// Like [`record_denial`], marking the row with the authority of the refused
+/// object so that the authority's secretariat sees it in its audit log.
+pub async fn record_denial_in(
+    db: &Db,
+    meta: &ReqMeta,
+    ctx: Option<&Ctx>,
+    action: &str,
+    object: &str,
+    reason: &str,
+    authority_id: Option<i64>,
+) -> AppError {
     let mut e = audit::Entry {
         actor_user_id: ctx.map(|c| c.user.id),
         actor_name: ctx.map(|c| c.user.username.clone()).unwrap_or_else(|| "(khách)".into()),
@@ -244,6 +280,7 @@ pub async fn record_denial(
         ..Default::default()
     };
     e.reason = Some(reason.into());
+    e.authority_id = authority_id;
     let res = async {
         let mut tx = db.begin().await?;
         audit::append(&mut tx, e).await?;

@@ -82,8 +82,10 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
     let forwarded = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_string());
+        // the rightmost entry is the one our trusted proxy appended
+        .and_then(|v| v.rsplit(',').next())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     let ip = if st.cfg.trust_forwarded { forwarded.or(peer) } else { peer }.unwrap_or_else(|| "unknown".into());
     let meta = ReqMeta {
         request_id,
@@ -136,10 +138,15 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
         }
     }
     req.extensions_mut().insert(meta);
-    if let Some(c) = ctx {
-        req.extensions_mut().insert(c);
+    if let Some(c) = &ctx {
+        req.extensions_mut().insert(c.clone());
     }
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    // the error renderer (an outer layer) shows the user's navigation on error pages
+    if let Some(c) = ctx {
+        resp.extensions_mut().insert(c);
+    }
+    resp
 }
 
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
@@ -160,6 +167,14 @@ struct ErrorPage {
     fields: Vec<thidua_core::Invalid>,
     request_id: String,
     l: crate::view::Layout,
+    back: String,
+}
+
+/// Where "Quay lại" goes without JavaScript: the referring page of this site, else home.
+fn back_link(headers: &axum::http::HeaderMap) -> String {
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let path = referer.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..])).unwrap_or("/");
+    crate::pages::safe_next(path)
 }
 
 /// Renders errors: JSON under `/api/`, a Vietnamese page elsewhere; an
@@ -226,7 +241,11 @@ async fn render_errors(req: Request, next: Next) -> Response {
         message: info.message,
         fields: info.fields,
         request_id,
-        l: crate::view::Layout::anonymous(title, &req_headers),
+        l: match resp.extensions().get::<Ctx>() {
+            Some(c) => crate::view::Layout::new(title, c, &req_headers, &path),
+            None => crate::view::Layout::anonymous(title, &req_headers),
+        },
+        back: back_link(&req_headers),
     };
     match page.render() {
         Ok(html) => {

@@ -206,6 +206,110 @@ pub fn stamp_vn(s: &str) -> String {
     }
 }
 
+/// The audit actions a user can filter by.
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "login",
+    "login_failed",
+    "login_throttled",
+    "password_check_failed",
+    "logout",
+    "session.end",
+    "user.create",
+    "user.grant",
+    "user.revoke",
+    "user.password",
+    "user.password_reset",
+    "user.disable",
+    "user.enable",
+    "authority.create",
+    "authority.update",
+    "authority.close",
+    "year.open",
+    "unit.create",
+    "unit.update",
+    "unit.close",
+    "unit.lineage",
+    "group.create",
+    "group.update",
+    "group.close",
+    "membership.add",
+    "membership.role",
+    "membership.remove",
+    "import.units",
+    "import.memberships",
+    "denied:csrf",
+    "denied:view_unit",
+    "denied:manage_unit",
+    "denied:view_group",
+    "denied:manage_group",
+    "denied:manage_users",
+    "denied:view_audit",
+];
+
+/// What an audit action code means, in Vietnamese.
+pub fn action_label(code: &str) -> String {
+    if let Some(action) = code.strip_prefix("denied:") {
+        let what = match action {
+            "csrf" => "mã chống giả mạo (CSRF) sai hoặc thiếu".to_string(),
+            other => thidua_core::policy::Action::ALL
+                .iter()
+                .find(|a| a.code() == other)
+                .map(|a| a.label().to_string())
+                .unwrap_or_else(|| other.to_string()),
+        };
+        return format!("Từ chối: {what}");
+    }
+    let label = match code {
+        "login" => "Đăng nhập",
+        "login_failed" => "Đăng nhập sai",
+        "login_throttled" => "Chặn đăng nhập (sai quá nhiều lần)",
+        "password_check_failed" => "Nhập sai mật khẩu hiện tại",
+        "logout" => "Đăng xuất",
+        "session.end" => "Kết thúc phiên đăng nhập",
+        "user.create" => "Tạo tài khoản",
+        "user.grant" => "Gán vai trò",
+        "user.revoke" => "Bỏ vai trò",
+        "user.password" => "Đổi mật khẩu",
+        "user.password_reset" => "Đặt lại mật khẩu",
+        "user.disable" => "Khoá tài khoản",
+        "user.enable" => "Mở khoá tài khoản",
+        "authority.create" => "Thêm cơ quan tổ chức",
+        "authority.update" => "Sửa cơ quan tổ chức",
+        "authority.close" => "Ghi nhận cơ quan thôi hoạt động",
+        "year.open" => "Mở năm thi đua",
+        "unit.create" => "Thêm đơn vị",
+        "unit.update" => "Sửa đơn vị",
+        "unit.close" => "Ghi nhận đơn vị thôi hoạt động",
+        "unit.lineage" => "Ghi nhận sáp nhập, chia tách, đổi tên",
+        "group.create" => "Thêm cụm, khối",
+        "group.update" => "Sửa cụm, khối",
+        "group.close" => "Giải thể cụm, khối",
+        "membership.add" => "Thêm thành viên cụm, khối",
+        "membership.role" => "Đổi vai trò thành viên",
+        "membership.remove" => "Bỏ thành viên cụm, khối",
+        "import.units" => "Nhập đơn vị từ Excel",
+        "import.memberships" => "Nhập thành viên từ Excel",
+        other => return other.to_string(),
+    };
+    label.to_string()
+}
+
+/// What an audited object type is, in Vietnamese.
+pub fn object_label(object_type: &str) -> &str {
+    match object_type {
+        "user" => "Tài khoản",
+        "authority" => "Cơ quan",
+        "year" => "Năm",
+        "unit" => "Đơn vị",
+        "group" => "Cụm, khối",
+        "membership" => "Thành viên",
+        "import" => "Nhập Excel",
+        "request" => "Yêu cầu",
+        "audit" => "Nhật ký",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

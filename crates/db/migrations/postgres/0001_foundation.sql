@@ -9,6 +9,7 @@ CREATE TABLE authorities (
     level TEXT NOT NULL CHECK (level IN ('central', 'ministry', 'province')),
     parent_id BIGINT REFERENCES authorities(id),
     search_key TEXT NOT NULL,
+    closed_on TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -137,6 +138,14 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_object ON audit_log(object_type, object_id);
 
+-- The last row of the audit log, written with every append: a row removed
+-- from the end of the log (or the whole log emptied) no longer matches it.
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_id BIGINT NOT NULL,
+    last_hash TEXT NOT NULL
+);
+
 CREATE FUNCTION audit_log_append_only() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'audit_log is append-only';
@@ -147,4 +156,8 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();

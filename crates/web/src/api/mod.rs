@@ -34,6 +34,7 @@ use crate::AppState;
         org::create_authority,
         org::get_authority,
         org::update_authority,
+        org::close_authority,
         org::list_years,
         org::open_year,
         org::list_units,
@@ -81,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .route("/me/password", post(session::change_password))
         .route("/authorities", get(org::list_authorities).post(org::create_authority))
         .route("/authorities/{id}", get(org::get_authority).put(org::update_authority))
+        .route("/authorities/{id}/close", post(org::close_authority))
         .route("/years", get(org::list_years).post(org::open_year))
         .route("/units", get(org::list_units).post(org::create_unit))
         .route("/units/{id}", get(org::get_unit).put(org::update_unit))

@@ -46,6 +46,17 @@ pub async fn update_authority(
     Ok(Json(ops::save_authority(&st, &ctx, Some(id), &i).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/authorities/{id}/close", tag = "Danh mục", params(("id" = i64, Path)), request_body = CloseInput,
+    responses((status = 200, body = AuthorityRow), (status = 403), (status = 422)))]
+pub async fn close_authority(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Json(i): Json<CloseInput>,
+) -> AppResult<Json<AuthorityRow>> {
+    Ok(Json(ops::close_authority(&st, &ctx, id, &i).await?))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct YearInput {
     pub year: i32,

@@ -19,7 +19,13 @@ pub struct PasswordInput {
 
 /// Changes the user's password and ends their other sessions.
 pub async fn change_password(st: &AppState, ctx: &Ctx, input: &PasswordInput) -> AppResult<()> {
-    if !auth::verify_password(&input.current, &ctx.user.password_hash) {
+    auth::throttle(st, &ctx.user.username, &ctx.meta).await?;
+    let (given, stored) = (input.current.clone(), ctx.user.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&given, &stored))
+        .await
+        .map_err(|e| AppError::Internal(format!("verify: {e}")))?;
+    if !ok {
+        auth::record_failure(st, &ctx.user.username, &ctx.meta, "password_check_failed").await?;
         return Err(AppError::invalid("Mật khẩu hiện tại", "Mật khẩu hiện tại không đúng."));
     }
     if input.new != input.confirm {

@@ -36,11 +36,16 @@ pub const PAGE_SIZE: i64 = 50;
 /// Rows newest first. A secretariat sees the rows of its authorities and below.
 pub async fn browse(st: &AppState, ctx: &Ctx, query: &AuditQuery) -> AppResult<Vec<Row>> {
     let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let date = |field: &'static str, s: &str| -> AppResult<Option<String>> {
-        Ok(thidua_core::org::parse_opt_date(field, s)?.map(|d| d.to_string()))
+    // days are Vietnam days (UTC+7): from 00:00 of the first to 00:00 after the last
+    let bound = |field: &'static str, s: &str, next_day: bool| -> AppResult<Option<String>> {
+        Ok(thidua_core::org::parse_opt_date(field, s)?.and_then(|d| {
+            let d = if next_day { d.succ_opt()? } else { d };
+            let local = d.and_hms_opt(0, 0, 0)?;
+            Some(thidua_db::stamp(local.and_utc() - chrono::Duration::hours(7)))
+        }))
     };
-    let from = date("Từ ngày", &query.from)?;
-    let to = date("Đến ngày", &query.to)?;
+    let from = bound("Từ ngày", &query.from, false)?;
+    let to = bound("Đến ngày", &query.to, true)?;
     let mut tx = st.db.read().await?;
     tx = authorize(st, ctx, tx, Action::ViewAudit, &Target::system(), "audit:*").await?;
     let all = q::authorities(&mut tx).await?;

@@ -13,7 +13,7 @@ use thidua_db::Tx;
 use thidua_db::org::AuthorityRow;
 
 use crate::AppState;
-use crate::auth::{Ctx, record_denial};
+use crate::auth::{Ctx, record_denial_in};
 use crate::error::AppResult;
 
 /// Asks the policy; on refusal, rolls the transaction back, records the
@@ -30,7 +30,16 @@ pub async fn authorize(
         Ok(()) => Ok(tx),
         Err(denied) => {
             tx.rollback().await?;
-            Err(record_denial(&st.db, &ctx.meta, Some(ctx), action.code(), object, &denied.to_string()).await)
+            Err(record_denial_in(
+                &st.db,
+                &ctx.meta,
+                Some(ctx),
+                action.code(),
+                object,
+                &denied.to_string(),
+                target.authority_path.first().copied(),
+            )
+            .await)
         }
     }
 }

@@ -121,6 +121,24 @@ pub async fn save_authority(
     Ok(after)
 }
 
+/// Records that an authority no longer organises groups (its history stays).
+pub async fn close_authority(st: &AppState, ctx: &Ctx, id: i64, input: &CloseInput) -> AppResult<AuthorityRow> {
+    let date = org::parse_date_field("Ngày thôi hoạt động", &input.date)?;
+    let mut tx = st.db.begin().await?;
+    tx = authorize(st, ctx, tx, Action::ManageAuthority, &Target::system(), &format!("authority:{id}")).await?;
+    let before = q::authority(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    q::close_authority(&mut tx, id, Some(date.to_string())).await?;
+    let after = q::authority(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let mut e = ctx.entry("authority.close", "authority", id);
+    e.authority_id = Some(id);
+    e.before = Some(json!(before));
+    e.after = Some(json!(after));
+    e.reason = Some(input.reason.trim().to_string());
+    audit::append(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
 // ---------- years ----------
 
 pub async fn list_years(st: &AppState, ctx: &Ctx) -> AppResult<Vec<i32>> {
@@ -661,6 +679,9 @@ pub async fn add_member(
     tx = authorize(st, ctx, tx, Action::ManageGroup, &t, &format!("group:{group_id}")).await?;
     let unit =
         q::unit(&mut tx, input.unit_id).await?.ok_or_else(|| AppError::invalid("Đơn vị", "Đơn vị không tồn tại."))?;
+    // the unit's name appears in the messages below: only for a unit the actor may see
+    let ut = unit_target(&mut tx, &unit).await?;
+    tx = authorize(st, ctx, tx, Action::ViewUnit, &ut, &format!("unit:{}", unit.id)).await?;
     let gy = match q::years(&mut tx).await?.contains(&year) {
         true => q::group_year(&mut tx, group_id, year).await?,
         false => {

@@ -35,6 +35,7 @@ struct AuditPage {
     l: Layout,
     q: AuditQuery,
     lines: Vec<Line>,
+    actions: Vec<super::org::Opt>,
     page: i64,
     prev: Option<String>,
     next: Option<String>,
@@ -77,8 +78,8 @@ async fn audit(
             at: stamp_vn(&r.at),
             actor: r.actor_name.clone(),
             denied: r.action.starts_with("denied:") || r.action.starts_with("login_"),
-            action: r.action.clone(),
-            object: format!("{} {}", r.object_type, r.object_id),
+            action: crate::view::action_label(&r.action),
+            object: format!("{} {}", crate::view::object_label(&r.object_type), r.object_id),
             reason: r.reason.clone().unwrap_or_default(),
             before: pretty(&r.before_json),
             after: pretty(&r.after_json),
@@ -88,6 +89,17 @@ async fn audit(
         l: Layout::new("Nhật ký hệ thống", &ctx, &headers, "/nhat-ky"),
         prev: (page > 1).then(|| link(page - 1)),
         next: (lines.len() as i64 == PAGE_SIZE).then(|| link(page + 1)),
+        actions: {
+            let mut v =
+                vec![super::org::Opt {
+                    value: String::new(), label: "Tất cả".into(), selected: q.action.is_empty()
+                }];
+            v.extend(super::org::options(
+                crate::view::AUDIT_ACTIONS.iter().map(|a| (a.to_string(), crate::view::action_label(a))),
+                &q.action,
+            ));
+            v
+        },
         q,
         lines,
         page,

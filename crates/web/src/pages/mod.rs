@@ -52,9 +52,15 @@ struct NextQuery {
     next: String,
 }
 
-/// Only local paths are followed after login.
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') { next.to_string() } else { "/".into() }
+/// Only local paths are followed after login: one leading slash, no second
+/// slash or backslash after it, no white space or control characters (which
+/// browsers strip, turning "/\t/host" into "//host").
+pub fn safe_next(next: &str) -> String {
+    let b = next.as_bytes();
+    let local = b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/') | Some(b'\\'))
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if local { next.to_string() } else { "/".into() }
 }
 
 fn login_page(

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/co-quan", get(authorities).post(create_authority))
         .route("/co-quan/{id}/sua", get(edit_authority).post(update_authority))
+        .route("/co-quan/{id}/thoi-hoat-dong", post(close_authority))
         .route("/nam-thi-dua", get(years).post(open_year))
         .route("/don-vi", get(units).post(create_unit))
         .route("/don-vi/moi", get(new_unit))
@@ -70,6 +71,7 @@ struct AuthorityLine {
     short_name: String,
     level: &'static str,
     parent: String,
+    closed: String,
 }
 
 #[derive(Template)]
@@ -83,6 +85,8 @@ struct AuthoritiesPage {
     form: AuthorityInput,
     errors: Vec<Invalid>,
     edit_id: Option<i64>,
+    q: String,
+    today: String,
 }
 
 async fn authorities_page(
@@ -92,6 +96,7 @@ async fn authorities_page(
     form: AuthorityInput,
     errors: Vec<Invalid>,
     edit_id: Option<i64>,
+    q: &str,
 ) -> AppResult<Response> {
     let all = ops::list_authorities(st, ctx).await?;
     let items = all
@@ -106,6 +111,11 @@ async fn authorities_page(
                 .and_then(|p| all.iter().find(|x| x.id == p))
                 .map(|p| p.name.clone())
                 .unwrap_or_default(),
+            closed: date_vn(&a.closed_on),
+        })
+        .filter(|line: &AuthorityLine| {
+            let key = thidua_core::text::fold(&format!("{} {}", line.name, line.short_name));
+            crate::ops::search_words(q).iter().all(|w| key.contains(w.as_str()))
         })
         .collect();
     let parent_sel = form.parent_id.map(|p| p.to_string()).unwrap_or_default();
@@ -125,20 +135,40 @@ async fn authorities_page(
         form,
         errors,
         edit_id,
+        q: q.to_string(),
+        today: thidua_core::text::format_date(crate::ops::today()),
     };
     html(&page, headers)
 }
 
-async fn authorities(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap) -> AppResult<Response> {
-    authorities_page(
-        &st,
-        &ctx,
-        &headers,
-        AuthorityInput { level: "province".into(), ..Default::default() },
-        vec![],
-        None,
-    )
-    .await
+#[derive(Deserialize, Default)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn authorities(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(sq): Query<SearchQuery>,
+) -> AppResult<Response> {
+    let form = AuthorityInput { level: "province".into(), ..Default::default() };
+    authorities_page(&st, &ctx, &headers, form, vec![], None, &sq.q).await
+}
+
+async fn close_authority(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<CloseForm>,
+) -> AppResult<Response> {
+    let input = CloseInput { date: f.date, reason: f.reason };
+    match ops::close_authority(&st, &ctx, id, &input).await {
+        Ok(a) => Ok(redirect_with("/co-quan", "ok", &format!("Đã ghi nhận \"{}\" thôi hoạt động.", a.name))),
+        Err(AppError::Invalid(v)) => Ok(redirect_with(&format!("/co-quan/{id}/sua"), "error", &join(&v))),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -171,7 +201,7 @@ async fn create_authority(
     let input = f.input();
     match ops::save_authority(&st, &ctx, None, &input).await {
         Ok(a) => Ok(redirect_with("/co-quan", "ok", &format!("Đã thêm cơ quan \"{}\".", a.name))),
-        Err(e) => authorities_page(&st, &ctx, &headers, input, errors_of(e)?, None).await,
+        Err(e) => authorities_page(&st, &ctx, &headers, input, errors_of(e)?, None, "").await,
     }
 }
 
@@ -183,7 +213,7 @@ async fn edit_authority(
 ) -> AppResult<Response> {
     let a = ops::get_authority(&st, &ctx, id).await?;
     let input = AuthorityInput { name: a.name, short_name: a.short_name, level: a.level, parent_id: a.parent_id };
-    authorities_page(&st, &ctx, &headers, input, vec![], Some(id)).await
+    authorities_page(&st, &ctx, &headers, input, vec![], Some(id), "").await
 }
 
 async fn update_authority(
@@ -196,7 +226,7 @@ async fn update_authority(
     let input = f.input();
     match ops::save_authority(&st, &ctx, Some(id), &input).await {
         Ok(a) => Ok(redirect_with("/co-quan", "ok", &format!("Đã lưu cơ quan \"{}\".", a.name))),
-        Err(e) => authorities_page(&st, &ctx, &headers, input, errors_of(e)?, Some(id)).await,
+        Err(e) => authorities_page(&st, &ctx, &headers, input, errors_of(e)?, Some(id), "").await,
     }
 }
 

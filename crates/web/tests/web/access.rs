@@ -139,3 +139,57 @@ async fn audit_log_is_scoped_for_a_secretariat() {
     assert!(page.body.contains("Sở Xây dựng Hà Nội"));
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_central_units_officer_does_not_read_the_provinces_below() {
+    let app = TestApp::new().await;
+    let s = &app.seed;
+    let mut admin = app.api_as("admin").await;
+    let r = admin
+        .post_json("/api/v1/units", json!({"name": "Tỉnh Cao Bằng", "kind": "province", "authority_id": s.tw}))
+        .await;
+    let province = r.json()["id"].as_i64().expect("id");
+    let r = admin
+        .post_json(
+            "/api/v1/users",
+            json!({"username": "lanhdao.tinh", "full_name": "Lãnh đạo tỉnh", "password": crate::support::PASSWORD}),
+        )
+        .await;
+    let uid = r.json()["id"].as_i64().expect("id");
+    let r = admin
+        .post_json(&format!("/api/v1/users/{uid}/grants"), json!({"role": "unit_leader", "unit_id": province}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let mut c = app.api_as("lanhdao.tinh").await;
+    assert_eq!(c.get(&format!("/api/v1/units/{province}")).await.status, StatusCode::OK);
+    assert_eq!(c.get(&format!("/api/v1/units/{}", s.tu_phap)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.get(&format!("/api/v1/groups/{}", s.block)).await.status, StatusCode::FORBIDDEN);
+    let list = c.get("/api/v1/units").await.json();
+    let names: Vec<&str> = list.as_array().expect("list").iter().filter_map(|u| u["name"].as_str()).collect();
+    assert_eq!(names, vec!["Tỉnh Cao Bằng"]);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_secretariat_sees_the_denials_on_its_authority() {
+    let app = TestApp::new().await;
+    let s = &app.seed;
+    let mut officer = app.api_as("canbo.tuphap").await;
+    let r = officer
+        .json_req(
+            "PUT",
+            &format!("/api/v1/units/{}", s.y_te),
+            json!({"name": "X y", "kind": "department", "authority_id": s.cb}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut sec = app.api_as("sec.cb").await;
+    let rows = sec.get("/api/v1/audit?action=denied:manage_unit").await.json();
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["actor_name"], "canbo.tuphap");
+    let mut other = app.api_as("sec.hn").await;
+    let rows = other.get("/api/v1/audit?action=denied:manage_unit").await.json();
+    assert_eq!(rows.as_array().map(|r| r.len()), Some(0));
+    app.finish().await;
+}

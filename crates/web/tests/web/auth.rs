@@ -166,3 +166,87 @@ async fn a_user_sees_and_ends_their_other_sessions() {
     assert_eq!(a.get("/tai-khoan").await.status, StatusCode::SEE_OTHER);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn login_redirects_only_to_local_paths() {
+    let app = TestApp::new().await;
+    for (next, expected) in [
+        ("/don-vi?q=so", "/don-vi?q=so"),
+        ("//evil.example/", "/"),
+        ("/\tevil", "/"),
+        ("/\t/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("", "/"),
+    ] {
+        let mut c = app.client();
+        let form = c.get("/dang-nhap").await;
+        let token = crate::support::hidden(&form.body, "csrf").expect("csrf");
+        let r = c
+            .post_form("/dang-nhap", &[("csrf", &token), ("username", "admin"), ("password", PASSWORD), ("next", next)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location(), expected, "next={next:?}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn every_unsafe_method_needs_the_token() {
+    let app = TestApp::new().await;
+    let s = &app.seed;
+    let mut c = app.api_as("sec.cb").await;
+    let good = c.csrf.clone();
+    c.csrf = String::new();
+    let body = serde_json::json!({"name": "Đổi tên", "kind": "department", "authority_id": s.cb});
+    assert_eq!(c.json_req("PUT", &format!("/api/v1/units/{}", s.y_te), body).await.status, StatusCode::FORBIDDEN);
+    let list = {
+        c.csrf = good.clone();
+        c.get(&format!("/api/v1/groups/{}", s.block)).await.json()
+    };
+    let mid = list["years"][0]["members"][1]["membership_id"].as_i64().expect("membership");
+    c.csrf = String::new();
+    assert_eq!(
+        c.json_req("DELETE", &format!("/api/v1/memberships/{mid}"), serde_json::json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // a multipart upload without the token in its query
+    let req = axum::http::Request::post("/nhap-xuat/don-vi").header("content-type", "multipart/form-data; boundary=X");
+    let r = c.send(req, axum::body::Body::from("--X--\r\n")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // nothing changed
+    c.csrf = good;
+    let unit = c.get(&format!("/api/v1/units/{}", s.y_te)).await.json();
+    assert_eq!(unit["unit"]["name"], "Sở Y tế");
+    assert_eq!(unit["memberships"].as_array().map(|m| m.len()), Some(1));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_is_audited_and_throttled() {
+    let app = TestApp::new().await;
+    let mut c = app.page_as("xem.cb").await;
+    for _ in 0..5 {
+        let r = c
+            .post_form(
+                "/tai-khoan/mat-khau",
+                &[
+                    ("current", "doan-mo-mat-khau"),
+                    ("new", "mật khẩu mới thật dài"),
+                    ("confirm", "mật khẩu mới thật dài"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("Mật khẩu hiện tại không đúng."));
+    }
+    let r = c
+        .post_form(
+            "/tai-khoan/mat-khau",
+            &[("current", PASSWORD), ("new", "mật khẩu mới thật dài"), ("confirm", "mật khẩu mới thật dài")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.audit_actions().await.iter().filter(|a| *a == "password_check_failed").count(), 5);
+    app.finish().await;
+}

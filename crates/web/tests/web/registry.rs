@@ -154,9 +154,19 @@ async fn memberships_follow_the_rules() {
     let mid = r.json()["membership_id"].as_i64().expect("id");
     // twice in the same group-year
     assert_eq!(c.post_json(&path, json!({"unit_id": s.hoa_an, "role": "member"})).await.status, StatusCode::CONFLICT);
-    // a unit of another authority
+    // a unit of another authority: not even visible to this secretariat, so refused without naming it
     let r = c.post_json(&path, json!({"unit_id": s.hn_tu_phap, "role": "member"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!r.body.contains("Hà Nội"), "{}", r.body);
+    // a unit registered higher up (a central unit) cannot join a provincial group
+    let mut admin = app.api_as("admin").await;
+    let r = admin
+        .post_json("/api/v1/units", json!({"name": "Tỉnh Cao Bằng", "kind": "province", "authority_id": s.tw}))
+        .await;
+    let province = r.json()["id"].as_i64().expect("id");
+    let r = admin.post_json(&path, json!({"unit_id": province, "role": "member"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("không thuộc"), "{}", r.body);
     // a year that is not open
     let r = c
         .post_json(

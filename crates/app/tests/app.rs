@@ -7,60 +7,33 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use thidua_app::demo::{self, DEMO_ACTOR, DEMO_PASSWORD, data};
 use thidua_db::audit::{self, Verdict};
 use thidua_db::sqlx::{self, AssertSqlSafe, Connection};
+use thidua_db::testing::PgDatabase;
 use thidua_db::{Backend, Db, org, users};
-
-const PG_ENV: &str = "THIDUA_TEST_POSTGRES";
 
 /// A fresh database in a fresh working directory; a PostgreSQL database is dropped at the end.
 struct TestDb {
     url: String,
     dir: tempfile::TempDir,
-    /// (maintenance URL, database name)
-    pg: Option<(String, String)>,
-}
-
-fn unique_name() -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("thidua_test_{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::SeqCst))
-}
-
-/// `postgres://user@host:port` (any path or query dropped).
-fn pg_base(server: &str) -> String {
-    let s = server.trim().split('?').next().unwrap_or("");
-    match s.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or("")),
-        None => s.to_string(),
-    }
+    /// Dropped (with its database) at the end.
+    _pg: Option<PgDatabase>,
 }
 
 impl TestDb {
     fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("thidua.db").display());
-        TestDb { url, dir, pg: None }
+        TestDb { url, dir, _pg: None }
     }
 
-    async fn postgres(server: &str) -> TestDb {
-        let base = pg_base(server);
-        let maintenance = format!("{base}/postgres");
-        let name = unique_name();
-        let mut conn = sqlx::PgConnection::connect(&maintenance)
-            .await
-            .unwrap_or_else(|e| panic!("{PG_ENV} is set but {maintenance} cannot be reached: {e}"));
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
-        let _ = conn.close().await;
+    /// A fresh PostgreSQL database, when THIDUA_TEST_POSTGRES names a server.
+    async fn postgres() -> Option<TestDb> {
+        let pg = PgDatabase::create("thidua_test").await?;
         let dir = tempfile::tempdir().expect("temp dir");
-        TestDb { url: format!("{base}/{name}"), dir, pg: Some((maintenance, name)) }
+        Some(TestDb { url: pg.url(), dir, _pg: Some(pg) })
     }
 
     async fn db(&self) -> Db {
@@ -94,38 +67,6 @@ impl TestDb {
             w.write_all(input.as_bytes()).expect("write stdin");
         }
         child.wait_with_output().expect("wait thidua")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((maintenance, name)) = self.pg.take() else { return };
-        // Drop may run inside a runtime: do the async work on a thread of its own.
-        let res = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async move {
-                let mut conn = sqlx::PgConnection::connect(&maintenance).await?;
-                sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await
-            })
-        })
-        .join();
-        if !matches!(res, Ok(Ok(()))) {
-            eprintln!("warning: a test database was not dropped: {res:?}");
-        }
-    }
-}
-
-/// The PostgreSQL server to test against, if any.
-fn pg_server() -> Option<String> {
-    match std::env::var(PG_ENV) {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ => {
-            eprintln!("{PG_ENV} not set: PostgreSQL part not run");
-            None
-        }
     }
 }
 
@@ -235,8 +176,8 @@ async fn demo_loader_sqlite() {
 
 #[tokio::test]
 async fn demo_loader_postgres() {
-    if let Some(server) = pg_server() {
-        check_demo(&TestDb::postgres(&server).await).await;
+    if let Some(t) = TestDb::postgres().await {
+        check_demo(&t).await;
     }
 }
 
@@ -415,8 +356,8 @@ async fn cli_sqlite() {
 
 #[tokio::test]
 async fn cli_postgres() {
-    if let Some(server) = pg_server() {
-        check_cli(&TestDb::postgres(&server).await).await;
+    if let Some(t) = TestDb::postgres().await {
+        check_cli(&t).await;
     }
 }
 

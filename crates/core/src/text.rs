@@ -48,9 +48,6 @@ fn letter_weight(base: char) -> u32 {
     if let Some(i) = ORDER.iter().position(|&c| c == base) {
         return 1000 + i as u32;
     }
-    if base.is_ascii_digit() {
-        return 500 + base as u32;
-    }
     if base.is_whitespace() {
         return 1;
     }
@@ -98,11 +95,27 @@ pub fn sort_key(s: &str) -> Vec<u32> {
     let mut primary = Vec::with_capacity(chars.len() + 1);
     let mut secondary = Vec::with_capacity(chars.len());
     let mut tertiary = Vec::with_capacity(chars.len());
-    for &c in &chars {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() {
+            // a run of digits sorts as a number: "số 2" before "số 10"
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            let run: String = chars[start..i].iter().collect();
+            let digits = run.trim_start_matches('0');
+            let digits = if digits.is_empty() { "0" } else { digits };
+            primary.push(600 + digits.len() as u32);
+            primary.extend(digits.chars().map(|d| 700 + d as u32 - '0' as u32));
+            continue;
+        }
         let (base, tone) = decompose(c);
         primary.push(letter_weight(base));
         secondary.push(tone);
         tertiary.push(u32::from(c.is_uppercase()));
+        i += 1;
     }
     primary.push(0);
     primary.extend(secondary);
@@ -199,6 +212,9 @@ mod tests {
         let mut t = vec!["má", "ma", "mạ", "mà", "mã", "mả"];
         t.sort_by(|a, b| vi_cmp(a, b));
         assert_eq!(t, vec!["ma", "mà", "mả", "mã", "má", "mạ"]);
+        let mut n = vec!["Cụm số 10", "Cụm số 2", "Cụm số 1", "Cụm số 11"];
+        n.sort_by(|a, b| vi_cmp(a, b));
+        assert_eq!(n, vec!["Cụm số 1", "Cụm số 2", "Cụm số 10", "Cụm số 11"]);
     }
 
     #[test]

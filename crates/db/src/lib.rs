@@ -1,4 +1,5 @@
 //! Storage on SQLite or PostgreSQL behind one typed pool enum.
+//! ([`testing`] gives the test suites of every crate fresh databases.)
 //!
 //! Each query is written once in portable SQL with `$1` placeholders and run
 //! through [`Tx`], which binds our own [`Arg`] values on either backend. Only
@@ -8,6 +9,7 @@
 
 pub mod audit;
 pub mod org;
+pub mod testing;
 pub mod users;
 
 use std::str::FromStr;

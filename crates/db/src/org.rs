@@ -83,16 +83,8 @@ pub async fn authority_path(tx: &mut Tx, id: i64) -> Result<Vec<i64>> {
 
 /// The path of `id` in a list of authorities (cycle-safe).
 pub fn path_in(all: &[AuthorityRow], id: i64) -> Vec<i64> {
-    let mut path = Vec::new();
-    let mut cur = Some(id);
-    while let Some(c) = cur {
-        if path.contains(&c) {
-            break;
-        }
-        path.push(c);
-        cur = all.iter().find(|a| a.id == c).and_then(|a| a.parent_id);
-    }
-    path
+    let tree: Vec<(i64, Option<i64>)> = all.iter().map(|a| (a.id, a.parent_id)).collect();
+    thidua_core::policy::authority_path(id, &tree)
 }
 
 /// The authority and all authorities below it.

@@ -3,56 +3,28 @@
 //! PostgreSQL database as well, and fail if that server cannot be reached.
 
 use thidua_db::audit::{self, Entry, Verdict};
+use thidua_db::testing::{PgDatabase, SqliteDatabase};
 use thidua_db::{Backend, Db, args};
 
+/// A database with the guard that removes it.
 struct TestDb {
     db: Db,
-    cleanup: Option<(String, String)>,
-    _dir: Option<std::path::PathBuf>,
-}
-
-fn unique() -> String {
-    let mut b = [0u8; 6];
-    getrandom::fill(&mut b).expect("random");
-    hex::encode(b)
+    _guard: Box<dyn std::any::Any>,
 }
 
 async fn sqlite() -> TestDb {
-    let dir = std::env::temp_dir().join(format!("thidua-db-{}", unique()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let db = Db::connect(&format!("sqlite://{}/t.db", dir.display())).await.expect("sqlite");
-    db.migrate().await.expect("migrate");
-    TestDb { db, cleanup: None, _dir: Some(dir) }
+    let s = SqliteDatabase::new("thidua-db");
+    TestDb { db: s.migrated().await, _guard: Box::new(s) }
 }
 
 async fn postgres() -> Option<TestDb> {
-    let base = std::env::var("THIDUA_TEST_POSTGRES").ok()?;
-    let base = base.trim_end_matches('/').to_string();
-    let name = format!("thidua_test_{}", unique());
-    let admin = Db::connect(&format!("{base}/postgres"))
-        .await
-        .unwrap_or_else(|e| panic!("THIDUA_TEST_POSTGRES is set but PostgreSQL is unreachable: {e}"));
-    if let Db::Postgres(p) = &admin {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(p).await.expect("create database");
-    }
-    admin.close().await;
-    let db = Db::connect(&format!("{base}/{name}")).await.expect("connect test database");
-    db.migrate().await.expect("migrate");
-    Some(TestDb { db, cleanup: Some((base, name)), _dir: None })
+    let pg = PgDatabase::create("thidua_test").await?;
+    Some(TestDb { db: pg.migrated().await, _guard: Box::new(pg) })
 }
 
 impl TestDb {
     async fn finish(self) {
         self.db.close().await;
-        if let Some((base, name)) = self.cleanup {
-            let admin = Db::connect(&format!("{base}/postgres")).await.expect("admin");
-            if let Db::Postgres(p) = &admin {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(p)
-                    .await
-                    .expect("drop database");
-            }
-        }
     }
 }
 

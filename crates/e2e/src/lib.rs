@@ -23,12 +23,3 @@ pub mod server;
 pub use browser::{Browser, Chromedriver};
 #[cfg(feature = "browser")]
 pub use server::Server;
-
-/// A name no other test run uses at the same time: process id, time and a counter.
-#[cfg(feature = "browser")]
-pub(crate) fn unique() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{}_{}_{}", std::process::id(), nanos % 1_000_000_000_000, N.fetch_add(1, Ordering::SeqCst))
-}

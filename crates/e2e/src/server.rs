@@ -7,28 +7,9 @@ use std::net::SocketAddr;
 use tempfile::TempDir;
 use thidua_app::demo::DemoAccount;
 use thidua_db::Db;
+use thidua_db::testing::PgDatabase;
 use thidua_web::{AppState, WebConfig};
 use tokio::task::JoinHandle;
-
-/// A PostgreSQL database made for one test, dropped at the end.
-struct PgDatabase {
-    /// The server's URL without a database name.
-    base: String,
-    name: String,
-}
-
-impl PgDatabase {
-    async fn drop_database(&self) -> Result<(), String> {
-        let admin = Db::connect(&format!("{}/postgres", self.base)).await.map_err(|e| e.to_string())?;
-        let mut res = Ok(());
-        if let Db::Postgres(p) = &admin {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            res = thidua_db::sqlx::query(thidua_db::sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ());
-        }
-        admin.close().await;
-        res.map_err(|e| e.to_string())
-    }
-}
 
 /// The running server. Call [`Server::finish`] at the end of a test; if the
 /// test panics first, `Drop` still stops the server and drops a PostgreSQL
@@ -49,27 +30,13 @@ impl Server {
     /// Builds the demo database and starts serving it.
     pub async fn start() -> Server {
         let dir = tempfile::Builder::new().prefix("thidua-e2e-").tempdir().expect("temporary directory");
-        let (db, accounts, pg) = match std::env::var("THIDUA_TEST_POSTGRES") {
-            Ok(base) if !base.trim().is_empty() => {
-                let base = base.trim().trim_end_matches('/').to_string();
-                let name = format!("thidua_e2e_{}", crate::unique());
-                let admin = Db::connect(&format!("{base}/postgres"))
-                    .await
-                    .unwrap_or_else(|e| panic!("THIDUA_TEST_POSTGRES is set but PostgreSQL is unreachable: {e}"));
-                if let Db::Postgres(p) = &admin {
-                    thidua_db::sqlx::query(thidua_db::sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                        .execute(p)
-                        .await
-                        .unwrap_or_else(|e| panic!("cannot create the database {name}: {e}"));
-                }
-                admin.close().await;
-                let pg = PgDatabase { base: base.clone(), name: name.clone() };
-                let db = Db::connect(&format!("{base}/{name}")).await.expect("connect to the new database");
-                db.migrate().await.expect("migrate");
+        let (db, accounts, pg) = match PgDatabase::create("thidua_e2e").await {
+            Some(pg) => {
+                let db = pg.migrated().await;
                 let accounts = thidua_app::demo::load(&db).await.unwrap_or_else(|e| panic!("demo data: {e:?}"));
                 (db, accounts, Some(pg))
             }
-            _ => {
+            None => {
                 let (db, _url, accounts) = thidua_app::commands::prepare_demo(dir.path())
                     .await
                     .unwrap_or_else(|f| panic!("prepare_demo failed: {f}"));
@@ -108,30 +75,16 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    /// Stops serving, closes the pool and drops a PostgreSQL database.
-    pub async fn finish(mut self) {
+    /// Stops serving and closes the pool; the PostgreSQL database (if any) is
+    /// dropped with the server.
+    pub async fn finish(self) {
         self.task.abort();
         self.db.close().await;
-        if let Some(pg) = self.pg.take() {
-            pg.drop_database().await.unwrap_or_else(|e| panic!("cannot drop the database {}: {e}", pg.name));
-        }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
-        // Only after a panic: drop the test database from a thread of its own,
-        // with its own runtime, since this one may be shutting down.
-        if let Some(pg) = self.pg.take() {
-            let done = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-                rt.block_on(pg.drop_database()).err()
-            })
-            .join();
-            if let Ok(Some(e)) = done {
-                eprintln!("could not drop the test database: {e}");
-            }
-        }
     }
 }

@@ -121,15 +121,7 @@ impl XlsxError {
 
 /// Formats a count with Vietnamese thousands separators: `20000` → `20.000`.
 fn format_count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(ch);
-    }
-    out
+    thidua_core::text::group_thousands(n)
 }
 
 /// Formats a byte size in MB (MiB), with a decimal comma when needed: `5 MB`, `2,5 MB`.

@@ -649,20 +649,34 @@ pub async fn check_membership(
     }
     if role != MemberRole::Member {
         let gy = q::group_year(tx, group.id, year).await?;
-        let members = q::members_of_group(tx, group.id).await?;
-        if let Some(holder) = members
-            .iter()
-            .find(|m| m.group_year_id == gy && m.role == role.code() && Some(m.membership_id) != membership_id)
-        {
-            let kind = GroupKind::parse(&group.kind).unwrap_or(GroupKind::Cluster);
-            return Ok(Err(format!(
-                "Năm {year} đã có {} là \"{}\". Hãy đổi vai trò của đơn vị đó trước.",
-                role.label_for(kind).to_lowercase(),
-                holder.unit_name
-            )));
+        if let Some(m) = role_taken(tx, group, gy, year, role, membership_id).await? {
+            return Ok(Err(m));
         }
     }
     Ok(Ok(()))
+}
+
+/// The message when another unit already holds a head or deputy role in a group-year.
+async fn role_taken(
+    tx: &mut Tx,
+    group: &GroupRow,
+    group_year_id: i64,
+    year: i32,
+    role: MemberRole,
+    except: Option<i64>,
+) -> AppResult<Option<String>> {
+    let members = q::members_of_group(tx, group.id).await?;
+    let holder = members
+        .iter()
+        .find(|m| m.group_year_id == group_year_id && m.role == role.code() && Some(m.membership_id) != except);
+    Ok(holder.map(|h| {
+        let kind = GroupKind::parse(&group.kind).unwrap_or(GroupKind::Cluster);
+        format!(
+            "Năm {year} đã có {} là \"{}\". Hãy đổi vai trò của đơn vị đó trước.",
+            role.label_for(kind).to_lowercase(),
+            h.unit_name
+        )
+    }))
 }
 
 pub async fn add_member(
@@ -725,22 +739,11 @@ pub async fn set_member_role(st: &AppState, ctx: &Ctx, membership_id: i64, role:
     let group = q::group(&mut tx, before.group_id).await?.ok_or(AppError::NotFound)?;
     let t = group_target(&mut tx, &group, Some(before.year)).await?;
     tx = authorize(st, ctx, tx, Action::ManageGroup, &t, &format!("membership:{membership_id}")).await?;
-    if role != MemberRole::Member {
-        let members = q::members_of_group(&mut tx, group.id).await?;
-        if let Some(holder) = members.iter().find(|m| {
-            m.group_year_id == before.group_year_id && m.role == role.code() && m.membership_id != membership_id
-        }) {
-            let kind = GroupKind::parse(&group.kind).unwrap_or(GroupKind::Cluster);
-            return Err(AppError::invalid(
-                "Vai trò",
-                format!(
-                    "Năm {} đã có {} là \"{}\". Hãy đổi vai trò của đơn vị đó trước.",
-                    before.year,
-                    role.label_for(kind).to_lowercase(),
-                    holder.unit_name
-                ),
-            ));
-        }
+    if role != MemberRole::Member
+        && let Some(m) =
+            role_taken(&mut tx, &group, before.group_year_id, before.year, role, Some(membership_id)).await?
+    {
+        return Err(AppError::invalid("Vai trò", m));
     }
     q::set_membership_role(&mut tx, membership_id, role.code()).await?;
     let after = q::membership(&mut tx, membership_id).await?.ok_or(AppError::NotFound)?;
@@ -759,6 +762,39 @@ pub async fn remove_member(st: &AppState, ctx: &Ctx, membership_id: i64) -> AppR
     audit_member(&mut tx, ctx, "membership.remove", Some(&before), None, &group).await?;
     tx.commit().await?;
     Ok(before)
+}
+
+/// The units that may join a group in a year: visible to the actor, active
+/// that year, registered under the group's authority or below it, and not
+/// yet in a group of that authority that year.
+pub async fn member_candidates(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppResult<Vec<UnitRow>> {
+    let mut tx = st.db.read().await?;
+    let group = q::group(&mut tx, group_id).await?.ok_or(AppError::NotFound)?;
+    let t = group_target(&mut tx, &group, Some(year)).await?;
+    tx = authorize(st, ctx, tx, Action::ManageGroup, &t, &format!("group:{group_id}")).await?;
+    let all = q::authorities(&mut tx).await?;
+    let below = q::descendants_in(&all, group.authority_id);
+    let readable = readable_authorities(&ctx.actor, &tree(&all));
+    let scope: Vec<i64> = below.into_iter().filter(|a| readable.as_ref().is_none_or(|r| r.contains(a))).collect();
+    let query = q::UnitQuery { authorities: Some(scope), include_closed: true, limit: 10_000, ..Default::default() };
+    let taken: Vec<i64> = q::memberships(&mut tx, Some(&[group.authority_id]), Some(year))
+        .await?
+        .into_iter()
+        .map(|m| m.unit_id)
+        .collect();
+    let mut units: Vec<UnitRow> = q::search_units(&mut tx, &query)
+        .await?
+        .into_iter()
+        .filter(|u| !taken.contains(&u.id))
+        .filter(|u| {
+            let f = u.active_from.as_deref().and_then(|d| d.parse().ok());
+            let t = u.active_to.as_deref().and_then(|d| d.parse().ok());
+            org::is_active_in_year(f, t, year)
+        })
+        .collect();
+    tx.rollback().await?;
+    sort_vi_by(&mut units, |u| u.name.as_str());
+    Ok(units)
 }
 
 /// Whether the actor may manage this group (for showing edit controls).

@@ -15,7 +15,7 @@ use super::org::{Opt, errors_of, join, managed, options};
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::ops::org::{self as ops, CloseInput, GroupInput, MemberInput, UnitSearch};
+use crate::ops::org::{self as ops, CloseInput, GroupInput, MemberInput};
 use crate::view::{Layout, date_vn, html, redirect_with};
 
 pub fn routes() -> Router<AppState> {
@@ -266,7 +266,17 @@ async fn group(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(id
         closed: date_vn(&d.group.closed_on),
         years,
         may_manage: ops::may(&ctx, Action::ManageGroup, &t),
-        open_years: ops::list_years(&st, &ctx).await?,
+        open_years: {
+            // the years with members, and the latest open year to start a new one
+            let mut ys: Vec<i32> = d.years.iter().map(|y| y.year).collect();
+            if let Some(latest) = ops::list_years(&st, &ctx).await?.first().copied()
+                && !ys.contains(&latest)
+            {
+                ys.push(latest);
+            }
+            ys.sort_unstable_by(|a, b| b.cmp(a));
+            ys
+        },
         today: thidua_core::text::format_date(crate::ops::today()),
     };
     html(&page, &headers)
@@ -326,19 +336,12 @@ async fn group_year_page(
         .find(|y| y.year == year)
         .map(|y| y.members.iter().map(|m| member_line(m, kind)).collect())
         .unwrap_or_default();
-    let units = ops::search_units(st, ctx, &UnitSearch { closed: true, ..Default::default() }).await?;
-    let candidates = options(
-        units
-            .into_iter()
-            .filter(|u| !members.iter().any(|m| m.unit_id == u.id))
-            .filter(|u| {
-                let f = u.active_from.as_deref().and_then(|d| d.parse().ok());
-                let t = u.active_to.as_deref().and_then(|d| d.parse().ok());
-                thidua_core::org::is_active_in_year(f, t, year)
-            })
-            .map(|u| (u.id.to_string(), format!("{} ({})", u.name, u.authority_name))),
+    let units = ops::member_candidates(st, ctx, id, year).await?;
+    let mut candidates = vec![Opt { value: String::new(), label: "— Chọn đơn vị —".into(), selected: true }];
+    candidates.extend(options(
+        units.into_iter().map(|u| (u.id.to_string(), format!("{} ({})", u.name, u.authority_name))),
         "",
-    );
+    ));
     let page = GroupYearPage {
         l: Layout::new(format!("{} – năm {year}", d.group.name), ctx, headers, "/cum-khoi"),
         id,
@@ -374,7 +377,11 @@ async fn add_member(
     Path((id, year)): Path<(i64, i32)>,
     Form(f): Form<MemberForm>,
 ) -> AppResult<Response> {
-    let input = MemberInput { unit_id: f.unit_id.trim().parse().unwrap_or(0), role: f.role };
+    let Ok(unit_id) = f.unit_id.trim().parse::<i64>() else {
+        let e = vec![Invalid::new("Đơn vị", "Hãy chọn một đơn vị trong danh sách.")];
+        return group_year_page(&st, &ctx, &headers, id, year, e).await;
+    };
+    let input = MemberInput { unit_id, role: f.role };
     match ops::add_member(&st, &ctx, id, year, &input).await {
         Ok(m) => {
             Ok(redirect_with(&format!("/cum-khoi/{id}/nam/{year}"), "ok", &format!("Đã thêm \"{}\".", m.unit_name)))

@@ -163,6 +163,17 @@ struct AuthoritySummary {
     name: String,
     groups: usize,
     units: usize,
+    year: i32,
+    lines: Vec<GroupSummary>,
+}
+
+struct GroupSummary {
+    id: i64,
+    name: String,
+    kind: &'static str,
+    head: String,
+    deputy: String,
+    members: usize,
 }
 
 struct MemberLine {
@@ -212,19 +223,53 @@ async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) 
     let all = q::authorities(&mut tx).await?;
     let mut authorities = Vec::new();
     let is_admin = ctx.actor.is_admin();
+    // one card per authority in the user's scope (the granted authorities and
+    // those below them; every authority for an administrator), each counting
+    // its own groups and units, as the linked lists show them
     let roots: Vec<i64> = if is_admin {
-        all.iter().filter(|a| a.parent_id.is_none()).map(|a| a.id).collect()
+        all.iter().map(|a| a.id).collect()
     } else {
-        ctx.actor.authority_grants().map(|(_, a)| a).collect()
+        let granted: Vec<i64> = ctx.actor.authority_grants().map(|(_, a)| a).collect();
+        all.iter()
+            .filter(|a| thidua_db::org::path_in(&all, a.id).iter().any(|p| granted.contains(p)))
+            .map(|a| a.id)
+            .collect()
     };
     let today = crate::ops::today().to_string();
     for a in all.iter().filter(|a| roots.contains(&a.id)) {
-        let below: Vec<i64> = thidua_db::org::descendants_in(&all, a.id);
-        let groups = q::groups(&mut tx, Some(&[a.id]), &[]).await?.len();
+        let groups = q::groups(&mut tx, Some(&[a.id]), &[]).await?;
         let query =
-            q::UnitQuery { authorities: Some(below), today: today.clone(), limit: 10_000, ..Default::default() };
+            q::UnitQuery { authorities: Some(vec![a.id]), today: today.clone(), limit: 10_000, ..Default::default() };
         let n = q::search_units(&mut tx, &query).await?.len();
-        authorities.push(AuthoritySummary { id: a.id, name: a.name.clone(), groups, units: n });
+        // the groups of the latest open year, with their head and deputy
+        let year = q::years(&mut tx).await?.first().copied().unwrap_or_default();
+        let mut lines = Vec::new();
+        for g in &groups {
+            let kind = thidua_core::org::GroupKind::parse(&g.kind).unwrap_or(thidua_core::org::GroupKind::Cluster);
+            let members: Vec<q::MemberRow> =
+                q::members_of_group(&mut tx, g.id).await?.into_iter().filter(|m| m.year == year).collect();
+            if members.is_empty() {
+                continue;
+            }
+            let named = |role: &str| members.iter().find(|m| m.role == role).map(|m| m.unit_name.clone());
+            lines.push(GroupSummary {
+                id: g.id,
+                name: g.name.clone(),
+                kind: kind.label(),
+                head: named("head").unwrap_or_default(),
+                deputy: named("deputy").unwrap_or_default(),
+                members: members.len(),
+            });
+        }
+        thidua_core::text::sort_vi_by(&mut lines, |l| l.name.as_str());
+        authorities.push(AuthoritySummary {
+            id: a.id,
+            name: a.name.clone(),
+            groups: groups.len(),
+            units: n,
+            year,
+            lines,
+        });
     }
     tx.rollback().await?;
     let page = HomePage {

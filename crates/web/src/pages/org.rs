@@ -319,6 +319,11 @@ struct UnitsPage {
     authorities: Vec<Opt>,
     items: Vec<UnitLine>,
     may_create: bool,
+    total: usize,
+    current: usize,
+    pages: usize,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -331,7 +336,12 @@ struct UnitsQuery {
     authority_id: String,
     #[serde(default)]
     closed: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
 }
+
+/// Rows per page of the unit list.
+const UNITS_PER_PAGE: usize = 100;
 
 async fn units(
     State(st): State<AppState>,
@@ -358,14 +368,33 @@ async fn units(
     ));
     let mut kinds = vec![Opt { value: String::new(), label: "Tất cả".into(), selected: uq.kind.is_empty() }];
     kinds.extend(kind_options(&uq.kind));
+    let total = found.len();
+    let pages = total.div_ceil(UNITS_PER_PAGE).max(1);
+    let current = uq.page.unwrap_or(1).clamp(1, pages);
+    let link = |p: usize| {
+        let qs = serde_urlencoded::to_string([
+            ("q", uq.q.as_str()),
+            ("kind", uq.kind.as_str()),
+            ("authority_id", uq.authority_id.as_str()),
+            ("closed", if search.closed { "1" } else { "" }),
+            ("page", &p.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/don-vi?{qs}")
+    };
     let page = UnitsPage {
         l: Layout::new("Đơn vị", &ctx, &headers, "/don-vi"),
-        q: uq.q,
         closed: search.closed,
         kinds,
         authorities: auth_opts,
-        items: found.iter().map(UnitLine::of).collect(),
+        items: found.iter().skip((current - 1) * UNITS_PER_PAGE).take(UNITS_PER_PAGE).map(UnitLine::of).collect(),
         may_create: !managed(&st, &ctx).await?.is_empty(),
+        total,
+        current,
+        pages,
+        prev: (current > 1).then(|| link(current - 1)),
+        next: (current < pages).then(|| link(current + 1)),
+        q: uq.q.clone(),
     };
     html(&page, &headers)
 }

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use thidua_core::policy::Role;
-use thidua_db::{Db, org, users};
+use thidua_db::{org, users};
 use thidua_web::{AppState, WebConfig};
 use tower::ServiceExt;
 
@@ -31,42 +31,7 @@ pub struct TestApp {
     pub st: AppState,
     pub router: Router,
     pub seed: Seed,
-    cleanup: Option<(String, String)>,
-}
-
-fn unique() -> String {
-    let mut b = [0u8; 6];
-    getrandom::fill(&mut b).expect("random");
-    hex::encode(b)
-}
-
-async fn fresh_db() -> (Db, Option<(String, String)>) {
-    match std::env::var("THIDUA_TEST_POSTGRES") {
-        Ok(base) => {
-            let base = base.trim_end_matches('/').to_string();
-            let name = format!("thidua_test_{}", unique());
-            let admin = Db::connect(&format!("{base}/postgres"))
-                .await
-                .unwrap_or_else(|e| panic!("THIDUA_TEST_POSTGRES is set but PostgreSQL is unreachable: {e}"));
-            if let Db::Postgres(p) = &admin {
-                thidua_db::sqlx::query(thidua_db::sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(p)
-                    .await
-                    .expect("create db");
-            }
-            admin.close().await;
-            let db = Db::connect(&format!("{base}/{name}")).await.expect("connect");
-            db.migrate().await.expect("migrate");
-            (db, Some((base, name)))
-        }
-        Err(_) => {
-            let dir = std::env::temp_dir().join(format!("thidua-web-{}", unique()));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            let db = Db::connect(&format!("sqlite://{}/t.db", dir.display())).await.expect("sqlite");
-            db.migrate().await.expect("migrate");
-            (db, None)
-        }
-    }
+    _guard: thidua_db::testing::Guard,
 }
 
 async fn unit(tx: &mut thidua_db::Tx, name: &str, kind: &str, authority: i64) -> i64 {
@@ -93,7 +58,7 @@ impl TestApp {
     }
 
     pub async fn with_config(cfg: WebConfig) -> TestApp {
-        let (db, cleanup) = fresh_db().await;
+        let (db, guard) = thidua_db::testing::fresh("thidua_test").await;
         let mut tx = db.begin().await.expect("tx");
         let tw = org::insert_authority(&mut tx, "Hội đồng Thi đua - Khen thưởng Trung ương", "TW", "central", None)
             .await
@@ -122,7 +87,12 @@ impl TestApp {
         tx.commit().await.expect("commit");
         let st = AppState::new(db, cfg);
         let router = thidua_web::router(st.clone());
-        TestApp { st, router, seed: Seed { tw, cb, hn, tu_phap, y_te, hoa_an, hn_tu_phap, block, hn_block }, cleanup }
+        TestApp {
+            st,
+            router,
+            seed: Seed { tw, cb, hn, tu_phap, y_te, hoa_an, hn_tu_phap, block, hn_block },
+            _guard: guard,
+        }
     }
 
     pub fn client(&self) -> Client<'_> {
@@ -155,19 +125,9 @@ impl TestApp {
         rows.into_iter().map(|r| r.0).collect()
     }
 
+    /// Closes the pool; the guard then removes the database.
     pub async fn finish(self) {
         self.st.db.close().await;
-        if let Some((base, name)) = self.cleanup {
-            let admin = Db::connect(&format!("{base}/postgres")).await.expect("admin");
-            if let Db::Postgres(p) = &admin {
-                thidua_db::sqlx::query(thidua_db::sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(p)
-                .await
-                .expect("drop");
-            }
-        }
     }
 }
 

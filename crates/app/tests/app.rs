@@ -116,6 +116,22 @@ async fn check_demo(t: &TestDb) {
     let years = org::years(&mut tx).await.unwrap();
     assert!(years.contains(&2026) && years.contains(&2015), "{years:?}");
 
+    // Scoring: the published template; the six blocks' 2026 tables adopted, valid, one with a second version.
+    let templates = thidua_db::scoring::templates(&mut tx, Some(&[cb])).await.unwrap();
+    assert_eq!(templates.len(), 1);
+    assert!(templates[0].published_on.is_some());
+    let adopted = tx
+        .scalar("SELECT COUNT(*) FROM scoring_tables WHERE adopted_at IS NOT NULL AND version = 1", vec![])
+        .await
+        .unwrap();
+    assert_eq!(adopted, 6);
+    assert_eq!(tx.scalar("SELECT COUNT(*) FROM scoring_tables WHERE version = 2", vec![]).await.unwrap(), 1);
+    let contents: Vec<(String,)> = tx.all("SELECT content FROM scoring_tables", vec![]).await.unwrap();
+    for (c,) in contents {
+        let t: thidua_core::scoring::ScoringTable = serde_json::from_str(&c).expect("a table");
+        assert!(t.validate().is_ok());
+    }
+
     // The accounts: one role each, the shared password works.
     assert_eq!(accounts.len(), 9);
     for a in &accounts {

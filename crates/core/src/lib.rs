@@ -3,10 +3,14 @@
 //! Everything a handler needs to decide is here: parsing input into domain
 //! types, the access policy, the registry's rules, Vietnamese text order.
 
+pub mod calendar;
+pub mod documents;
 pub mod error;
 pub mod org;
 pub mod password;
 pub mod policy;
+pub mod scoring;
+pub mod table_edit;
 pub mod text;
 
 pub use error::Invalid;

@@ -116,10 +116,20 @@ pub enum Action {
     ManageGroup,
     /// Work that the head (or deputy) unit of a group-year does for the group.
     LeadGroupYear,
+    /// Set the default dates and the windows of the year's calendar for all the authority's groups.
+    ManageCalendar,
     /// Manage user accounts and their roles.
     ManageUsers,
     /// Browse the audit log.
     ViewAudit,
+    /// Upload a group's documents and their new versions (what the head and deputy units and the secretariat do).
+    ManageDocuments,
+    /// Write and publish the authority's scoring-table templates.
+    ManageTemplates,
+    /// Sign the covenant for a unit (its leader).
+    SignCovenant,
+    /// Record the penalty of a unit that did not sign the covenant.
+    PenalizeUnsigned,
 }
 
 impl Action {
@@ -132,8 +142,13 @@ impl Action {
         Action::ViewGroup,
         Action::ManageGroup,
         Action::LeadGroupYear,
+        Action::ManageCalendar,
         Action::ManageUsers,
         Action::ViewAudit,
+        Action::ManageDocuments,
+        Action::ManageTemplates,
+        Action::SignCovenant,
+        Action::PenalizeUnsigned,
     ];
 
     pub fn code(self) -> &'static str {
@@ -146,8 +161,13 @@ impl Action {
             Action::ViewGroup => "view_group",
             Action::ManageGroup => "manage_group",
             Action::LeadGroupYear => "lead_group_year",
+            Action::ManageCalendar => "manage_calendar",
             Action::ManageUsers => "manage_users",
             Action::ViewAudit => "view_audit",
+            Action::ManageDocuments => "manage_documents",
+            Action::ManageTemplates => "manage_templates",
+            Action::SignCovenant => "sign_covenant",
+            Action::PenalizeUnsigned => "penalize_unsigned",
         }
     }
 
@@ -162,8 +182,13 @@ impl Action {
             Action::ViewGroup => "xem cụm, khối này",
             Action::ManageGroup => "quản lý cụm, khối này",
             Action::LeadGroupYear => "điều hành cụm, khối trong năm này",
+            Action::ManageCalendar => "đặt lịch chung cho các cụm, khối của cơ quan này",
             Action::ManageUsers => "quản lý tài khoản",
             Action::ViewAudit => "xem nhật ký hệ thống",
+            Action::ManageDocuments => "tải lên tài liệu của cụm, khối này",
+            Action::ManageTemplates => "soạn, ban hành bảng điểm mẫu của cơ quan này",
+            Action::SignCovenant => "ký giao ước thi đua thay cho đơn vị này",
+            Action::PenalizeUnsigned => "trừ điểm đơn vị không ký giao ước",
         }
     }
 }
@@ -216,7 +241,8 @@ pub fn decide(actor: &Actor, action: Action, target: &Target) -> Result<(), Deni
 }
 
 fn allowed(actor: &Actor, action: Action, t: &Target) -> bool {
-    if actor.is_admin() {
+    // an administrator may do anything but sign for a unit: only its leader signs
+    if actor.is_admin() && action != Action::SignCovenant {
         return true;
     }
     let path = &t.authority_path[..];
@@ -232,6 +258,7 @@ fn allowed(actor: &Actor, action: Action, t: &Target) -> bool {
                 || actor.covers(&[Role::UnitLeader, Role::UnitOfficer], path)
         }
         Action::ManageUnit | Action::ManageGroup => actor.covers(&[Role::Secretariat], path),
+        Action::ManageCalendar => actor.covers(&[Role::Secretariat], path),
         Action::ViewGroup => {
             actor.covers(&readers, path)
                 || actor.covers(&[Role::UnitLeader, Role::UnitOfficer], path)
@@ -242,6 +269,13 @@ fn allowed(actor: &Actor, action: Action, t: &Target) -> bool {
                 || t.group
                     .as_ref()
                     .is_some_and(|g| [g.head_unit, g.deputy_unit].into_iter().flatten().any(|u| actor.unit_role_on(u)))
+        }
+        Action::ManageDocuments => allowed(actor, Action::LeadGroupYear, t),
+        Action::ManageTemplates | Action::PenalizeUnsigned => actor.covers(&[Role::Secretariat], path),
+        // only the unit's leader signs for it, and only as a member of the group
+        Action::SignCovenant => {
+            t.unit_id.is_some_and(|u| actor.grants.iter().any(|g| g.role == Role::UnitLeader && g.unit_id == Some(u)))
+                && t.group.as_ref().is_some_and(|g| t.unit_id.is_some_and(|u| g.member_units.contains(&u)))
         }
         Action::ViewAudit => {
             actor.covers(&[Role::Secretariat], path) || (path.is_empty() && actor.has_role(Role::Secretariat))
@@ -365,6 +399,24 @@ mod tests {
         assert!(decide(&actor(vec![unit(Role::UnitOfficer, CB, 10)]), Action::LeadGroupYear, &t).is_ok());
         assert!(decide(&actor(vec![unit(Role::UnitLeader, CB, 11)]), Action::LeadGroupYear, &t).is_ok());
         assert!(decide(&actor(vec![unit(Role::UnitOfficer, CB, 12)]), Action::LeadGroupYear, &t).is_err());
+    }
+
+    #[test]
+    fn only_a_members_leader_signs_its_covenant() {
+        let g = GroupCtx { head_unit: Some(10), deputy_unit: None, member_units: vec![10, 11] };
+        let t = |u: i64| Target { authority_path: vec![CB, TW], unit_id: Some(u), group: Some(g.clone()) };
+        let leader = actor(vec![unit(Role::UnitLeader, CB, 11)]);
+        assert!(decide(&leader, Action::SignCovenant, &t(11)).is_ok());
+        assert!(decide(&leader, Action::SignCovenant, &t(10)).is_err(), "not for another unit");
+        let officer = actor(vec![unit(Role::UnitOfficer, CB, 11)]);
+        assert!(decide(&officer, Action::SignCovenant, &t(11)).is_err(), "the officer does not sign");
+        let outsider = actor(vec![unit(Role::UnitLeader, CB, 12)]);
+        assert!(decide(&outsider, Action::SignCovenant, &t(12)).is_err(), "not a member of the group");
+        let admin = actor(vec![Grant { role: Role::Admin, authority_id: None, unit_id: None }]);
+        assert!(decide(&admin, Action::SignCovenant, &t(11)).is_err(), "an administrator does not sign for a unit");
+        let sec = actor(vec![auth(Role::Secretariat, CB)]);
+        assert!(decide(&sec, Action::PenalizeUnsigned, &t(11)).is_ok());
+        assert!(decide(&leader, Action::PenalizeUnsigned, &t(11)).is_err());
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! `BEGIN IMMEDIATE` so that concurrent writers queue instead of failing late.
 
 pub mod audit;
+pub mod calendar;
+pub mod documents;
 pub mod org;
+pub mod scoring;
 pub mod testing;
 pub mod users;
 

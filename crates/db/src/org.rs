@@ -325,6 +325,13 @@ pub async fn update_group(tx: &mut Tx, id: i64, kind: &str, name: &str, closed_o
     .await
 }
 
+/// The id of a group-year, if it exists (reads only).
+pub async fn find_group_year(tx: &mut Tx, group_id: i64, year: i32) -> Result<Option<i64>> {
+    let found: Option<(i64,)> =
+        tx.opt("SELECT id FROM group_years WHERE group_id = $1 AND year = $2", args![group_id, year]).await?;
+    Ok(found.map(|r| r.0))
+}
+
 /// The id of a group-year, created if missing. The year must exist.
 pub async fn group_year(tx: &mut Tx, group_id: i64, year: i32) -> Result<i64> {
     let found: Option<(i64,)> =

@@ -237,3 +237,6 @@ fn sheets_are_found_by_name() {
     // The first sheet is empty.
     assert_eq!(read_table(&bytes, &limits, &["Tên"]), Err(XlsxError::Empty));
 }
+
+#[path = "export/table_xlsx.rs"]
+mod table_xlsx;

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod files;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;

@@ -59,6 +59,8 @@ impl Layout {
             push("/don-vi", "Đơn vị");
         }
         if any_scope(Action::ViewDirectory) {
+            push("/bang-diem-mau", "Bảng điểm mẫu");
+            push("/lich", "Lịch công tác");
             push("/co-quan", "Cơ quan tổ chức");
             push("/nam-thi-dua", "Năm thi đua");
         }
@@ -206,6 +208,45 @@ pub fn stamp_vn(s: &str) -> String {
     }
 }
 
+/// A browser's user-agent string in a few words: "Chrome trên Windows".
+pub fn device_label(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") || ua.contains("Opera") {
+        "Opera"
+    } else if ua.contains("CocCoc") || ua.contains("coc_coc") {
+        "Cốc Cốc"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.is_empty() {
+        return "Không rõ".into();
+    } else {
+        "Ứng dụng khác"
+    };
+    let os = if ua.contains("Windows") {
+        Some("Windows")
+    } else if ua.contains("Android") {
+        Some("Android")
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        Some("iOS")
+    } else if ua.contains("Mac OS X") {
+        Some("macOS")
+    } else if ua.contains("Linux") {
+        Some("Linux")
+    } else {
+        None
+    };
+    match os {
+        Some(os) => format!("{browser} trên {os}"),
+        None => browser.to_string(),
+    }
+}
+
 /// The audit actions a user can filter by.
 pub const AUDIT_ACTIONS: &[&str] = &[
     "login",
@@ -237,6 +278,21 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "membership.remove",
     "import.units",
     "import.memberships",
+    "template.create",
+    "template.edit",
+    "template.publish",
+    "table.start",
+    "table.edit",
+    "table.adopt",
+    "table.new_version",
+    "calendar.defaults",
+    "calendar.move",
+    "document.create",
+    "document.version",
+    "covenant.update",
+    "covenant.target",
+    "covenant.sign",
+    "covenant.penalty",
     "denied:csrf",
     "denied:view_unit",
     "denied:manage_unit",
@@ -288,6 +344,23 @@ pub fn action_label(code: &str) -> String {
         "membership.role" => "Đổi vai trò thành viên",
         "membership.remove" => "Bỏ thành viên cụm, khối",
         "import.units" => "Nhập đơn vị từ Excel",
+        "template.create" => "Tạo bảng điểm mẫu",
+        "template.edit" => "Sửa bảng điểm mẫu",
+        "template.replace" => "Thay toàn bộ bảng điểm mẫu",
+        "template.publish" => "Ban hành bảng điểm mẫu",
+        "table.start" => "Lập dự thảo bảng điểm",
+        "table.edit" => "Sửa dự thảo bảng điểm",
+        "table.replace" => "Thay toàn bộ dự thảo bảng điểm",
+        "table.adopt" => "Thông qua bảng điểm",
+        "table.new_version" => "Tạo phiên bản mới của bảng điểm",
+        "calendar.defaults" => "Đặt lịch chung",
+        "calendar.move" => "Dời lịch của cụm, khối",
+        "document.create" => "Tải lên tài liệu",
+        "document.version" => "Tải lên phiên bản mới của tài liệu",
+        "covenant.update" => "Sửa giao ước thi đua",
+        "covenant.target" => "Giao chỉ tiêu",
+        "covenant.sign" => "Ký giao ước thi đua",
+        "covenant.penalty" => "Trừ điểm đơn vị không ký giao ước",
         "import.memberships" => "Nhập thành viên từ Excel",
         other => return other.to_string(),
     };
@@ -303,6 +376,11 @@ pub fn object_label(object_type: &str) -> &str {
         "unit" => "Đơn vị",
         "group" => "Cụm, khối",
         "membership" => "Thành viên",
+        "template" => "Bảng điểm mẫu",
+        "table" => "Bảng điểm",
+        "calendar" => "Lịch",
+        "document" => "Tài liệu",
+        "covenant" => "Giao ước",
         "import" => "Nhập Excel",
         "request" => "Yêu cầu",
         "audit" => "Nhật ký",
@@ -313,6 +391,17 @@ pub fn object_label(object_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices() {
+        let win = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(device_label(win), "Chrome trên Windows");
+        assert_eq!(
+            device_label("Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0"),
+            "Firefox trên Android"
+        );
+        assert_eq!(device_label(""), "Không rõ");
+    }
 
     #[test]
     fn flash_round_trip() {

@@ -8,9 +8,17 @@ mod support;
 mod access;
 #[path = "web/auth.rs"]
 mod auth;
+#[path = "web/calendar.rs"]
+mod calendar;
+#[path = "web/covenant.rs"]
+mod covenant;
+#[path = "web/documents.rs"]
+mod documents;
 #[path = "web/import.rs"]
 mod import;
 #[path = "web/operations.rs"]
 mod operations;
 #[path = "web/registry.rs"]
 mod registry;
+#[path = "web/tables.rs"]
+mod tables;

@@ -3,6 +3,7 @@
 //! one transaction, with an audit entry for every object created.
 
 pub mod data;
+mod scoring;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -63,6 +64,11 @@ pub async fn load(db: &Db) -> Result<Vec<DemoAccount>, AppError> {
     let mut tx = db.begin().await?;
     let ids = load_registry(&mut tx).await?;
     let accounts = load_accounts(&mut tx, &ids).await?;
+    let admin = thidua_db::users::user_by_name(&mut tx, "admin")
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| missing("user", "admin"))?;
+    scoring::load_tables(&mut tx, &ids, admin).await?;
     tx.commit().await?;
     Ok(accounts)
 }

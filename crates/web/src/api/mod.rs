@@ -5,9 +5,13 @@
 //! Errors are `{"error": {"code", "message", "fields", "request_id"}}` with
 //! Vietnamese messages.
 
+pub mod calendar;
+pub mod covenant;
+pub mod documents;
 pub mod import;
 pub mod org;
 pub mod session;
+pub mod tables;
 pub mod users;
 
 use axum::routing::{delete, get, post, put};
@@ -51,6 +55,11 @@ use crate::AppState;
         org::add_member,
         org::set_member_role,
         org::remove_member,
+        calendar::rules,
+        calendar::authority_calendar,
+        calendar::set_defaults,
+        calendar::group_calendar,
+        calendar::move_dates,
         users::list,
         users::create,
         users::get,
@@ -59,10 +68,37 @@ use crate::AppState;
         users::reset_password,
         users::set_disabled,
         users::audit,
+        tables::list_templates,
+        tables::create_template,
+        tables::get_template,
+        tables::replace_template,
+        tables::edit_template,
+        tables::publish_template,
+        tables::overview,
+        tables::start,
+        tables::new_version,
+        tables::get_version,
+        tables::replace_draft,
+        tables::edit_draft,
+        tables::adopt,
         import::import_units,
         import::import_memberships,
         import::export_units,
         import::export_memberships,
+        documents::list,
+        documents::create,
+        documents::get_document,
+        documents::versions,
+        documents::add_version,
+        documents::download,
+        covenant::get_covenant,
+        covenant::update_covenant,
+        covenant::set_targets,
+        covenant::export_targets,
+        covenant::import_targets,
+        covenant::sign,
+        covenant::signed,
+        covenant::penalize,
     ),
     components(schemas(
         crate::ops::import::ImportReport,
@@ -100,5 +136,9 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/password", post(users::reset_password))
         .route("/users/{id}/disabled", post(users::set_disabled))
         .route("/audit", get(users::audit))
+        .merge(tables::routes())
         .merge(import::routes())
+        .merge(documents::routes())
+        .merge(calendar::routes())
+        .merge(covenant::routes())
 }

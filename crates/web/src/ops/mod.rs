@@ -4,8 +4,12 @@
 
 pub mod account;
 pub mod audit_log;
+pub mod calendar;
+pub mod covenant;
+pub mod documents;
 pub mod import;
 pub mod org;
+pub mod tables;
 pub mod users;
 
 use thidua_core::policy::{Action, Target, decide};

@@ -51,7 +51,7 @@ async fn page(st: &AppState, ctx: &Ctx, headers: &HeaderMap, errors: Vec<Invalid
             created: stamp_vn(&s.created_at),
             last_seen: stamp_vn(&s.last_seen_at),
             ip: s.ip,
-            agent: s.user_agent,
+            agent: crate::view::device_label(&s.user_agent),
             current: s.current,
         })
         .collect();

@@ -2,9 +2,13 @@
 
 pub mod account;
 pub mod audit_log;
+pub mod calendar;
+pub mod covenant;
+pub mod documents;
 pub mod groups;
 pub mod import;
 pub mod org;
+pub mod tables;
 pub mod users;
 
 use askama::Template;
@@ -28,7 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/dang-xuat", post(logout))
         .merge(account::routes())
         .merge(org::routes())
+        .merge(tables::routes())
         .merge(groups::routes())
+        .merge(documents::routes())
+        .merge(calendar::routes())
+        .merge(covenant::routes())
         .merge(users::routes())
         .merge(audit_log::routes())
         .merge(import::routes())

@@ -90,6 +90,46 @@ pub enum Command {
         #[arg(long = "as", value_name = "TÊN_ĐĂNG_NHẬP")]
         as_user: String,
     },
+    /// Xuất, nhập bảng chấm điểm của một cụm, khối trong một năm thi đua (tệp Excel).
+    #[command(subcommand)]
+    Table(TableCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// Xuất bảng chấm điểm ra tệp Excel (mặc định: phiên bản đang có hiệu lực hôm nay, nếu chưa có thì phiên bản mới nhất).
+    Export {
+        /// Mã cụm, khối thi đua.
+        #[arg(long, value_name = "SỐ")]
+        group_id: i64,
+        /// Năm thi đua.
+        #[arg(long, value_name = "NĂM")]
+        year: i32,
+        /// Tệp Excel (.xlsx) sẽ tạo (không được trùng tệp đã có).
+        #[arg(long, value_name = "TỆP")]
+        out: PathBuf,
+        /// Số phiên bản cần xuất.
+        #[arg(long, value_name = "SỐ")]
+        version: Option<i32>,
+        /// Tên đăng nhập của người thực hiện (quyền được kiểm tra như trên web).
+        #[arg(long = "as", value_name = "TÊN_ĐĂNG_NHẬP")]
+        as_user: String,
+    },
+    /// Nhập bảng chấm điểm từ tệp Excel, thay toàn bộ phiên bản dự thảo (chưa thông qua) của cụm, khối trong năm.
+    Import {
+        /// Mã cụm, khối thi đua.
+        #[arg(long, value_name = "SỐ")]
+        group_id: i64,
+        /// Năm thi đua.
+        #[arg(long, value_name = "NĂM")]
+        year: i32,
+        /// Tệp Excel (.xlsx) cần nhập.
+        #[arg(long, value_name = "TỆP")]
+        file: PathBuf,
+        /// Tên đăng nhập của người thực hiện (đơn vị trưởng, phó cụm, khối hoặc Ban thường trực).
+        #[arg(long = "as", value_name = "TÊN_ĐĂNG_NHẬP")]
+        as_user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,7 +326,15 @@ mod tests {
         assert!(help.contains("Lệnh"));
         assert!(help.contains("Tùy chọn"));
         assert!(help.contains("Tạo mới một cơ sở dữ liệu mẫu"));
-        for path in [&["user", "add"][..], &["demo"], &["import"], &["audit", "verify"]] {
+        for path in [
+            &["user", "add"][..],
+            &["demo"],
+            &["import"],
+            &["audit", "verify"],
+            &["table"],
+            &["table", "export"],
+            &["table", "import"],
+        ] {
             let h = help_of(path).unwrap();
             for english in ["Options", "OPTIONS", "Usage", "Commands", "Arguments", "Print help", "[default", "[env"] {
                 assert!(!h.contains(english), "{path:?}: {h}");
@@ -323,5 +371,25 @@ mod tests {
         }
         assert!(matches!(parse(["thidua", "user", "add", "--username", "x"]), Parsed::Exit(2)));
         assert!(matches!(parse(["thidua", "import", "cars", "--file", "a", "--as", "b"]), Parsed::Exit(2)));
+    }
+
+    #[test]
+    fn parses_table_commands() {
+        let args = ["thidua", "table", "export", "--group-id", "3", "--year", "2026", "--out", "b.xlsx", "--as", "a"];
+        let Parsed::Run(cli) = parse(args) else { panic!("should parse") };
+        match cli.command {
+            Command::Table(TableCommand::Export { group_id, year, version, as_user, .. }) => {
+                assert_eq!((group_id, year, version, as_user.as_str()), (3, 2026, None, "a"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let args = ["thidua", "table", "import", "--group-id", "3", "--year", "2026", "--file", "b.xlsx", "--as", "a"];
+        assert!(matches!(parse(args), Parsed::Run(_)));
+        assert!(matches!(
+            parse(["thidua", "table", "import", "--group-id", "3", "--file", "b", "--as", "a"]),
+            Parsed::Exit(2)
+        ));
+        let h = help_of(&["table", "export"]).unwrap();
+        assert!(h.contains("phiên bản đang có hiệu lực") && h.contains("--version"), "{h}");
     }
 }

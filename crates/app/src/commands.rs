@@ -7,9 +7,9 @@ use thidua_db::audit::{self, Verdict};
 use thidua_db::{Backend, Db};
 use thidua_web::{AppState, WebConfig};
 
-use crate::cli::{AuditCommand, Cli, Command};
+use crate::cli::{AuditCommand, Cli, Command, TableCommand};
 use crate::config::{Settings, ensure_sqlite_dir, sqlite_path};
-use crate::{Failure, demo, transfer, users};
+use crate::{Failure, demo, table_cmd, transfer, users};
 
 /// Runs a parsed command; returns the exit code.
 pub async fn run(cli: Cli, settings: Settings) -> Result<u8, Failure> {
@@ -27,6 +27,12 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<u8, Failure> {
         }
         Command::Export { kind, out, year, authority_id, as_user } => {
             transfer::export(&settings, kind, &out, year, authority_id, &as_user).await
+        }
+        Command::Table(TableCommand::Export { group_id, year, out, version, as_user }) => {
+            table_cmd::export(&settings, group_id, year, &out, version, &as_user).await
+        }
+        Command::Table(TableCommand::Import { group_id, year, file, as_user }) => {
+            table_cmd::import(&settings, group_id, year, &file, &as_user).await
         }
     }
 }

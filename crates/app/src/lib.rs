@@ -1,11 +1,12 @@
 //! The `thidua` binary: configuration, logging, and the command-line commands
-//! (serve, migrate, demo, user, backup, audit, import, export). `main.rs` only
+//! (serve, migrate, demo, user, backup, audit, import, export, table). `main.rs` only
 //! calls [`main_with_args`]; tests call the pieces directly.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod table_cmd;
 pub mod transfer;
 pub mod users;
 

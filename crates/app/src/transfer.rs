@@ -34,7 +34,7 @@ pub async fn import(s: &Settings, kind: DataKind, file: &Path, as_user: &str, dr
 }
 
 /// Reads the workbook, refusing a file larger than the import accepts before reading it whole.
-fn read_file(file: &Path) -> Result<Vec<u8>, Failure> {
+pub(crate) fn read_file(file: &Path) -> Result<Vec<u8>, Failure> {
     let f = std::fs::File::open(file)
         .map_err(|e| Failure::msg(format!("Không mở được tệp \"{}\": {e}.", file.display())))?;
     let mut bytes = Vec::new();

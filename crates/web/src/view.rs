@@ -381,6 +381,7 @@ pub fn object_label(object_type: &str) -> &str {
         "calendar" => "Lịch",
         "document" => "Tài liệu",
         "covenant" => "Giao ước",
+        "covenant_signature" => "Chữ ký giao ước",
         "import" => "Nhập Excel",
         "request" => "Yêu cầu",
         "audit" => "Nhật ký",

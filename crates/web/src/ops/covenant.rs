@@ -1345,3 +1345,63 @@ pub fn role_label(role: &str, group_kind: &str) -> &'static str {
     let kind = GroupKind::parse(group_kind).unwrap_or(GroupKind::Cluster);
     MemberRole::parse(role).map(|r| r.label_for(kind)).unwrap_or("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_read_as_numbers_or_as_officers_type_them() {
+        let f = "Sở Y tế – I.1";
+        assert_eq!(cell_target(&Cell::Empty, f), Ok(None));
+        assert_eq!(cell_target(&Cell::Text("  ".into()), f), Ok(None));
+        assert_eq!(cell_target(&Cell::Text("1.250,5".into()), f), Ok(Some(125_050)));
+        assert_eq!(cell_target(&Cell::Text("12.5".into()), f), Ok(Some(1_250)));
+        assert_eq!(cell_target(&Cell::Int(900), f), Ok(Some(90_000)));
+        // an Excel number's decimal point is a decimal point, even before three digits
+        assert_eq!(cell_target(&Cell::Decimal("1250.5".into()), f), Ok(Some(125_050)));
+        assert!(
+            cell_target(&Cell::Decimal("1.125".into()), f).is_err(),
+            "three decimals are refused, not read as 1125"
+        );
+        assert!(cell_target(&Cell::Int(0), f).unwrap_err().contains("lớn hơn 0"));
+        assert!(cell_target(&Cell::Text("-3".into()), f).unwrap_err().contains("lớn hơn 0"));
+        assert!(cell_target(&Cell::Bool(true), f).unwrap_err().contains("không phải là số"));
+        assert!(cell_target(&Cell::Int(i64::MAX), f).unwrap_err().contains("quá lớn"));
+    }
+
+    fn doc(targets: Vec<SignedTarget>) -> SignedDocument {
+        SignedDocument {
+            format: DOCUMENT_FORMAT.into(),
+            group_id: 1,
+            year: 2026,
+            unit_id: 2,
+            text: "Giao ước".into(),
+            table_id: 3,
+            table_version: 1,
+            table_sha256: "ab".into(),
+            targets,
+        }
+    }
+
+    #[test]
+    fn the_hash_covers_exactly_what_is_signed() {
+        let t = |v| vec![SignedTarget { line_code: "I.1".into(), target: v }];
+        let a = doc(t(125_050));
+        assert_eq!(a.hash(), doc(t(125_050)).hash());
+        assert_eq!(a.hash().len(), 64);
+        assert_ne!(a.hash(), doc(t(125_051)).hash());
+        assert_ne!(a.hash(), SignedDocument { text: "Giao ước.".into(), ..a.clone() }.hash());
+        assert_ne!(a.hash(), SignedDocument { table_id: 4, ..a.clone() }.hash());
+        // the recorded document reads back to the same hash
+        let back: SignedDocument = serde_json::from_str(&serde_json::to_string(&a).expect("json")).expect("back");
+        assert_eq!(back.hash(), a.hash());
+    }
+
+    #[test]
+    fn the_sample_table_has_a_penalty_line_for_not_signing() {
+        let t = thidua_core::scoring::sample_table();
+        let line = penalty_line(&t).expect("line");
+        assert_eq!((line.code.as_str(), line.per), ("TR.1", Points::whole(8)));
+    }
+}

@@ -199,6 +199,11 @@ fn multipart_error(e: MultipartError) -> AppError {
     }
 }
 
+/// The file of an upload form (its field "file"), within the import limit.
+pub async fn read_file(mp: Multipart) -> AppResult<Vec<u8>> {
+    Ok(read_form(mp).await?.bytes)
+}
+
 async fn read_form(mut mp: Multipart) -> AppResult<Upload> {
     let mut up = Upload { bytes: Vec::new(), file_name: String::new(), dry_run: false };
     let mut has_file = false;

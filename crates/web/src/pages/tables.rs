@@ -32,6 +32,87 @@ pub fn routes() -> Router<AppState> {
         .route("/bang-diem/{id}", get(version))
         .route("/bang-diem/{id}/sua", post(edit_version))
         .route("/bang-diem/{id}/thong-qua", post(adopt))
+        .route("/bang-diem/{id}/excel", get(version_xlsx))
+        .route("/bang-diem-mau/{id}/excel", get(template_xlsx))
+        .route("/bang-diem/{id}/nhap-excel", post(version_import))
+        .route("/bang-diem-mau/{id}/nhap-excel", post(template_import))
+        .layer(axum::extract::DefaultBodyLimit::max(6 * 1024 * 1024))
+}
+
+/// The table as the officers' xlsx layout, or why it cannot be written.
+fn table_download(title: &str, table: &ScoringTable, file_name: &str) -> AppResult<Response> {
+    let problems = thidua_export::table_xlsx::export_problems(table);
+    if !problems.is_empty() {
+        return Err(AppError::BadRequest(format!("Chưa xuất được bảng điểm ra Excel: {}", problems.join(" "))));
+    }
+    let bytes =
+        thidua_export::table_xlsx::table_to_xlsx(title, table).map_err(|e| AppError::BadRequest(e.message_vi()))?;
+    Ok(super::import::xlsx_download(bytes, file_name))
+}
+
+async fn version_xlsx(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let (row, table, group, year, _) = ops::get_version(&st, &ctx, id).await?;
+    let title =
+        format!("BẢNG CHẤM ĐIỂM THI ĐUA NĂM {year} – {} (phiên bản {})", group.name.to_uppercase(), row.version);
+    table_download(&title, &table, &format!("bang-diem-{year}-phien-ban-{}.xlsx", row.version))
+}
+
+async fn template_xlsx(State(st): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
+    let (row, table, _) = ops::get_template(&st, &ctx, id).await?;
+    table_download(&row.name.to_uppercase(), &table, &format!("bang-diem-mau-{id}.xlsx"))
+}
+
+/// Reads an uploaded table; the errors, row by row, as field errors.
+async fn read_table(mp: axum::extract::Multipart) -> AppResult<Result<ScoringTable, Vec<Invalid>>> {
+    let bytes = super::import::read_file(mp).await?;
+    Ok(thidua_export::table_xlsx::table_from_xlsx(&bytes, &thidua_export::Limits::default()).map_err(|e| {
+        e.rows
+            .into_iter()
+            .map(|(row, m)| Invalid::new(if row == 0 { "Tệp".to_string() } else { format!("Dòng {row}") }, m))
+            .collect()
+    }))
+}
+
+async fn version_import(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    mp: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let errors = match read_table(mp).await? {
+        Ok(table) => match ops::replace_draft(&st, &ctx, id, &table).await {
+            Ok(()) => {
+                return Ok(redirect_with(
+                    &format!("/bang-diem/{id}"),
+                    "ok",
+                    "Đã nhập bảng điểm từ tệp Excel vào dự thảo.",
+                ));
+            }
+            Err(e) => errors_of(e)?,
+        },
+        Err(rows) => rows,
+    };
+    version_page(&st, &ctx, &headers, id, errors).await
+}
+
+async fn template_import(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    mp: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let errors = match read_table(mp).await? {
+        Ok(table) => match ops::replace_template(&st, &ctx, id, &table, "Nhập từ tệp Excel").await {
+            Ok(()) => {
+                return Ok(redirect_with(&format!("/bang-diem-mau/{id}"), "ok", "Đã nhập bảng điểm mẫu từ tệp Excel."));
+            }
+            Err(e) => errors_of(e)?,
+        },
+        Err(rows) => rows,
+    };
+    template_page(&st, &ctx, &headers, id, errors).await
 }
 
 // ---------- the editor, shared by templates and group tables ----------
@@ -75,6 +156,10 @@ pub struct Editor {
     pub errors: Vec<Invalid>,
     pub parents: Vec<Opt>,
     pub csrf: String,
+    /// Download of the table as xlsx.
+    pub xlsx: String,
+    /// Upload of a whole table from xlsx.
+    pub import_url: String,
 }
 
 fn method_code(m: &Option<Method>) -> &'static str {
@@ -152,6 +237,8 @@ pub fn editor(table: &ScoringTable, post: &str, editable: bool, errors: Vec<Inva
         errors,
         parents,
         csrf: csrf.to_string(),
+        xlsx: post.trim_end_matches("/sua").to_string() + "/excel",
+        import_url: post.trim_end_matches("/sua").to_string() + "/nhap-excel",
     }
 }
 
@@ -379,17 +466,27 @@ async fn template(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let (row, table, may_edit) = ops::get_template(&st, &ctx, id).await?;
+    template_page(&st, &ctx, &headers, id, vec![]).await
+}
+
+async fn template_page(
+    st: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: i64,
+    errors: Vec<Invalid>,
+) -> AppResult<Response> {
+    let (row, table, may_edit) = ops::get_template(st, ctx, id).await?;
     let page = TemplateEditPage {
-        l: Layout::new(row.name.clone(), &ctx, &headers, "/bang-diem-mau"),
+        l: Layout::new(row.name.clone(), ctx, headers, "/bang-diem-mau"),
         id,
         name: row.name,
         authority: row.authority_name,
         legal_basis: row.legal_basis,
         published: date_vn(&row.published_on),
-        e: editor(&table, &format!("/bang-diem-mau/{id}/sua"), may_edit, vec![], &ctx.csrf),
+        e: editor(&table, &format!("/bang-diem-mau/{id}/sua"), may_edit, errors, &ctx.csrf),
     };
-    html(&page, &headers)
+    html(&page, headers)
 }
 
 /// After an editing step: back to the editor, at the line edited.
@@ -602,10 +699,20 @@ struct VersionPage {
 }
 
 async fn version(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(id): Path<i64>) -> AppResult<Response> {
-    let (row, table, group, year, may_lead) = ops::get_version(&st, &ctx, id).await?;
+    version_page(&st, &ctx, &headers, id, vec![]).await
+}
+
+async fn version_page(
+    st: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: i64,
+    errors: Vec<Invalid>,
+) -> AppResult<Response> {
+    let (row, table, group, year, may_lead) = ops::get_version(st, ctx, id).await?;
     let adopted = row.adopted_at.is_some();
     let page = VersionPage {
-        l: Layout::new(format!("Bảng điểm năm {year} – phiên bản {}", row.version), &ctx, &headers, "/cum-khoi"),
+        l: Layout::new(format!("Bảng điểm năm {year} – phiên bản {}", row.version), ctx, headers, "/cum-khoi"),
         id,
         group_id: group.id,
         group_name: group.name,
@@ -617,9 +724,9 @@ async fn version(State(st): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(
         may_lead,
         today: thidua_core::text::format_date(crate::ops::today()),
         first: row.version == 1,
-        e: editor(&table, &format!("/bang-diem/{id}/sua"), may_lead && !adopted, vec![], &ctx.csrf),
+        e: editor(&table, &format!("/bang-diem/{id}/sua"), may_lead && !adopted, errors, &ctx.csrf),
     };
-    html(&page, &headers)
+    html(&page, headers)
 }
 
 async fn edit_version(

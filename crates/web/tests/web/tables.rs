@@ -180,3 +180,48 @@ async fn a_whole_table_that_does_not_add_up_is_refused() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     app.finish().await;
 }
+
+fn multipart(bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "XbangdiemX";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bang.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn tables_travel_as_xlsx_and_a_bad_file_stores_nothing() {
+    let app = TestApp::new().await;
+    let s = &app.seed;
+    let mut api = app.api_as("canbo.tuphap").await;
+    let r = api.post_json(&format!("/api/v1/groups/{}/years/2026/table", s.block), json!({"from": "blank"})).await;
+    let id = r.json()["id"].as_i64().expect("id");
+    let mut head = app.page_as("canbo.tuphap").await;
+    // the sample table, uploaded as the officers' xlsx layout, becomes the draft
+    let file = thidua_export::table_xlsx::table_to_xlsx("BẢNG CHẤM ĐIỂM", &sample_table()).expect("xlsx");
+    let (ct, body) = multipart(&file);
+    let req =
+        axum::http::Request::post(format!("/bang-diem/{id}/nhap-excel?csrf={}", head.csrf)).header("content-type", ct);
+    let r = head.send(req, axum::body::Body::from(body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let v = api.get(&format!("/api/v1/tables/{id}")).await.json();
+    assert_eq!(v["table"], serde_json::to_value(sample_table()).expect("json"));
+    // and comes back out the same
+    let down = head.get(&format!("/bang-diem/{id}/excel")).await;
+    assert_eq!(down.status, StatusCode::OK);
+    assert_eq!(
+        down.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    // a file that is not xlsx: a Vietnamese report, nothing stored
+    let (ct, body) = multipart(b"day khong phai la tep excel");
+    let req =
+        axum::http::Request::post(format!("/bang-diem/{id}/nhap-excel?csrf={}", head.csrf)).header("content-type", ct);
+    let r = head.send(req, axum::body::Body::from(body)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Chưa lưu được gì"), "{}", r.body);
+    let after = api.get(&format!("/api/v1/tables/{id}")).await.json();
+    assert_eq!(after["table"], v["table"]);
+    app.finish().await;
+}

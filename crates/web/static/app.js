@@ -26,4 +26,39 @@
       });
     });
   });
+  // The scoring-table editor: while a line's maximum is typed, show what the
+  // total of its group and of the whole table would become.
+  function points(text) {
+    var t = text.trim().replace(/\.(?=\d{3}(\D|$))/g, "").replace(",", ".");
+    var v = parseFloat(t);
+    return isNaN(v) ? null : Math.round(v * 100);
+  }
+  function show(h) {
+    var s = (Math.abs(h) / 100).toFixed(2).replace(/\.?0+$/, "").replace(".", ",");
+    return (h < 0 ? "-" : "") + s;
+  }
+  var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-code]"));
+  document.querySelectorAll("input[data-live-max]").forEach(function (input) {
+    var code = input.getAttribute("data-live-max");
+    var out = document.querySelector("output[data-live-total='" + code + "']");
+    var row = rows.filter(function (r) { return r.getAttribute("data-code") === code; })[0];
+    if (!out || !row) { return; }
+    input.addEventListener("input", function () {
+      var v = points(input.value);
+      if (v === null) { out.textContent = "Số chưa đúng dạng (ví dụ 12,5)."; return; }
+      var parent = row.getAttribute("data-parent");
+      var siblings = rows.filter(function (r) { return r.getAttribute("data-parent") === parent; });
+      var sum = siblings.reduce(function (acc, r) {
+        return acc + (r === row ? v : parseInt(r.getAttribute("data-max"), 10));
+      }, 0);
+      if (parent) {
+        var p = rows.filter(function (r) { return r.getAttribute("data-code") === parent; })[0];
+        var pmax = p ? parseInt(p.getAttribute("data-max"), 10) : 0;
+        out.textContent = "Các dòng con của " + parent + " sẽ cộng được " + show(sum) + " / " + show(pmax) + " điểm." +
+          (sum === pmax ? "" : " Chưa khớp.");
+      } else {
+        out.textContent = "Tổng điểm nội dung của bảng sẽ là " + show(sum) + ".";
+      }
+    });
+  });
 })();

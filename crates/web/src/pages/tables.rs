@@ -120,6 +120,10 @@ async fn template_import(
 /// One line of the table as the editor shows it.
 pub struct EditorRow {
     pub depth: usize,
+    /// The parent line's code ("" for a section).
+    pub parent: String,
+    /// The maximum in hundredths, for the page's script.
+    pub max_h: i64,
     pub indent: String,
     pub code: String,
     pub name: String,
@@ -173,6 +177,12 @@ fn method_code(m: &Option<Method>) -> &'static str {
 }
 
 pub fn editor(table: &ScoringTable, post: &str, editable: bool, errors: Vec<Invalid>, csrf: &str) -> Editor {
+    let mut parents_of = std::collections::HashMap::new();
+    for (_, l) in table_edit::flatten(table) {
+        for c in &l.children {
+            parents_of.insert(c.code.clone(), l.code.clone());
+        }
+    }
     let rows = table_edit::flatten(table)
         .into_iter()
         .map(|(depth, l)| {
@@ -191,6 +201,8 @@ pub fn editor(table: &ScoringTable, post: &str, editable: bool, errors: Vec<Inva
             let sum = table_edit::children_sum(l);
             EditorRow {
                 depth,
+                parent: parents_of.get(&l.code).cloned().unwrap_or_default(),
+                max_h: l.max.hundredths(),
                 indent: format!("depth-{}", depth.min(5)),
                 code: l.code.clone(),
                 name: l.name.clone(),

@@ -1,5 +1,5 @@
 //! The binary end to end: the demo loader, and `thidua` run as a subprocess
-//! (migrate, user, audit verify with a tampered row, backup). Every test runs
+//! (migrate, user, audit verify with a tampered row, backup, table export and import). Every test runs
 //! on SQLite; with THIDUA_TEST_POSTGRES=postgres://user@host:port set, the
 //! same tests also run on a fresh PostgreSQL database (and fail, never skip,
 //! when that server cannot be reached).
@@ -9,10 +9,13 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use thidua_app::demo::{self, DEMO_ACTOR, DEMO_PASSWORD, data};
+use thidua_core::scoring::ScoringTable;
 use thidua_db::audit::{self, Verdict};
 use thidua_db::sqlx::{self, AssertSqlSafe, Connection};
 use thidua_db::testing::PgDatabase;
 use thidua_db::{Backend, Db, org, users};
+use thidua_web::ops::tables::{self, NewVersionInput};
+use thidua_web::{AppState, WebConfig};
 
 /// A fresh database in a fresh working directory; a PostgreSQL database is dropped at the end.
 struct TestDb {
@@ -132,6 +135,40 @@ async fn check_demo(t: &TestDb) {
         assert!(t.validate().is_ok());
     }
 
+    // Covenants: the six blocks, each on its in-force adopted version, every member signed but a few.
+    let covenants: Vec<(i64, Option<i64>, String)> =
+        tx.all("SELECT id, table_id, text FROM covenants", vec![]).await.unwrap();
+    assert_eq!(covenants.len(), 6);
+    for (_, table_id, text) in &covenants {
+        assert!(table_id.is_some() && text.contains("Khối thi đua") && text.contains("2026"), "{text}");
+    }
+    let blocks: Vec<_> = data::GROUPS.iter().filter(|g| g.authority == "cb" && g.kind == "block").collect();
+    let block_members: usize =
+        blocks.iter().filter_map(|g| g.years.iter().find(|y| y.year == 2026)).map(|y| y.members.len()).sum();
+    let unsigned = demo::covenant::UNSIGNED.len();
+    assert!((2..=3).contains(&unsigned));
+    let signatures = tx.scalar("SELECT COUNT(*) FROM covenant_signatures", vec![]).await.unwrap();
+    assert_eq!(signatures, (block_members - unsigned) as i64);
+    let targets = tx.scalar("SELECT COUNT(*) FROM covenant_targets WHERE line_code = 'I.1'", vec![]).await.unwrap();
+    assert_eq!(targets, block_members as i64);
+    let penalties: Vec<(i64, i64)> = tx.all("SELECT unit_id, points FROM covenant_penalties", vec![]).await.unwrap();
+    assert_eq!(penalties.len(), 1);
+    assert_eq!(penalties[0].1, 800);
+    // the party block's head has not signed: its demo leader signs in the browser test
+    let head = users::user_by_name(&mut tx, &format!("lanhdao.{}", demo::slug(demo::covenant::UNSIGNED[0].1)))
+        .await
+        .unwrap()
+        .expect("the party block head's demo leader");
+    let head_unit = users::grants_of(&mut tx, head.id).await.unwrap()[0].unit_id.unwrap();
+    let signed_units: Vec<(i64,)> = tx.all("SELECT unit_id FROM covenant_signatures", vec![]).await.unwrap();
+    assert!(!signed_units.iter().any(|(u,)| *u == head_unit));
+    assert_ne!(penalties[0].0, head_unit);
+    // the other signers cannot log in
+    let silent: Vec<(String,)> = tx.all("SELECT username FROM users WHERE password_hash = '!'", vec![]).await.unwrap();
+    assert!(!silent.is_empty() && silent.iter().all(|(u,)| u.starts_with("lanhdao.")));
+    assert!(silent.iter().all(|(u,)| !accounts.iter().any(|a| &a.username == u)));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "demo load too slow: {:?}", started.elapsed());
+
     // The accounts: one role each, the shared password works.
     assert_eq!(accounts.len(), 9);
     for a in &accounts {
@@ -227,6 +264,197 @@ fn demo_command_prepares_a_fresh_database() {
     assert!(e.contains("đã có"), "{e}");
     let (o, _) = expect(&run(&["audit", "verify"]), 0);
     assert!(o.contains("Nhật ký toàn vẹn"), "{o}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `thidua table export|import`: a block's scoring table out to Excel and back into its draft
+// ---------------------------------------------------------------------------------------------
+
+/// A stored version's table.
+async fn stored(db: &Db, table_id: i64) -> ScoringTable {
+    let mut tx = db.read().await.unwrap();
+    let row = thidua_db::scoring::table(&mut tx, table_id).await.unwrap().expect("version");
+    tx.rollback().await.unwrap();
+    serde_json::from_str(&row.content).expect("a table")
+}
+
+fn read_xlsx(path: &Path) -> ScoringTable {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    thidua_export::table_from_xlsx(&bytes, &thidua_export::Limits::default()).expect("the file reads back")
+}
+
+async fn check_table(t: &TestDb) {
+    let db = t.db().await;
+    let accounts = demo::load(&db).await.expect("demo loads");
+    let st = AppState::new(db.clone(), WebConfig::default());
+
+    // the demo's block head officer and its block; the block that adopted a second version
+    let officer = accounts
+        .iter()
+        .find(|a| a.username.starts_with("canbo.") && a.role.contains("khối trưởng"))
+        .expect("a block head officer")
+        .username
+        .clone();
+    let mut tx = db.read().await.unwrap();
+    let u = users::user_by_name(&mut tx, &officer).await.unwrap().unwrap();
+    let unit = users::grants_of(&mut tx, u.id).await.unwrap()[0].unit_id.unwrap();
+    let m2026 = org::memberships(&mut tx, None, Some(2026)).await.unwrap();
+    let block =
+        m2026.iter().find(|m| m.unit_id == unit && m.role == "head" && m.group_kind == "block").unwrap().group_id;
+    let (revised,): (i64,) = tx
+        .one(
+            "SELECT gy.group_id FROM scoring_tables t JOIN group_years gy ON gy.id = t.group_year_id \
+             WHERE gy.year = 2026 AND t.version = 2",
+            vec![],
+        )
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let (g, r) = (block.to_string(), revised.to_string());
+    let secretariat = "banthuongtruc.caobang";
+
+    // export: by default the version in force (else the latest); it reads back as the stored table
+    let sec = thidua_app::users::cli_ctx(&db, secretariat).await.unwrap();
+    let ov = tables::overview(&st, &sec, revised, 2026).await.unwrap();
+    let default = ov.in_force.clone().or_else(|| ov.versions.last().cloned()).unwrap();
+    let export = |group: &str, out: &str, extra: &[&str], who: &str| {
+        let mut args = vec!["table", "export", "--group-id", group, "--year", "2026", "--out", out, "--as", who];
+        args.extend_from_slice(extra);
+        t.run(&args, None)
+    };
+    let (o, _) = expect(&export(&r, "ban-hanh.xlsx", &[], secretariat), 0);
+    assert!(
+        o.contains("Đã xuất bảng chấm điểm năm 2026") && o.contains(&format!("phiên bản {}", default.version)),
+        "{o}"
+    );
+    assert_eq!(read_xlsx(&t.dir.path().join("ban-hanh.xlsx")), stored(&db, default.id).await);
+    let v1 = ov.versions.iter().find(|v| v.version == 1).unwrap();
+    expect(&export(&r, "phien-ban-1.xlsx", &["--version", "1"], secretariat), 0);
+    let first = read_xlsx(&t.dir.path().join("phien-ban-1.xlsx"));
+    assert_eq!(first, stored(&db, v1.id).await);
+    assert_ne!(first, stored(&db, ov.versions.last().unwrap().id).await);
+    let (_, e) = expect(&export(&r, "khong-co.xlsx", &["--version", "7"], secretariat), 1);
+    assert!(e.contains("không có phiên bản 7") && e.contains("1, 2"), "{e}");
+    let (_, e) = expect(&export(&r, "ban-hanh.xlsx", &[], secretariat), 1);
+    assert!(e.contains("đã có"), "{e}");
+    let (_, e) = expect(&export("999999", "khong-co.xlsx", &[], secretariat), 1);
+    assert!(e.contains("Không có cụm, khối"), "{e}");
+    assert!(!t.dir.path().join("khong-co.xlsx").exists());
+
+    // the head officer's block, as the officer
+    let (o, _) = expect(&export(&g, "bang-diem.xlsx", &[], &officer), 0);
+    assert!(o.contains("đang có hiệu lực") || o.contains("đã thông qua") || o.contains("dự thảo"), "{o}");
+    let exported = read_xlsx(&t.dir.path().join("bang-diem.xlsx"));
+    let ov = tables::overview(&st, &sec, block, 2026).await.unwrap();
+    let in_force = ov.in_force.clone().or_else(|| ov.versions.last().cloned()).unwrap();
+    assert_eq!(exported, stored(&db, in_force.id).await);
+
+    // import: only into a draft
+    let import = |file: &str, who: &str| {
+        t.run(&["table", "import", "--group-id", &g, "--year", "2026", "--file", file, "--as", who], None)
+    };
+    let (_, e) = expect(&import("bang-diem.xlsx", &officer), 1);
+    assert!(e.contains("không có phiên bản dự thảo") && e.contains("tạo phiên bản mới"), "{e}");
+    let head = thidua_app::users::cli_ctx(&db, &officer).await.unwrap();
+    let reason = NewVersionInput { reason: "Theo kết luận hội nghị sơ kết.".into() };
+    let draft = tables::new_version(&st, &head, block, 2026, &reason).await.expect("a draft").id;
+    assert_eq!(stored(&db, draft).await, exported);
+
+    // a changed file replaces the draft, through the operation (audited, as the officer)
+    let mut changed = exported.clone();
+    changed.lines[0].name = "Công tác lãnh đạo, chỉ đạo (sửa theo sơ kết)".into();
+    changed.lines[0].children[0].guidance = "Chấm theo báo cáo sơ kết 6 tháng.".into();
+    std::fs::write(t.dir.path().join("sua.xlsx"), thidua_export::table_to_xlsx("Bảng sửa", &changed).unwrap()).unwrap();
+    let (o, _) = expect(&import("sua.xlsx", &officer), 0);
+    assert!(o.contains("Đã nhập") && o.contains("phiên bản dự thảo"), "{o}");
+    assert_eq!(stored(&db, draft).await, changed);
+    let replaced = |db: Db| async move {
+        let mut tx = db.read().await.unwrap();
+        let n = tx
+            .scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'table.replace' AND object_id = $1 AND request_id = 'cli'",
+                thidua_db::args![draft.to_string()],
+            )
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        n
+    };
+    assert_eq!(replaced(db.clone()).await, 1);
+    // the same file again changes nothing
+    let (o, _) = expect(&import("sua.xlsx", &officer), 0);
+    assert!(o.contains("không có thay đổi"), "{o}");
+    assert_eq!(replaced(db.clone()).await, 1);
+
+    // a broken file: every problem in Vietnamese, nothing stored
+    std::fs::write(t.dir.path().join("hong.xlsx"), "đây không phải tệp Excel").unwrap();
+    let (_, e) = expect(&import("hong.xlsx", &officer), 1);
+    assert!(e.contains("Không nhập được bảng chấm điểm; chưa lưu gì"), "{e}");
+    let headers = ["TT", "Nội dung, tiêu chí", "Điểm tối đa", "Cách chấm", "Tham số"];
+    let rows: Vec<Vec<String>> = [
+        ["I", "Phần một", "10", "", ""],
+        ["I.1", "Tiêu chí", "mười", "Đạt/không đạt", "Đạt: 10; Không đạt: 0"],
+        ["", "Dòng không có mã", "5", "Chấm trực tiếp", ""],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|c| c.to_string()).collect())
+    .collect();
+    let bad = thidua_export::write_table("Bảng chấm điểm", None, &headers, &rows).unwrap();
+    std::fs::write(t.dir.path().join("sai-dong.xlsx"), bad).unwrap();
+    let (_, e) = expect(&import("sai-dong.xlsx", &officer), 1);
+    assert!(e.contains("Không nhập được bảng chấm điểm; chưa lưu gì") && e.contains("Dòng 3:"), "{e}");
+    assert!(e.contains("Dòng 4:"), "{e}");
+    let (_, e) = expect(&import("khong-co-tep.xlsx", &officer), 1);
+    assert!(e.contains("Không mở được tệp"), "{e}");
+    assert_eq!(stored(&db, draft).await, changed);
+
+    // an unknown user, a viewer, a unit outside the block: refused, nothing stored
+    let (_, e) = expect(&import("bang-diem.xlsx", "khongco"), 1);
+    assert!(e.contains("Không có tài khoản \"khongco\""), "{e}");
+    let (_, e) = expect(&import("bang-diem.xlsx", "xem.caobang"), 1);
+    assert!(e.contains("không có quyền"), "{e}");
+    let commune = accounts.iter().find(|a| a.username.starts_with("canbo.") && a.username != officer).unwrap();
+    let (_, e) = expect(&import("bang-diem.xlsx", &commune.username), 1);
+    assert!(e.contains("không có quyền"), "{e}");
+    let (_, e) = expect(&export(&g, "khong-co.xlsx", &[], "khongco"), 1);
+    assert!(e.contains("Không có tài khoản"), "{e}");
+    assert_eq!(stored(&db, draft).await, changed);
+
+    // a draft whose codes do not tell its tree is not exported
+    let mut crooked = changed.clone();
+    crooked.lines[1].code = "I.9".into();
+    {
+        let mut tx = db.begin().await.unwrap();
+        thidua_db::scoring::update_draft(&mut tx, draft, &serde_json::to_string(&crooked).unwrap()).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let version = stored_version(&db, draft).await.to_string();
+    let (_, e) = expect(&export(&g, "lech.xlsx", &["--version", &version], &officer), 1);
+    assert!(e.contains("Không xuất được") && e.contains("I.9"), "{e}");
+    assert!(!t.dir.path().join("lech.xlsx").exists());
+
+    let (o, _) = expect(&t.run(&["audit", "verify"], None), 0);
+    assert!(o.contains("Nhật ký toàn vẹn"), "{o}");
+    db.close().await;
+}
+
+async fn stored_version(db: &Db, table_id: i64) -> i32 {
+    let mut tx = db.read().await.unwrap();
+    let row = thidua_db::scoring::table(&mut tx, table_id).await.unwrap().expect("version");
+    tx.rollback().await.unwrap();
+    row.version
+}
+
+#[tokio::test]
+async fn table_export_import_sqlite() {
+    check_table(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn table_export_import_postgres() {
+    if let Some(t) = TestDb::postgres().await {
+        check_table(&t).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

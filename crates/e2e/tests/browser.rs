@@ -320,8 +320,16 @@ async fn our_script_runs_under_the_csp_and_filters_a_table() {
         "the table filter is still hidden: /static/app.js did not run (blocked by the CSP?)"
     );
 
+    // every user: the demo accounts, and the demo's covenant signers (who cannot log in)
+    let all_users: Vec<String> = {
+        let mut tx = server.db.read().await.expect("read");
+        let all = users::users(&mut tx).await.expect("users");
+        tx.rollback().await.expect("rollback");
+        all.into_iter().map(|u| u.username).collect()
+    };
+    assert!(server.accounts.iter().all(|a| all_users.contains(&a.username)));
     let rows = b.find_all("#bang-nguoi-dung tbody tr").await;
-    assert_eq!(rows.len(), server.accounts.len(), "every demo account is listed");
+    assert_eq!(rows.len(), all_users.len(), "every user is listed");
 
     async fn visible(b: &Browser) -> Vec<String> {
         let mut out = Vec::new();
@@ -335,8 +343,7 @@ async fn our_script_runs_under_the_csp_and_filters_a_table() {
         out
     }
     let expect = |prefix: &str| {
-        let mut v: Vec<String> =
-            server.accounts.iter().filter(|a| a.username.starts_with(prefix)).map(|a| a.username.clone()).collect();
+        let mut v: Vec<String> = all_users.iter().filter(|u| u.starts_with(prefix)).cloned().collect();
         v.sort();
         v
     };
@@ -356,7 +363,137 @@ async fn our_script_runs_under_the_csp_and_filters_a_table() {
     // emptying the filter shows every row again
     filter.clear().await.expect("clear");
     filter.send_keys(" ").await.expect("type");
-    assert_eq!(visible(&b).await.len(), server.accounts.len(), "an empty filter shows every row");
+    assert_eq!(visible(&b).await.len(), all_users.len(), "an empty filter shows every row");
+
+    b.close().await;
+    server.finish().await;
+}
+
+/// Lets the page's `data-confirm` dialogs through (the next submit is confirmed).
+async fn accept_confirms(b: &Browser) {
+    b.client.execute("window.confirm = function () { return true; };", vec![]).await.expect("replace confirm");
+}
+
+/// Waits until the page's main heading contains `text`, or panics.
+async fn wait_for_h1(b: &Browser, text: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let h1 = b.text("main h1").await;
+        if h1.contains(text) {
+            return;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            panic!(
+                "expected a heading with {text:?} on {}, got {h1:?}. The page says:\n{}",
+                b.url().await,
+                b.body().await
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_head_officer_adjusts_the_table_the_block_adopts_it_and_a_leader_signs_the_covenant() {
+    let server = Server::start().await;
+    let b = Browser::start(&server.base).await;
+
+    // the party block, headed in the demo year by the unit of the demo officer and leader
+    let (group_key, head_key) = thidua_app::demo::covenant::UNSIGNED[0];
+    let group_name = GROUPS.iter().find(|g| g.key == group_key).expect("the party block").name;
+    let unit = UNITS.iter().find(|u| u.key == head_key).expect("the head unit").name;
+    let slug = thidua_app::demo::slug(head_key);
+    let gid = {
+        let mut tx = server.db.read().await.expect("read");
+        let groups = org::groups(&mut tx, None, &[]).await.expect("groups");
+        tx.rollback().await.expect("rollback");
+        groups.into_iter().find(|g| g.name == group_name).expect("the party block in the database").id
+    };
+    let table_page = format!("/cum-khoi/{gid}/nam/{DEMO_YEAR}/bang-diem");
+
+    // --- the head unit's officer makes a new version of the adopted table
+    let officer = who(&server, account(&server, &format!("canbo.{slug}"))).await;
+    assert_eq!(officer.scope_name.as_deref(), Some(unit));
+    b.login(&officer.username, &officer.password).await;
+    b.goto(&table_page).await;
+    assert_eq!(b.text("main h1").await, format!("Bảng điểm năm {DEMO_YEAR}"));
+    b.click("main details summary").await;
+    b.fill("#reason", "Điều chỉnh theo sơ kết").await;
+    b.click("form[action$=\"/bang-diem/phien-ban-moi\"] button[type=submit]").await;
+    wait_for_h1(&b, "Dự thảo").await;
+    let version_path = b.path().await;
+    assert!(version_path.starts_with("/bang-diem/"), "the new version's page: {version_path}");
+    let h1 = b.text("main h1").await;
+    assert!(h1.contains("phiên bản 3"), "the new version: {h1}");
+
+    // --- edits a line's guidance through the editor
+    let guidance = "Từ quý IV: chỉ tính kết quả đã được cơ quan cấp trên xác nhận bằng văn bản.";
+    let summary = b
+        .client
+        .find(Locator::XPath("//details/summary[normalize-space()='Sửa dòng I.1']"))
+        .await
+        .unwrap_or_else(|e| panic!("no 'Sửa dòng I.1' ({e})"));
+    summary.click().await.expect("open the line's form");
+    b.fill("textarea[id='hd-I.1']", guidance).await;
+    b.click("textarea[id='hd-I.1'] ~ button[type=submit]").await;
+    let started = std::time::Instant::now();
+    while !b.body().await.contains(guidance) {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            panic!("the guidance was not saved. The page says:\n{}", b.body().await);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(b.path().await.starts_with(&version_path), "after editing: {}", b.path().await);
+
+    // --- and records the block's adoption, effective after the version in force (15/07/2026)
+    let adopt = b
+        .client
+        .find(Locator::XPath("//details/summary[normalize-space()='Ghi nhận cụm, khối thông qua phiên bản này']"))
+        .await
+        .unwrap_or_else(|e| panic!("no adoption form ({e})"));
+    adopt.click().await.expect("open the adoption form");
+    b.fill("#effective_from", "01/09/2026").await;
+    b.fill("#reason", "Điều chỉnh theo sơ kết").await;
+    accept_confirms(&b).await;
+    b.click("form[action$=\"/thong-qua\"] button[type=submit]").await;
+    wait_for_h1(&b, "Đã thông qua").await;
+    let body = b.body().await;
+    assert!(body.contains("01/09/2026"), "the adopted version's date: {body}");
+    b.goto(&table_page).await;
+    let rows = b.texts("main table tbody tr").await;
+    let v3 = rows.iter().find(|r| r.contains("Phiên bản 3")).unwrap_or_else(|| panic!("no version 3: {rows:?}"));
+    assert!(v3.contains("Điều chỉnh theo sơ kết"), "version 3's row: {v3}");
+    b.logout().await;
+
+    // --- the head unit's leader signs the block's covenant
+    let leader = who(&server, account(&server, &format!("lanhdao.{slug}"))).await;
+    b.login(&leader.username, &leader.password).await;
+    b.goto(&format!("/cum-khoi/{gid}/nam/{DEMO_YEAR}/giao-uoc")).await;
+    let row_of_unit = |rows: Vec<String>| {
+        rows.into_iter().find(|r| r.contains(unit)).unwrap_or_else(|| panic!("no row of {unit} on the board"))
+    };
+    let before = row_of_unit(b.texts("#bang-ky tbody tr").await);
+    assert!(before.contains("Chưa ký"), "before signing: {before}");
+    accept_confirms(&b).await;
+    b.click("form[action$=\"/giao-uoc/ky\"] button[type=submit]").await;
+    let started = std::time::Instant::now();
+    loop {
+        if b.path().await.ends_with("/giao-uoc") || b.path().await.contains("/giao-uoc/da-ky/") {
+            let body = b.body().await;
+            if body.contains(&leader.full_name) {
+                break;
+            }
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            panic!("signing did not finish on {}. The page says:\n{}", b.url().await, b.body().await);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    b.goto(&format!("/cum-khoi/{gid}/nam/{DEMO_YEAR}/giao-uoc")).await;
+    let after = row_of_unit(b.texts("#bang-ky tbody tr").await);
+    assert!(after.contains("Đã ký") && after.contains(&leader.full_name), "after signing: {after}");
+    assert!(!b.exists("form[action$=\"/giao-uoc/ky\"]").await, "no unit left for this leader to sign");
+    b.logout().await;
 
     b.close().await;
     server.finish().await;

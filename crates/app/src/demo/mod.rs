@@ -2,6 +2,7 @@
 //! yearly memberships) and a set of demo accounts into an empty database, in
 //! one transaction, with an audit entry for every object created.
 
+pub mod covenant;
 pub mod data;
 mod scoring;
 
@@ -68,8 +69,9 @@ pub async fn load(db: &Db) -> Result<Vec<DemoAccount>, AppError> {
         .await?
         .map(|u| u.id)
         .ok_or_else(|| missing("user", "admin"))?;
-    scoring::load_tables(&mut tx, &ids, admin).await?;
+    let tables = scoring::load_tables(&mut tx, &ids, admin).await?;
     tx.commit().await?;
+    covenant::load_covenants(db, &ids, &tables).await?;
     Ok(accounts)
 }
 

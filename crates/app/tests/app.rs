@@ -119,6 +119,10 @@ async fn check_demo(t: &TestDb) {
     let years = org::years(&mut tx).await.unwrap();
     assert!(years.contains(&2026) && years.contains(&2015), "{years:?}");
 
+    // Calendar: Cao Bằng's eight 2026 dates; the party block moved one.
+    assert_eq!(thidua_db::calendar::defaults(&mut tx, cb, 2026).await.unwrap().len(), 8);
+    assert_eq!(tx.scalar("SELECT COUNT(*) FROM group_calendar", vec![]).await.unwrap(), 1);
+
     // Scoring: the published template; the six blocks' 2026 tables adopted, valid, one with a second version.
     let templates = thidua_db::scoring::templates(&mut tx, Some(&[cb])).await.unwrap();
     assert_eq!(templates.len(), 1);

@@ -52,7 +52,7 @@ fn meta() -> ReqMeta {
 }
 
 /// A request context for a stored user, with the user's grants.
-async fn ctx_of(db: &Db, username: &str) -> Result<Ctx, AppError> {
+pub(super) async fn ctx_of(db: &Db, username: &str) -> Result<Ctx, AppError> {
     let mut tx = db.read().await?;
     let user = users::user_by_name(&mut tx, username).await?.ok_or_else(|| missing("user", username))?;
     let grants = users::grants_of(&mut tx, user.id).await?;

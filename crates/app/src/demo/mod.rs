@@ -2,6 +2,7 @@
 //! yearly memberships) and a set of demo accounts into an empty database, in
 //! one transaction, with an audit entry for every object created.
 
+mod calendar;
 pub mod covenant;
 pub mod data;
 mod scoring;
@@ -72,6 +73,7 @@ pub async fn load(db: &Db) -> Result<Vec<DemoAccount>, AppError> {
     let tables = scoring::load_tables(&mut tx, &ids, admin).await?;
     tx.commit().await?;
     covenant::load_covenants(db, &ids, &tables).await?;
+    calendar::load_calendar(db, &ids).await?;
     Ok(accounts)
 }
 

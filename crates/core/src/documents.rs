@@ -18,32 +18,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::Invalid;
 
-/// Declares a closed set of codes stored as text, each with its Vietnamese label.
-macro_rules! coded {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $code:literal => $label:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            /// The code stored in the database and used by the API.
-            pub fn code(self) -> &'static str { match self { $($name::$variant => $code),+ } }
-            /// The Vietnamese label shown to users.
-            pub fn label(self) -> &'static str { match self { $($name::$variant => $label),+ } }
-            /// Parses a code, or a Vietnamese label (with or without diacritics).
-            pub fn parse(s: &str) -> Option<Self> {
-                let f = crate::text::fold(s);
-                Self::ALL.iter().copied().find(|v| v.code() == s.trim() || crate::text::fold(v.label()) == f)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.label()) }
-        }
-    };
-}
+use crate::org::coded_enum as coded;
 
 coded!(
     /// What a group document is.

@@ -33,6 +33,8 @@ macro_rules! coded_enum {
     };
 }
 
+pub(crate) use coded_enum;
+
 coded_enum!(
     /// The level of an authority that organises groups.
     AuthorityLevel {

@@ -6,11 +6,13 @@
 pub mod calendar;
 pub mod documents;
 pub mod error;
+pub mod inspection;
 pub mod org;
 pub mod password;
 pub mod policy;
 pub mod scoring;
 pub mod table_edit;
 pub mod text;
+pub mod workflow;
 
 pub use error::Invalid;

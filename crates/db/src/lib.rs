@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod documents;
+pub mod inspection;
 pub mod org;
 pub mod scoring;
 pub mod testing;

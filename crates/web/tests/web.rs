@@ -16,6 +16,8 @@ mod covenant;
 mod documents;
 #[path = "web/import.rs"]
 mod import;
+#[path = "web/inspection.rs"]
+mod inspection;
 #[path = "web/operations.rs"]
 mod operations;
 #[path = "web/registry.rs"]

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod covenant;
 pub mod documents;
 pub mod import;
+pub mod inspection;
 pub mod org;
 pub mod session;
 pub mod tables;
@@ -60,6 +61,9 @@ use crate::AppState;
         calendar::set_defaults,
         calendar::group_calendar,
         calendar::move_dates,
+        inspection::get_plan,
+        inspection::generate,
+        inspection::adjust,
         users::list,
         users::create,
         users::get,
@@ -140,5 +144,6 @@ pub fn routes() -> Router<AppState> {
         .merge(import::routes())
         .merge(documents::routes())
         .merge(calendar::routes())
+        .merge(inspection::routes())
         .merge(covenant::routes())
 }

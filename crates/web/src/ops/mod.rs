@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod covenant;
 pub mod documents;
 pub mod import;
+pub mod inspection;
 pub mod org;
 pub mod tables;
 pub mod users;

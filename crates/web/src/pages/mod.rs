@@ -7,6 +7,7 @@ pub mod covenant;
 pub mod documents;
 pub mod groups;
 pub mod import;
+pub mod inspection;
 pub mod org;
 pub mod tables;
 pub mod users;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(groups::routes())
         .merge(documents::routes())
         .merge(calendar::routes())
+        .merge(inspection::routes())
         .merge(covenant::routes())
         .merge(users::routes())
         .merge(audit_log::routes())

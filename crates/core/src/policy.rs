@@ -130,6 +130,8 @@ pub enum Action {
     SignCovenant,
     /// Record the penalty of a unit that did not sign the covenant.
     PenalizeUnsigned,
+    /// Read a unit's score sheet (the unit itself, the head and deputy units, the authority's readers).
+    ViewSheet,
 }
 
 impl Action {
@@ -149,6 +151,7 @@ impl Action {
         Action::ManageTemplates,
         Action::SignCovenant,
         Action::PenalizeUnsigned,
+        Action::ViewSheet,
     ];
 
     pub fn code(self) -> &'static str {
@@ -168,6 +171,7 @@ impl Action {
             Action::ManageTemplates => "manage_templates",
             Action::SignCovenant => "sign_covenant",
             Action::PenalizeUnsigned => "penalize_unsigned",
+            Action::ViewSheet => "view_sheet",
         }
     }
 
@@ -189,6 +193,7 @@ impl Action {
             Action::ManageTemplates => "soạn, ban hành bảng điểm mẫu của cơ quan này",
             Action::SignCovenant => "ký giao ước thi đua thay cho đơn vị này",
             Action::PenalizeUnsigned => "trừ điểm đơn vị không ký giao ước",
+            Action::ViewSheet => "xem phiếu chấm điểm của đơn vị này",
         }
     }
 }
@@ -276,6 +281,12 @@ fn allowed(actor: &Actor, action: Action, t: &Target) -> bool {
         Action::SignCovenant => {
             t.unit_id.is_some_and(|u| actor.grants.iter().any(|g| g.role == Role::UnitLeader && g.unit_id == Some(u)))
                 && t.group.as_ref().is_some_and(|g| t.unit_id.is_some_and(|u| g.member_units.contains(&u)))
+        }
+        // a member unit reads its own sheet, never another member's
+        Action::ViewSheet => {
+            actor.covers(&readers, path)
+                || t.unit_id.is_some_and(|u| actor.unit_role_on(u))
+                || allowed(actor, Action::LeadGroupYear, t)
         }
         Action::ViewAudit => {
             actor.covers(&[Role::Secretariat], path) || (path.is_empty() && actor.has_role(Role::Secretariat))
@@ -417,6 +428,21 @@ mod tests {
         let sec = actor(vec![auth(Role::Secretariat, CB)]);
         assert!(decide(&sec, Action::PenalizeUnsigned, &t(11)).is_ok());
         assert!(decide(&leader, Action::PenalizeUnsigned, &t(11)).is_err());
+    }
+
+    #[test]
+    fn members_read_only_their_own_sheet() {
+        let g = GroupCtx { head_unit: Some(10), deputy_unit: Some(11), member_units: vec![10, 11, 12, 13] };
+        let t = |u: i64| Target { authority_path: vec![CB, TW], unit_id: Some(u), group: Some(g.clone()) };
+        let member = actor(vec![unit(Role::UnitOfficer, CB, 12)]);
+        assert!(decide(&member, Action::ViewSheet, &t(12)).is_ok());
+        assert!(decide(&member, Action::ViewSheet, &t(13)).is_err(), "not another member's sheet");
+        assert!(decide(&actor(vec![unit(Role::UnitLeader, CB, 10)]), Action::ViewSheet, &t(13)).is_ok(), "head");
+        assert!(decide(&actor(vec![unit(Role::UnitOfficer, CB, 11)]), Action::ViewSheet, &t(13)).is_ok(), "deputy");
+        for role in [Role::Secretariat, Role::Council, Role::Viewer] {
+            assert!(decide(&actor(vec![auth(role, CB)]), Action::ViewSheet, &t(13)).is_ok());
+            assert!(decide(&actor(vec![auth(role, HN)]), Action::ViewSheet, &t(13)).is_err());
+        }
     }
 
     #[test]

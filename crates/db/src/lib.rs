@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod documents;
 pub mod inspection;
 pub mod org;
+pub mod scores;
 pub mod scoring;
 pub mod testing;
 pub mod users;

@@ -22,5 +22,7 @@ mod inspection;
 mod operations;
 #[path = "web/registry.rs"]
 mod registry;
+#[path = "web/scores.rs"]
+mod scores;
 #[path = "web/tables.rs"]
 mod tables;

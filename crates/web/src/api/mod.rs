@@ -11,6 +11,7 @@ pub mod documents;
 pub mod import;
 pub mod inspection;
 pub mod org;
+pub mod scores;
 pub mod session;
 pub mod tables;
 pub mod users;
@@ -64,6 +65,9 @@ use crate::AppState;
         inspection::get_plan,
         inspection::generate,
         inspection::adjust,
+        scores::get_sheet,
+        scores::save,
+        scores::submit,
         users::list,
         users::create,
         users::get,
@@ -145,5 +149,6 @@ pub fn routes() -> Router<AppState> {
         .merge(documents::routes())
         .merge(calendar::routes())
         .merge(inspection::routes())
+        .merge(scores::routes())
         .merge(covenant::routes())
 }

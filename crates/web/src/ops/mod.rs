@@ -10,6 +10,7 @@ pub mod documents;
 pub mod import;
 pub mod inspection;
 pub mod org;
+pub mod scores;
 pub mod tables;
 pub mod users;
 

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod import;
 pub mod inspection;
 pub mod org;
+pub mod scores;
 pub mod tables;
 pub mod users;
 
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .merge(documents::routes())
         .merge(calendar::routes())
         .merge(inspection::routes())
+        .merge(scores::routes())
         .merge(covenant::routes())
         .merge(users::routes())
         .merge(audit_log::routes())

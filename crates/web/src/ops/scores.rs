@@ -1,0 +1,642 @@
+//! Operations on a unit's self-assessment sheet (tự chấm điểm) of a group's
+//! year: read by the unit itself, the head and deputy units and the
+//! authority's readers (`Action::ViewSheet`); written by the unit's officer or
+//! leader, signed and submitted by its leader, under the rules of
+//! `thidua_core::workflow` (`may_write`, `submit`, `check_entry`,
+//! `check_base`). Values only: evidence files are not part of this slice.
+//! Every save appends entries (never changes one) in one transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use thidua_core::Invalid;
+use thidua_core::calendar::Event;
+use thidua_core::policy::{Action, Role, Target, decide};
+use thidua_core::scoring::{AdjustLine, Method, Points, RawValue, ScoringTable, UnitInput, UnitResult, compute};
+use thidua_core::workflow::{self as wf, Deadlines, Phase, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
+use thidua_db::org::{self as q, GroupRow};
+use thidua_db::scores::{self as sc, EntryRow, NewEntry};
+use thidua_db::scoring as s;
+use thidua_db::{Tx, audit, calendar as c};
+use utoipa::ToSchema;
+
+use super::authorize;
+use super::tables::{in_force_on, parse_content};
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::{AppError, AppResult};
+
+// ---------- input ----------
+
+/// What was typed for one line, with the sequence number of the line's
+/// latest entry the form was based on (none for a line without entries).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct LineInput {
+    pub line_code: String,
+    /// A level's label (qualitative), the result (target), a number of
+    /// occurrences (count, bonus, penalty), the points (manual); or "Không áp dụng".
+    #[serde(default)]
+    pub value: String,
+    /// The reason of a manual criterion's points.
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub base_seq: Option<i64>,
+}
+
+/// A draft save of the sheet: every line of the form; only the changed ones are stored.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct SaveInput {
+    pub lines: Vec<LineInput>,
+    /// A note on this save (optional), kept with the entries and in the audit log.
+    #[serde(default)]
+    pub note: String,
+}
+
+// ---------- views ----------
+
+/// One line of the sheet: a parent (a heading) or a leaf criterion with its input.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SheetLine {
+    pub code: String,
+    pub name: String,
+    pub depth: u32,
+    pub leaf: bool,
+    /// qualitative | target | count | manual (leaves only).
+    pub method: Option<String>,
+    pub method_label: String,
+    pub max: String,
+    /// The labels of a qualitative criterion's levels, best first, with their points.
+    pub levels: Vec<String>,
+    /// The unit's target from the covenant (target criteria).
+    pub target: Option<String>,
+    /// The current self-assessment value as typed ("" when none).
+    pub value: String,
+    /// The reason of a manual criterion's points.
+    pub reason: String,
+    /// The sequence number of the line's latest entry (the base of the next save).
+    pub base_seq: Option<i64>,
+    /// Who wrote the latest entry, and when (UTC).
+    pub by: Option<String>,
+    pub at: Option<String>,
+    pub points: Option<String>,
+    /// How the points were computed, in Vietnamese.
+    pub explanation: Vec<String>,
+}
+
+/// A bonus or penalty line the unit declares (not the secretariat's own lines).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SheetAdjust {
+    pub code: String,
+    pub name: String,
+    pub per: String,
+    pub cap: Option<String>,
+    /// The declared number of occurrences ("" when none).
+    pub value: String,
+    pub base_seq: Option<i64>,
+    pub points: Option<String>,
+    pub explanation: Vec<String>,
+}
+
+/// A unit's self-assessment sheet of a group-year.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SheetView {
+    pub group_id: i64,
+    pub group_name: String,
+    pub year: i32,
+    pub unit_id: i64,
+    pub unit_name: String,
+    /// The version of the table in force (none: no table adopted yet).
+    pub table_version: Option<i32>,
+    /// draft | submitted | reopened
+    pub state: String,
+    pub submitted_by: Option<String>,
+    pub submitted_at: Option<String>,
+    /// The self-assessment deadline (YYYY-MM-DD), if the calendar sets one.
+    pub deadline: Option<String>,
+    pub lines: Vec<SheetLine>,
+    pub bonus: Vec<SheetAdjust>,
+    pub penalties: Vec<SheetAdjust>,
+    /// The unit's total and class computed on the self-assessment values.
+    pub total: Option<String>,
+    pub class: Option<String>,
+    /// How the total and the class were computed.
+    pub explanation: Vec<String>,
+    /// Why the figures cannot be computed yet, if so.
+    pub compute_errors: Vec<String>,
+    /// Whether the caller may save drafts now; else why not.
+    pub may_write: bool,
+    pub write_refusal: Option<String>,
+    /// Whether the caller may sign and submit now; else why not.
+    pub may_submit: bool,
+    pub submit_refusal: Option<String>,
+}
+
+// ---------- loading ----------
+
+/// Everything an operation needs about a sheet.
+struct Sheet {
+    g: GroupRow,
+    t: Target,
+    gy: i64,
+    unit_id: i64,
+    unit_name: String,
+    members: Vec<(i64, String)>,
+    table: Option<(i32, ScoringTable)>,
+    targets: Vec<s::TargetRow>,
+    rows: Vec<EntryRow>,
+    sheet: SheetState,
+    submitted_by: Option<String>,
+    deadlines: Deadlines,
+}
+
+fn object(group_id: i64, year: i32, unit_id: i64) -> String {
+    format!("group:{group_id}/year:{year}/unit:{unit_id}")
+}
+
+/// Opens the sheet in `tx` after asking the policy (`Action::ViewSheet`).
+async fn open(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_id: i64) -> AppResult<(Tx, Sheet)> {
+    let mut tx = tx;
+    let g = q::group(&mut tx, group_id).await?.ok_or(AppError::NotFound)?;
+    let path = q::authority_path(&mut tx, g.authority_id).await?;
+    let gctx = q::group_ctx(&mut tx, g.id, Some(year)).await?;
+    let t = Target { authority_path: path, unit_id: Some(unit_id), group: Some(gctx) };
+    let mut tx = authorize(st, ctx, tx, Action::ViewSheet, &t, &object(group_id, year, unit_id)).await?;
+    let members: Vec<(i64, String)> = q::members_of_group(&mut tx, group_id)
+        .await?
+        .into_iter()
+        .filter(|m| m.year == year)
+        .map(|m| (m.unit_id, m.unit_name))
+        .collect();
+    let unit_name = members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone()).ok_or(AppError::NotFound)?;
+    let gy = q::find_group_year(&mut tx, group_id, year).await?.ok_or(AppError::NotFound)?;
+    let versions = s::versions(&mut tx, gy).await?;
+    let table = match in_force_on(&versions, &super::today().to_string()) {
+        Some(v) => Some((v.version, parse_content(&v.content)?)),
+        None => None,
+    };
+    let targets = match s::covenant(&mut tx, gy).await? {
+        Some(cv) => s::targets(&mut tx, cv.id).await?,
+        None => vec![],
+    };
+    let rows = sc::entries(&mut tx, gy).await?;
+    let stored = sc::sheet(&mut tx, gy, unit_id).await?;
+    let (sheet, submitted_by) = match stored {
+        Some(r) if r.state == "submitted" => {
+            let by = r.submitted_by.unwrap_or_default();
+            (SheetState::Submitted { by, at: r.submitted_at.unwrap_or_default() }, r.submitted_by_name)
+        }
+        Some(r) if r.state == "reopened" => (
+            SheetState::Reopened { by: r.reopened_by.unwrap_or_default(), reason: r.reopen_reason.unwrap_or_default() },
+            None,
+        ),
+        _ => (SheetState::Draft, None),
+    };
+    let deadlines = Deadlines { self_assessment: deadline(&mut tx, &g, gy, year).await?, explanation: None };
+    Ok((tx, Sheet { g, t, gy, unit_id, unit_name, members, table, targets, rows, sheet, submitted_by, deadlines }))
+}
+
+/// The group's self-assessment deadline: its own date, else the authority's default.
+async fn deadline(tx: &mut Tx, g: &GroupRow, gy: i64, year: i32) -> AppResult<Option<NaiveDate>> {
+    let code = Event::SelfAssessmentDeadline.code();
+    let own = c::group_dates(tx, gy).await?.into_iter().find(|r| r.event == code).map(|r| r.date_on);
+    let day = match own {
+        Some(d) => Some(d),
+        None => {
+            c::defaults(tx, g.authority_id, year).await?.into_iter().find(|r| r.event == code).map(|r| r.default_on)
+        }
+    };
+    Ok(day.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+}
+
+fn to_entry(r: &EntryRow) -> Option<ScoreEntry> {
+    Some(ScoreEntry {
+        unit_id: r.unit_id,
+        line_code: r.line_code.clone(),
+        stage: Stage::parse(&r.stage)?,
+        value: serde_json::from_str(&r.value_json).ok()?,
+        reason: r.reason.clone(),
+        evidence: serde_json::from_str(&r.evidence_json).unwrap_or_default(),
+        by_user: r.by_user,
+        by_unit: r.by_unit,
+        at: r.at.clone(),
+        seq: u64::try_from(r.id).ok()?,
+    })
+}
+
+/// The actor's role towards the sheet.
+fn writer(ctx: &Ctx, sh: &Sheet) -> Writer {
+    let own = |role: Role| ctx.actor.grants.iter().any(|g| g.role == role && g.unit_id == Some(sh.unit_id));
+    let actor_unit = if own(Role::UnitLeader) || own(Role::UnitOfficer) {
+        Some(sh.unit_id)
+    } else {
+        ctx.actor.unit_ids().first().copied()
+    };
+    let gctx = sh.t.group.clone().unwrap_or_default();
+    let w = WriteCtx {
+        actor_unit,
+        actor_is_leader: own(Role::UnitLeader),
+        actor_is_secretariat: ctx.actor.has_role(Role::Secretariat)
+            && decide(&ctx.actor, Action::ManageCalendar, &sh.t).is_ok(),
+        sheet_unit: sh.unit_id,
+        inspector_unit: None,
+        head_unit: gctx.head_unit,
+        deputy_unit: gctx.deputy_unit,
+    };
+    Writer::resolve(&w, Stage::SelfAssessment)
+}
+
+fn the_table(sh: &Sheet, year: i32) -> AppResult<&ScoringTable> {
+    sh.table.as_ref().map(|t| &t.1).ok_or_else(|| {
+        AppError::invalid(
+            "Bảng điểm",
+            format!(
+                "{} chưa có bảng chấm điểm năm {year} đang có hiệu lực: đơn vị trưởng cần thông qua bảng điểm trước khi tự chấm.",
+                sh.g.name
+            ),
+        )
+    })
+}
+
+/// A raw value as the form shows it.
+fn value_text(v: &RawValue, method: Option<&Method>) -> (String, String) {
+    match v {
+        RawValue::Level(i) => match method {
+            Some(Method::Qualitative { levels }) => {
+                (levels.get(*i).map(|l| l.label.clone()).unwrap_or_default(), String::new())
+            }
+            _ => (String::new(), String::new()),
+        },
+        RawValue::Actual { actual } => (actual.to_string(), String::new()),
+        RawValue::Count(n) => (n.to_string(), String::new()),
+        RawValue::Manual { points, reason } => (points.to_string(), reason.clone()),
+        RawValue::NotApplicable => ("Không áp dụng".into(), String::new()),
+    }
+}
+
+fn method_code(m: &Method) -> &'static str {
+    match m {
+        Method::Qualitative { .. } => "qualitative",
+        Method::Target => "target",
+        Method::Count { .. } => "count",
+        Method::Manual => "manual",
+    }
+}
+
+fn unit_targets(sh: &Sheet, unit: i64) -> BTreeMap<String, Points> {
+    sh.targets
+        .iter()
+        .filter(|t| t.unit_id == unit)
+        .map(|t| (t.line_code.clone(), Points::from_hundredths(t.target)))
+        .collect()
+}
+
+fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
+    let entries: Vec<ScoreEntry> = sh.rows.iter().filter_map(to_entry).collect();
+    let mine = |code: &str| wf::latest(&entries, sh.unit_id, code, Stage::SelfAssessment);
+    let base = |code: &str| wf::latest_any(&entries, sh.unit_id, code);
+    let who = |seq: u64| sh.rows.iter().find(|r| r.id as u64 == seq);
+    let mut result: Option<UnitResult> = None;
+    let mut compute_errors = vec![];
+    if let Some((_, table)) = &sh.table {
+        let bases: Vec<UnitInput> = sh
+            .members
+            .iter()
+            .map(|(id, name)| UnitInput {
+                unit_id: *id,
+                name: name.clone(),
+                targets: unit_targets(sh, *id),
+                ..Default::default()
+            })
+            .collect();
+        let inputs = wf::unit_inputs(table, &bases, &entries, |es, u, l| wf::latest(es, u, l, Stage::SelfAssessment));
+        match compute(table, &inputs) {
+            Ok(r) => result = r.units.into_iter().find(|u| u.unit_id == sh.unit_id),
+            Err(v) => compute_errors = v.into_iter().map(|e| e.message).collect(),
+        }
+    }
+    let steps = |code: &str| -> Vec<String> {
+        result.as_ref().map(|r| r.explanation.for_line(code).map(|s| s.text.clone()).collect()).unwrap_or_default()
+    };
+    let targets = unit_targets(sh, sh.unit_id);
+    let mut lines = vec![];
+    let (mut bonus, mut penalties) = (vec![], vec![]);
+    if let Some((_, table)) = &sh.table {
+        fn walk<'a>(
+            l: &'a thidua_core::scoring::Line,
+            depth: u32,
+            out: &mut Vec<(u32, &'a thidua_core::scoring::Line)>,
+        ) {
+            out.push((depth, l));
+            for ch in &l.children {
+                walk(ch, depth + 1, out);
+            }
+        }
+        let mut all = vec![];
+        for l in &table.lines {
+            walk(l, 0, &mut all);
+        }
+        for (depth, l) in all {
+            let cur = mine(&l.code);
+            let (value, reason) = cur.map(|e| value_text(&e.value, l.method.as_ref())).unwrap_or_default();
+            let latest = base(&l.code);
+            let writer = latest.and_then(|e| who(e.seq));
+            lines.push(SheetLine {
+                code: l.code.clone(),
+                name: l.name.clone(),
+                depth,
+                leaf: l.is_leaf(),
+                method: l.method.as_ref().map(|m| method_code(m).to_string()),
+                method_label: l.method.as_ref().map(|m| m.label().to_string()).unwrap_or_default(),
+                max: l.max.to_string(),
+                levels: match &l.method {
+                    Some(Method::Qualitative { levels }) => levels.iter().map(|lv| lv.label.clone()).collect(),
+                    _ => vec![],
+                },
+                target: targets.get(&l.code).map(|p| p.to_string()),
+                value,
+                reason,
+                base_seq: latest.map(|e| e.seq as i64),
+                by: writer.map(|r| r.by_name.clone()),
+                at: writer.map(|r| r.at.clone()),
+                points: result.as_ref().and_then(|r| r.line(&l.code)).map(|x| x.points.to_string()),
+                explanation: steps(&l.code),
+            });
+        }
+        let adjust = |a: &AdjustLine, res: Option<&Vec<thidua_core::scoring::AdjustResult>>| SheetAdjust {
+            code: a.code.clone(),
+            name: a.name.clone(),
+            per: a.per.to_string(),
+            cap: a.cap.map(|c| c.to_string()),
+            value: mine(&a.code).map(|e| value_text(&e.value, None).0).unwrap_or_default(),
+            base_seq: base(&a.code).map(|e| e.seq as i64),
+            points: res.and_then(|v| v.iter().find(|x| x.code == a.code)).map(|x| x.points.to_string()),
+            explanation: steps(&a.code),
+        };
+        bonus = table
+            .bonus
+            .iter()
+            .filter(|a| !a.secretariat_only)
+            .map(|a| adjust(a, result.as_ref().map(|r| &r.bonus_lines)))
+            .collect();
+        penalties = table
+            .penalties
+            .iter()
+            .filter(|a| !a.secretariat_only)
+            .map(|a| adjust(a, result.as_ref().map(|r| &r.penalty_lines)))
+            .collect();
+    }
+    let who_am_i = writer(ctx, sh);
+    let phase = Phase::SelfAssessment;
+    let write = wf::may_write(&who_am_i, Stage::SelfAssessment, &sh.sheet, phase.clone(), now, &sh.deadlines);
+    let sub = wf::may_submit(&who_am_i, &sh.sheet, &phase, now, &sh.deadlines);
+    let (state, submitted_at) = match &sh.sheet {
+        SheetState::Draft => ("draft", None),
+        SheetState::Submitted { at, .. } => ("submitted", Some(at.clone())),
+        SheetState::Reopened { .. } => ("reopened", None),
+    };
+    let figures = |f: thidua_core::scoring::Figure| -> Vec<String> {
+        result.as_ref().map(|r| r.explanation.for_figure(f).map(|s| s.text.clone()).collect()).unwrap_or_default()
+    };
+    let mut explanation = figures(thidua_core::scoring::Figure::Total);
+    explanation.extend(figures(thidua_core::scoring::Figure::Class));
+    SheetView {
+        group_id: sh.g.id,
+        group_name: sh.g.name.clone(),
+        year,
+        unit_id: sh.unit_id,
+        unit_name: sh.unit_name.clone(),
+        table_version: sh.table.as_ref().map(|t| t.0),
+        state: state.into(),
+        submitted_by: sh.submitted_by.clone(),
+        submitted_at,
+        deadline: sh.deadlines.self_assessment.map(|d| d.to_string()),
+        lines,
+        bonus,
+        penalties,
+        total: result.as_ref().map(|r| r.total.to_string()),
+        class: result.as_ref().and_then(|r| r.class.as_ref()).map(|c| c.label.clone()),
+        explanation,
+        compute_errors,
+        may_write: write.is_ok() && sh.table.is_some(),
+        write_refusal: write.err().map(|e| e.message),
+        may_submit: sub.is_ok() && sh.table.is_some(),
+        submit_refusal: sub.err().map(|e| e.message),
+    }
+}
+
+fn values_json(year: i32, unit: &str, values: &[(String, Option<RawValue>)]) -> Value {
+    let lines: serde_json::Map<String, Value> =
+        values.iter().map(|(c, v)| (c.clone(), serde_json::to_value(v).unwrap_or(Value::Null))).collect();
+    json!({ "year": year, "unit": unit, "lines": lines })
+}
+
+// ---------- operations ----------
+
+/// A unit's self-assessment sheet: the lines of the table in force with the
+/// unit's values, the computed figures, and what the caller may do.
+pub async fn sheet(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: i64) -> AppResult<SheetView> {
+    let tx = st.db.read().await?;
+    let (tx, sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
+    tx.rollback().await?;
+    Ok(view(ctx, year, &sh, &thidua_db::now()))
+}
+
+/// Saves a draft: every changed line becomes a new self-assessment entry, in
+/// one transaction. Refused as a whole (nothing stored) when a value is
+/// invalid, when a line was saved by someone else since the form was loaded,
+/// or when the sheet is locked (submitted, past the deadline).
+pub async fn save(
+    st: &AppState,
+    ctx: &Ctx,
+    group_id: i64,
+    year: i32,
+    unit_id: i64,
+    input: &SaveInput,
+) -> AppResult<SheetView> {
+    let note = input.note.split_whitespace().collect::<Vec<_>>().join(" ");
+    if note.chars().count() > 1000 {
+        return Err(AppError::invalid("Ghi chú", "Ghi chú quá dài (tối đa 1000 ký tự)."));
+    }
+    let tx = st.db.begin().await?;
+    let (mut tx, sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
+    sc::lock(&mut tx, sh.gy).await?;
+    let table = the_table(&sh, year)?.clone();
+    let now = thidua_db::now();
+    let who = writer(ctx, &sh);
+    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, Phase::SelfAssessment, &now, &sh.deadlines)?;
+    let entries: Vec<ScoreEntry> = sh.rows.iter().filter_map(to_entry).collect();
+    let by_unit = ctx.actor.unit_ids().contains(&unit_id).then_some(unit_id);
+    let mut errs: Vec<Invalid> = vec![];
+    let mut changed: Vec<ScoreEntry> = vec![];
+    let mut before = vec![];
+    let mut after = vec![];
+    for li in &input.lines {
+        let code = li.line_code.trim();
+        let text = li.value.trim();
+        let old = wf::latest(&entries, unit_id, code, Stage::SelfAssessment).map(|e| e.value.clone());
+        let value = if let Some(l) = table.find(code).filter(|l| l.is_leaf()) {
+            if text.is_empty() && old.is_none() {
+                continue;
+            }
+            match l.parse_value(text, &li.reason) {
+                Ok(v) => v,
+                Err(e) => {
+                    errs.push(e);
+                    continue;
+                }
+            }
+        } else if table.find_bonus(code).or_else(|| table.find_penalty(code)).is_some() {
+            match text.parse::<u32>() {
+                Ok(n) => RawValue::Count(n),
+                Err(_) if text.is_empty() => RawValue::Count(0),
+                Err(_) => {
+                    errs.push(Invalid::new(
+                        code,
+                        format!("{code}: \"{text}\" không phải là số lần: ghi số nguyên không âm, ví dụ 2."),
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            errs.push(Invalid::new(
+                code,
+                format!("Bảng chấm điểm đang có hiệu lực không có tiêu chí, dòng thưởng hay dòng trừ mã {code}: tải lại trang."),
+            ));
+            continue;
+        };
+        let unchanged = match &old {
+            Some(o) => *o == value,
+            None => value == RawValue::Count(0),
+        };
+        if unchanged {
+            continue;
+        }
+        let e = ScoreEntry {
+            unit_id,
+            line_code: code.to_string(),
+            stage: Stage::SelfAssessment,
+            value: value.clone(),
+            reason: note.clone(),
+            evidence: vec![],
+            by_user: ctx.user.id,
+            by_unit,
+            at: now.clone(),
+            seq: 0,
+        };
+        if let Err(x) = wf::check_entry(&e, &table, &sh.unit_name) {
+            errs.push(x);
+            continue;
+        }
+        let latest = wf::latest_any(&entries, unit_id, code);
+        let latest_row = latest.and_then(|l| sh.rows.iter().find(|r| r.id as u64 == l.seq));
+        if let Err(x) = wf::check_base(
+            latest.map(|l| l.seq),
+            li.base_seq.and_then(|b| u64::try_from(b).ok()),
+            latest_row.map(|r| r.by_name.as_str()).unwrap_or(""),
+            latest_row.map(|r| r.at.as_str()).unwrap_or(""),
+        ) {
+            errs.push(Invalid::new(code, format!("{code}: {}", x.message)));
+            continue;
+        }
+        before.push((code.to_string(), old));
+        after.push((code.to_string(), Some(value)));
+        changed.push(e);
+    }
+    if !errs.is_empty() {
+        tx.rollback().await?;
+        return Err(AppError::Invalid(errs));
+    }
+    if changed.is_empty() {
+        tx.rollback().await?;
+        return Err(AppError::invalid("Phiếu tự chấm", "Không có dòng nào thay đổi: chưa lưu gì."));
+    }
+    for e in &changed {
+        let row = NewEntry {
+            unit_id,
+            line_code: e.line_code.clone(),
+            stage: e.stage.code().to_string(),
+            value_json: serde_json::to_string(&e.value).map_err(|x| AppError::Internal(format!("value: {x}")))?,
+            reason: e.reason.clone(),
+            evidence_json: "[]".into(),
+            by_user: e.by_user,
+            by_unit: e.by_unit,
+            at: e.at.clone(),
+        };
+        sc::append(&mut tx, sh.gy, &row).await?;
+    }
+    let mut a = ctx.entry("score.save", "unit", unit_id);
+    a.authority_id = Some(sh.g.authority_id);
+    a.before = Some(values_json(year, &sh.unit_name, &before));
+    a.after = Some(values_json(year, &sh.unit_name, &after));
+    a.reason = (!note.is_empty()).then_some(note);
+    audit::append(&mut tx, a).await?;
+    let (tx2, sh) = reload(st, ctx, tx, group_id, year, unit_id).await?;
+    tx2.commit().await?;
+    Ok(view(ctx, year, &sh, &now))
+}
+
+async fn reload(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_id: i64) -> AppResult<(Tx, Sheet)> {
+    open(st, ctx, tx, group_id, year, unit_id).await
+}
+
+/// The unit's leader signs and submits the sheet before the deadline: the sheet is then locked.
+pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: i64) -> AppResult<SheetView> {
+    let tx = st.db.begin().await?;
+    let (mut tx, sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
+    sc::lock(&mut tx, sh.gy).await?;
+    the_table(&sh, year)?;
+    let now = thidua_db::now();
+    let who = writer(ctx, &sh);
+    let state = wf::submit(&who, &sh.sheet, &Phase::SelfAssessment, ctx.user.id, &now, &sh.deadlines)?;
+    sc::set_submitted(&mut tx, sh.gy, unit_id, ctx.user.id, &now).await?;
+    let mut a = ctx.entry("score.submit", "unit", unit_id);
+    a.authority_id = Some(sh.g.authority_id);
+    a.before = Some(json!({ "year": year, "unit": sh.unit_name, "sheet": sh.sheet }));
+    a.after = Some(json!({ "year": year, "unit": sh.unit_name, "sheet": state }));
+    audit::append(&mut tx, a).await?;
+    let (tx, sh) = reload(st, ctx, tx, group_id, year, unit_id).await?;
+    tx.commit().await?;
+    Ok(view(ctx, year, &sh, &now))
+}
+
+/// A member unit whose sheet the caller may read.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SheetLink {
+    pub unit_id: i64,
+    pub name: String,
+    /// Whether the caller works for this unit.
+    pub own: bool,
+}
+
+/// The sheets of a group-year the caller may read (`Action::ViewSheet` on
+/// each member): the caller's own unit, or every member for the head and
+/// deputy units and the authority's readers.
+pub async fn readable_sheets(
+    st: &AppState,
+    ctx: &Ctx,
+    group_id: i64,
+    year: i32,
+) -> AppResult<(GroupRow, Vec<SheetLink>)> {
+    let mut tx = st.db.read().await?;
+    let g = q::group(&mut tx, group_id).await?.ok_or(AppError::NotFound)?;
+    let path = q::authority_path(&mut tx, g.authority_id).await?;
+    let gctx = q::group_ctx(&mut tx, g.id, Some(year)).await?;
+    let t = Target::group(path.clone(), gctx.clone());
+    tx = authorize(st, ctx, tx, Action::ViewGroup, &t, &format!("group:{group_id}")).await?;
+    let mine = ctx.actor.unit_ids();
+    let links = q::members_of_group(&mut tx, group_id)
+        .await?
+        .into_iter()
+        .filter(|m| m.year == year)
+        .filter(|m| {
+            let t = Target { authority_path: path.clone(), unit_id: Some(m.unit_id), group: Some(gctx.clone()) };
+            decide(&ctx.actor, Action::ViewSheet, &t).is_ok()
+        })
+        .map(|m| SheetLink { unit_id: m.unit_id, own: mine.contains(&m.unit_id), name: m.unit_name })
+        .collect();
+    tx.rollback().await?;
+    Ok((g, links))
+}

@@ -1,0 +1,323 @@
+//! A unit's self-assessment sheet through the API and the pages: the unit's
+//! officer saves drafts (appended entries, one transaction per save, checked
+//! against the table and against concurrent saves), the leader signs and
+//! submits, the sheet locks after submission and after the deadline, other
+//! member units can neither read nor write it, and the database refuses to
+//! change an entry.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use thidua_core::policy::Role;
+
+use crate::support::{Client, PASSWORD, Resp, TestApp};
+
+/// The sample table, adopted for the block's 2026 (effective from 15/01/2026).
+async fn adopted_table(app: &TestApp) {
+    let content = serde_json::to_string(&thidua_core::scoring::sample_table()).expect("json");
+    let mut tx = app.st.db.begin().await.expect("tx");
+    let gy = thidua_db::org::group_year(&mut tx, app.seed.block, 2026).await.expect("gy");
+    let admin = thidua_db::users::user_by_name(&mut tx, "admin").await.expect("user").expect("admin").id;
+    let id = thidua_db::scoring::insert_version(&mut tx, gy, 1, &content, "blank", "", Some(admin)).await.expect("v");
+    thidua_db::scoring::adopt(&mut tx, id, admin, "2026-01-15", "Hội nghị khối thông qua").await.expect("adopt");
+    tx.commit().await.expect("commit");
+}
+
+/// An account with one unit role.
+async fn account(app: &TestApp, username: &str, role: Role, unit: i64) {
+    let hash = thidua_web::auth::hash_password(PASSWORD).expect("hash");
+    let mut tx = app.st.db.begin().await.expect("tx");
+    let id =
+        thidua_db::users::insert_user(&mut tx, username, &format!("Người dùng {username}"), &hash).await.expect("u");
+    thidua_db::users::insert_grant(&mut tx, id, role, None, Some(unit)).await.expect("grant");
+    tx.commit().await.expect("commit");
+}
+
+/// The block with its table, Xã Hòa An as a third member (officer canbo.hoaan)
+/// and a leader for Sở Y tế (lanhdao.yte).
+async fn setup(app: &TestApp) {
+    adopted_table(app).await;
+    let mut sec = app.api_as("sec.cb").await;
+    let r = sec
+        .post_json(
+            &format!("/api/v1/groups/{}/years/2026/members", app.seed.block),
+            json!({"unit_id": app.seed.hoa_an, "role": "member"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    account(app, "canbo.hoaan", Role::UnitOfficer, app.seed.hoa_an).await;
+    account(app, "lanhdao.yte", Role::UnitLeader, app.seed.y_te).await;
+}
+
+fn url(app: &TestApp, unit: i64) -> String {
+    format!("/api/v1/groups/{}/years/2026/sheets/{unit}", app.seed.block)
+}
+
+fn page_url(app: &TestApp, unit: i64) -> String {
+    format!("/cum-khoi/{}/nam/2026/tu-cham/{unit}", app.seed.block)
+}
+
+async fn save(c: &mut Client<'_>, app: &TestApp, unit: i64, lines: Value) -> Resp {
+    c.post_json(&format!("{}/save", url(app, unit)), json!({ "lines": lines, "note": "Bản nháp" })).await
+}
+
+async fn entries(app: &TestApp) -> i64 {
+    let mut tx = app.st.db.read().await.expect("tx");
+    let (n,): (i64,) = tx.one("SELECT COUNT(*) FROM score_entries", vec![]).await.expect("count");
+    tx.rollback().await.expect("rollback");
+    n
+}
+
+fn line<'a>(v: &'a Value, code: &str) -> &'a Value {
+    v["lines"].as_array().expect("lines").iter().find(|l| l["code"] == code).expect("line")
+}
+
+fn messages(r: &Resp) -> String {
+    let v = r.json();
+    let mut out = vec![v["error"]["message"].as_str().unwrap_or("").to_string()];
+    for f in v["error"]["fields"].as_array().into_iter().flatten() {
+        out.push(f["message"].as_str().unwrap_or("").to_string());
+    }
+    out.join(" | ")
+}
+
+#[tokio::test]
+async fn the_officer_saves_drafts_and_sees_the_computed_total() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut officer = app.api_as("canbo.yte").await;
+    let r = officer.get(&url(&app, y)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["may_write"], true, "{v}");
+    assert_eq!(v["may_submit"], false, "only the leader submits");
+    assert_eq!(v["state"], "draft");
+    assert!(v["bonus"].as_array().is_some_and(|b| !b.is_empty()));
+    assert!(
+        v["penalties"].as_array().expect("penalties").iter().all(|p| p["code"] != "TR.1"),
+        "the secretariat's own line is not on the sheet"
+    );
+    let r = save(
+        &mut officer,
+        &app,
+        y,
+        json!([
+            {"line_code": "II.2", "value": "Đạt", "base_seq": null},
+            {"line_code": "I.2", "value": "80", "reason": "Ban hành đủ văn bản đúng hạn", "base_seq": null},
+            {"line_code": "II.3", "value": "2", "base_seq": null},
+            {"line_code": "TH.1", "value": "1", "base_seq": null},
+            {"line_code": "TR.2", "value": "", "base_seq": null}
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(entries(&app).await, 4, "the unchanged line is not stored");
+    assert_eq!(line(&v, "II.2")["value"], "Đạt");
+    assert!(line(&v, "II.2")["base_seq"].as_i64().is_some());
+    assert_eq!(line(&v, "I.2")["reason"], "Ban hành đủ văn bản đúng hạn");
+    assert!(v["total"].is_string(), "{v}");
+    assert!(!line(&v, "II.3")["explanation"].as_array().expect("steps").is_empty());
+    assert_eq!(app.audit_actions().await[0], "score.save");
+
+    // the page: the group links to the sheets, the sheet shows the value, a save from the form
+    let mut p = app.page_as("canbo.yte").await;
+    let g = p.get(&format!("/cum-khoi/{}", app.seed.block)).await;
+    assert!(g.body.contains(&format!("/cum-khoi/{}/nam/2026/tu-cham", app.seed.block)), "{}", g.body);
+    let idx = p.get(&format!("/cum-khoi/{}/nam/2026/tu-cham", app.seed.block)).await;
+    assert_eq!(idx.status, StatusCode::SEE_OTHER, "the officer goes straight to the unit's sheet");
+    assert_eq!(idx.location(), page_url(&app, y));
+    let page = p.get(&page_url(&app, y)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Phiếu tự chấm điểm năm 2026: Sở Y tế") && page.body.contains("Lưu nháp"));
+    assert!(page.body.contains("<option value=\"Đạt\" selected>"), "{}", page.body);
+    assert!(page.body.contains("Cách tính"));
+    let base = line(&v, "II.2")["base_seq"].as_i64().expect("seq").to_string();
+    let r = p.post_form(&page_url(&app, y), &[("b:II.2", &base), ("v:II.2", "Không đạt"), ("note", "Sửa lại")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = p.get(&r.location()).await;
+    assert!(page.body.contains("Đã lưu nháp phiếu tự chấm năm 2026 của Sở Y tế"), "{}", page.body);
+    assert!(page.body.contains("<option value=\"Không đạt\" selected>"));
+    assert_eq!(entries(&app).await, 5, "a correction is a new entry");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn two_saves_on_the_same_base_the_second_is_refused() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut a = app.api_as("canbo.yte").await;
+    let mut b = app.api_as("lanhdao.yte").await;
+    let r = save(&mut a, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = save(
+        &mut b,
+        &app,
+        y,
+        json!([
+            {"line_code": "II.4", "value": "Đạt", "base_seq": null},
+            {"line_code": "II.2", "value": "Không đạt", "base_seq": null}
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("vừa được canbo.yte lưu lúc"), "{}", r.body);
+    assert_eq!(entries(&app).await, 1, "nothing of the second save is stored");
+    let v = a.get(&url(&app, y)).await.json();
+    assert_eq!(line(&v, "II.2")["value"], "Đạt", "the first save is kept");
+    // the page says so too, keeping what was typed
+    let mut p = app.page_as("lanhdao.yte").await;
+    let r = p.post_form(&page_url(&app, y), &[("b:II.2", ""), ("v:II.2", "Không đạt")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("hãy tải lại để xem giá trị mới"), "{}", r.body);
+    assert!(r.body.contains("<option value=\"Không đạt\" selected>"));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn bad_values_are_refused_and_nothing_stored() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut officer = app.api_as("canbo.yte").await;
+    let r = save(
+        &mut officer,
+        &app,
+        y,
+        json!([
+            {"line_code": "II.2", "value": "Đạt", "base_seq": null},
+            {"line_code": "I.1", "value": "nhiều lắm", "base_seq": null},
+            {"line_code": "I.2", "value": "150", "reason": "Vượt", "base_seq": null},
+            {"line_code": "II.3", "value": "-1", "base_seq": null},
+            {"line_code": "TH.1", "value": "-2", "base_seq": null}
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let m = messages(&r);
+    assert!(m.contains("I.1") && m.contains("I.2") && m.contains("II.3") && m.contains("TH.1"), "{m}");
+    assert!(m.contains("ghi từ 0 đến"), "{m}");
+    assert_eq!(entries(&app).await, 0);
+    assert!(!app.audit_actions().await.contains(&"score.save".to_string()));
+    // a secretariat-only line is not the unit's
+    let r = save(&mut officer, &app, y, json!([{"line_code": "TR.1", "value": "1", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("do Ban thường trực chấm"), "{}", r.body);
+    assert_eq!(entries(&app).await, 0);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn other_members_cannot_read_or_write_a_units_sheet() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut other = app.api_as("canbo.hoaan").await;
+    let r = other.get(&url(&app, y)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(app.audit_actions().await[0], "denied:view_sheet");
+    let r = save(&mut other, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(app.audit_actions().await[0], "denied:view_sheet");
+    let mut p = app.page_as("canbo.hoaan").await;
+    assert_eq!(p.get(&page_url(&app, y)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(entries(&app).await, 0);
+    // its own sheet it reads
+    assert_eq!(other.get(&url(&app, app.seed.hoa_an)).await.status, StatusCode::OK);
+    // another authority's secretariat reads nothing
+    let mut hn = app.api_as("sec.hn").await;
+    assert_eq!(hn.get(&url(&app, y)).await.status, StatusCode::FORBIDDEN);
+    // the head unit and the authority's viewer read, but do not write the unit's values
+    let mut head = app.api_as("canbo.tuphap").await;
+    assert_eq!(head.get(&url(&app, y)).await.json()["may_write"], false);
+    let r = save(&mut head, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("do chính đơn vị ghi"), "{}", r.body);
+    let mut viewer = app.api_as("xem.cb").await;
+    assert_eq!(viewer.get(&url(&app, y)).await.status, StatusCode::OK);
+    assert_eq!(entries(&app).await, 0);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_leader_submits_and_the_sheet_locks() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut officer = app.api_as("canbo.yte").await;
+    let r = save(&mut officer, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // the officer does not sign
+    let r = officer.post_json(&format!("{}/submit", url(&app, y)), json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("Chỉ lãnh đạo đơn vị ký và gửi"), "{}", r.body);
+    // the leader signs from the page
+    let mut leader = app.page_as("lanhdao.yte").await;
+    let page = leader.get(&page_url(&app, y)).await;
+    assert!(page.body.contains("Ký, gửi"), "{}", page.body);
+    let r = leader.post_form(&format!("{}/ky-gui", page_url(&app, y)), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = leader.get(&r.location()).await;
+    assert!(page.body.contains("Đã ký, gửi phiếu tự chấm năm 2026 của Sở Y tế"), "{}", page.body);
+    assert_eq!(app.audit_actions().await[0], "score.submit");
+    let v = officer.get(&url(&app, y)).await.json();
+    assert_eq!(v["state"], "submitted");
+    assert_eq!(v["submitted_by"], "lanhdao.yte");
+    assert_eq!(v["may_write"], false);
+    // after submission the officer's save is refused, nothing stored
+    let base = line(&v, "II.2")["base_seq"].clone();
+    let r = save(&mut officer, &app, y, json!([{"line_code": "II.2", "value": "Không đạt", "base_seq": base}])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("đã khóa"), "{}", r.body);
+    assert_eq!(entries(&app).await, 1);
+    // the page shows the lock
+    let mut p = app.page_as("canbo.yte").await;
+    let page = p.get(&page_url(&app, y)).await;
+    assert!(page.body.contains("đã khóa") && !page.body.contains(">Lưu nháp<"), "{}", page.body);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn after_the_deadline_the_sheet_is_locked() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let mut tx = app.st.db.begin().await.expect("tx");
+    let gy = thidua_db::org::group_year(&mut tx, app.seed.block, 2026).await.expect("gy");
+    let admin = thidua_db::users::user_by_name(&mut tx, "admin").await.expect("user").expect("admin").id;
+    thidua_db::calendar::set_group_date(&mut tx, gy, "self_assessment_deadline", "2026-01-20", "Kiểm thử", admin)
+        .await
+        .expect("date");
+    tx.commit().await.expect("commit");
+    let y = app.seed.y_te;
+    let mut officer = app.api_as("canbo.yte").await;
+    let v = officer.get(&url(&app, y)).await.json();
+    assert_eq!(v["deadline"], "2026-01-20");
+    assert_eq!(v["may_write"], false);
+    let r = save(&mut officer, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("Đã quá hạn tự chấm (20/01/2026)"), "{}", r.body);
+    let mut leader = app.api_as("lanhdao.yte").await;
+    let r = leader.post_json(&format!("{}/submit", url(&app, y)), json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(entries(&app).await, 0);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn entries_are_append_only() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let mut officer = app.api_as("canbo.yte").await;
+    let r =
+        save(&mut officer, &app, app.seed.y_te, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut tx = app.st.db.begin().await.expect("tx");
+    assert!(tx.exec("UPDATE score_entries SET value_json = '{\"level\":1}'", vec![]).await.is_err());
+    tx.rollback().await.expect("rollback");
+    let mut tx = app.st.db.begin().await.expect("tx");
+    assert!(tx.exec("DELETE FROM score_entries", vec![]).await.is_err());
+    tx.rollback().await.expect("rollback");
+    assert_eq!(entries(&app).await, 1);
+    app.finish().await;
+}

@@ -274,9 +274,21 @@ impl Browser {
     }
 
     /// The visible text of the first element matching `css`.
+    /// An element found just before a navigation may be gone by the time its
+    /// text is read: then it is looked up again, a few times.
     pub async fn text(&self, css: &str) -> String {
-        let e = self.find(css).await;
-        e.text().await.unwrap_or_else(|err| panic!("text of {css}: {err}"))
+        let mut last = String::new();
+        for _ in 0..20 {
+            let e = self.find(css).await;
+            match e.text().await {
+                Ok(t) => return t,
+                Err(err) => {
+                    last = err.to_string();
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                }
+            }
+        }
+        panic!("text of {css}: {last}")
     }
 
     /// The visible texts of every element matching `css`.

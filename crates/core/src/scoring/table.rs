@@ -247,6 +247,13 @@ impl ScoringTable {
         self.bonus.iter().find(|l| l.code == code)
     }
 
+    /// The penalty line for not signing the covenant: a line only the
+    /// secretariat scores whose name mentions "giao ước" (the table, not the
+    /// code, says how many points it costs).
+    pub fn covenant_penalty(&self) -> Option<&AdjustLine> {
+        self.penalties.iter().find(|l| l.secretariat_only && crate::text::fold(&l.name).contains("giao uoc"))
+    }
+
     pub fn find_penalty(&self, code: &str) -> Option<&AdjustLine> {
         self.penalties.iter().find(|l| l.code == code)
     }

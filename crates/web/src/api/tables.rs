@@ -51,7 +51,12 @@ fn problems(t: &thidua_core::scoring::ScoringTable) -> Vec<String> {
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(v: serde_json::Value, what: &str) -> AppResult<T> {
-    serde_json::from_value(v).map_err(|e| AppError::BadRequest(format!("{what} không đúng định dạng: {e}")))
+    serde_json::from_value(v).map_err(|e| {
+        tracing::debug!(error = %e, "bad table JSON");
+        AppError::BadRequest(format!(
+            "{what} gửi lên không đúng cấu trúc (xem tài liệu OpenAPI tại /api/v1/openapi.json). Không có gì được lưu."
+        ))
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/templates", tag = "Bảng điểm", responses((status = 200, body = Vec<TemplateRow>)))]

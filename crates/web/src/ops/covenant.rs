@@ -494,10 +494,9 @@ impl Loaded {
     }
 }
 
-/// The penalty line for not signing the covenant: a line only the
-/// secretariat scores whose name mentions "giao ước".
+/// The penalty line for not signing the covenant (a rule of the domain).
 pub fn penalty_line(t: &ScoringTable) -> Option<&AdjustLine> {
-    t.penalties.iter().find(|l| l.secretariat_only && fold(&l.name).contains("giao uoc"))
+    t.covenant_penalty()
 }
 
 fn may(ctx: &Ctx, action: Action, t: &Target) -> bool {

@@ -682,3 +682,419 @@ fn demo_serves_and_stops_on_sigterm() {
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Durability: `thidua serve` killed with SIGKILL during a burst of saves loses no acknowledged save
+// ---------------------------------------------------------------------------------------------
+
+/// A response of [`http`]: status, headers (names in lower case) and body.
+#[cfg(unix)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+#[cfg(unix)]
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request on its own connection. An error when the connection
+/// fails or the response is cut short (a server killed mid-response).
+#[cfg(unix)]
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<Reply> {
+    use std::io::{Error, Read, Write};
+    let sock: std::net::SocketAddr = addr.parse().map_err(Error::other)?;
+    let mut s = std::net::TcpStream::connect_timeout(&sock, std::time::Duration::from_secs(10))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let cut = || Error::other(format!("a cut response: {}", String::from_utf8_lossy(&raw)));
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(cut)?;
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).ok_or_else(cut)?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let find = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let rest = &raw[end + 4..];
+    let body = if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let (mut out, mut at) = (Vec::new(), 0);
+        loop {
+            let eol = rest[at..].windows(2).position(|w| w == b"\r\n").ok_or_else(cut)? + at;
+            let size = String::from_utf8_lossy(&rest[at..eol]);
+            let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).map_err(|_| cut())?;
+            if size == 0 {
+                break out;
+            }
+            let chunk = rest.get(eol + 2..eol + 2 + size).ok_or_else(cut)?;
+            out.extend_from_slice(chunk);
+            at = eol + 2 + size + 2;
+        }
+    } else if let Some(n) = find("content-length").and_then(|n| n.parse::<usize>().ok()) {
+        rest.get(..n).ok_or_else(cut)?.to_vec()
+    } else {
+        rest.to_vec()
+    };
+    let body = String::from_utf8(body).map_err(|_| cut())?;
+    Ok(Reply { status, headers, body })
+}
+
+/// `thidua serve` as a subprocess on 127.0.0.1:0, with its log kept.
+#[cfg(unix)]
+struct Server {
+    child: std::process::Child,
+    addr: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[cfg(unix)]
+impl Server {
+    fn start(dir: &Path, url: &str) -> Server {
+        use std::io::{BufRead, BufReader};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_thidua"));
+        cmd.arg("serve").current_dir(dir).env("RUST_LOG", "info,sqlx=warn");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("THIDUA_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("THIDUA_DATABASE_URL", url).env("THIDUA_LISTEN", "127.0.0.1:0").env("THIDUA_LOG_FORMAT", "text");
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (send, recv) = std::sync::mpsc::channel();
+        let keep = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("url=http://").nth(1) {
+                    let _ = send.send(url.split_whitespace().next().unwrap_or("").to_string());
+                }
+                keep.lock().unwrap().push(line);
+            }
+        });
+        match recv.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(addr) => Server { child, addr, log },
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("thidua serve did not start:\n{}", log.lock().unwrap().join("\n"));
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+/// A server left running by a failed test is killed.
+#[cfg(unix)]
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A value for the k-th save of a sheet line (consecutive values differ), with its reason.
+#[cfg(unix)]
+fn burst_value(line: &serde_json::Value, k: usize) -> (String, String) {
+    match line["method"].as_str() {
+        Some("qualitative") => {
+            let levels = line["levels"].as_array().expect("levels");
+            (levels[k % levels.len()].as_str().expect("a label").to_string(), String::new())
+        }
+        Some("target") => ((100 + k % 50).to_string(), String::new()),
+        Some("count") => ((1 + k % 4).to_string(), String::new()),
+        Some("manual") => ((1 + k % 9).to_string(), format!("Tự đánh giá lần {k}")),
+        other => panic!("a method: {other:?} in {line}"),
+    }
+}
+
+/// A save: its line, what was sent, and (when acknowledged with 200) the entry's sequence number.
+#[cfg(unix)]
+#[derive(Debug, Clone)]
+struct Attempt {
+    line: String,
+    value: String,
+    reason: String,
+    seq: Option<i64>,
+}
+
+/// Prepares the demo on `t` (SQLite: `thidua demo --prepare-only`; PostgreSQL:
+/// the loader), adds an officer of a block member that signed its 2026
+/// covenant, serves it, saves from 8 threads at once, kills the server with
+/// SIGKILL once at least 50 saves were acknowledged, restarts it on the same
+/// database, and checks that every acknowledged save is stored with its
+/// value, the API serves them, and the audit log is intact.
+#[cfg(unix)]
+async fn check_sigkill(t: &TestDb) {
+    use std::os::unix::process::ExitStatusExt;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use thidua_core::scoring::RawValue;
+
+    const THREADS: usize = 8;
+    const ACKED_BEFORE_KILL: usize = 50;
+    let url = match Backend::of_url(&t.url) {
+        Some(Backend::Sqlite) => {
+            expect(&t.run(&["demo", "--dir", "mau", "--prepare-only"], None), 0);
+            format!("sqlite://{}", t.dir.path().join("mau").join(thidua_app::commands::DEMO_FILE).display())
+        }
+        _ => {
+            let db = t.db().await;
+            demo::load(&db).await.expect("demo loads");
+            db.close().await;
+            t.url.clone()
+        }
+    };
+    let run = |args: &[&str], stdin: Option<&str>| t.run_env(args, stdin, &[("THIDUA_DATABASE_URL", url.as_str())]);
+
+    // a plain member of a block with an adopted table, that signed its 2026 covenant
+    let db = Db::connect(&url).await.expect("connect");
+    let mut tx = db.read().await.unwrap();
+    let (group_id, unit_id): (i64, i64) = tx
+        .one(
+            "SELECT gy.group_id, s.unit_id FROM covenant_signatures s \
+             JOIN covenants c ON c.id = s.covenant_id \
+             JOIN group_years gy ON gy.id = c.group_year_id \
+             JOIN memberships m ON m.group_year_id = gy.id AND m.unit_id = s.unit_id \
+             WHERE gy.year = 2026 AND m.role = 'member' AND c.table_id IS NOT NULL ORDER BY s.id LIMIT 1",
+            vec![],
+        )
+        .await
+        .expect("a signed member of a block");
+    assert_eq!(tx.scalar("SELECT COUNT(*) FROM score_entries", vec![]).await.unwrap(), 0);
+    tx.rollback().await.unwrap();
+    db.close().await;
+    let unit = unit_id.to_string();
+    let officer = "canbo.kiemtraben";
+    let add = ["user", "add", "--username", officer, "--full-name", "Cán bộ thi đua (kiểm tra độ bền)"];
+    let add = [&add[..], &["--role", "unit_officer", "--unit-id", &unit, "--password-stdin"]].concat();
+    expect(&run(&add, Some(&format!("{DEMO_PASSWORD}\n"))), 0);
+    let audit_before = intact_count(&expect(&run(&["audit", "verify"], None), 0).0);
+
+    // serve; sign in as the officer
+    let mut server = Server::start(t.dir.path(), &url);
+    let login = serde_json::json!({ "username": officer, "password": DEMO_PASSWORD }).to_string();
+    let r = http(&server.addr, "POST", "/api/v1/session", &[], &login).expect("login");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .filter_map(|(_, c)| c.split(';').next())
+        .find(|c| c.starts_with("thidua_session="))
+        .expect("the session cookie")
+        .to_string();
+    let csrf = r.json()["csrf_token"].as_str().expect("the CSRF token").to_string();
+    let sheet = format!("/api/v1/groups/{group_id}/years/2026/sheets/{unit_id}");
+    let r = http(&server.addr, "GET", &sheet, &[("Cookie", &cookie)], "").expect("the sheet");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    // the demo calendar's self-assessment deadline is 05/12/2026: after it the sheet is locked
+    assert_eq!(v["may_write"], true, "the officer cannot write (deadline {}): {}", v["deadline"], v["write_refusal"]);
+    assert_eq!(v["state"], "draft");
+    let table_version = v["table_version"].as_i64().expect("a table in force");
+    let lines: Vec<serde_json::Value> = v["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|l| l["leaf"] == true && l["base_seq"].is_null())
+        .filter(|l| l["method"] != "qualitative" || l["levels"].as_array().is_some_and(|x| x.len() >= 2))
+        .take(THREADS)
+        .cloned()
+        .collect();
+    assert_eq!(lines.len(), THREADS, "{v}");
+
+    // the burst: each thread saves its own line again and again, on the base_seq of its last save
+    let acked = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let (per_line, killed) = std::thread::scope(|s| {
+        let workers: Vec<_> = lines
+            .iter()
+            .map(|line| {
+                let (addr, cookie, csrf, sheet, acked, stop) = (&server.addr, &cookie, &csrf, &sheet, &acked, &stop);
+                s.spawn(move || {
+                    let code = line["code"].as_str().expect("a code").to_string();
+                    let mut done: Vec<Attempt> = vec![];
+                    let mut base: Option<i64> = None;
+                    for k in 0.. {
+                        if stop.load(Ordering::SeqCst) {
+                            return (code, done, None, None);
+                        }
+                        let (value, reason) = burst_value(line, k);
+                        let body = serde_json::json!({
+                            "lines": [{ "line_code": code, "value": value, "reason": reason, "base_seq": base }],
+                            "note": format!("Lần lưu {k}"),
+                        });
+                        let headers = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+                        let mut a = Attempt { line: code.clone(), value, reason, seq: None };
+                        match http(addr, "POST", &format!("{sheet}/save"), &headers, &body.to_string()) {
+                            Ok(r) if r.status == 200 => {
+                                let v: serde_json::Value = serde_json::from_str(&r.body).expect("a sheet");
+                                let l = v["lines"].as_array().unwrap().iter().find(|l| l["code"] == code.as_str());
+                                let seq = l.and_then(|l| l["base_seq"].as_i64()).expect("the new base_seq");
+                                assert!(base.is_none_or(|b| seq > b), "{code}: {seq} after {base:?}");
+                                a.seq = Some(seq);
+                                done.push(a);
+                                base = Some(seq);
+                                acked.fetch_add(1, Ordering::SeqCst);
+                            }
+                            // a full answer other than 200: the server was alive and refused
+                            Ok(r) => {
+                                return (code.clone(), done, None, Some(format!("{code}: {} {}", r.status, r.body)));
+                            }
+                            // no (full) answer: the server was killed; this save is not acknowledged
+                            Err(_) => return (code, done, Some(a), None),
+                        }
+                    }
+                    unreachable!()
+                })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while acked.load(Ordering::SeqCst) < ACKED_BEFORE_KILL
+            && std::time::Instant::now() < deadline
+            && !workers.iter().any(|w| w.is_finished())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let killed = acked.load(Ordering::SeqCst) >= ACKED_BEFORE_KILL && !workers.iter().any(|w| w.is_finished());
+        if killed {
+            // Child::kill sends SIGKILL on Unix
+            server.child.kill().expect("SIGKILL");
+        } else {
+            stop.store(true, Ordering::SeqCst);
+        }
+        let per_line: Vec<_> = workers.into_iter().map(|w| w.join().expect("a worker")).collect();
+        (per_line, killed)
+    });
+    let status = server.child.wait().expect("wait");
+    let refused: Vec<&String> = per_line.iter().filter_map(|(_, _, _, e)| e.as_ref()).collect();
+    assert!(refused.is_empty(), "saves refused during the burst: {refused:#?}\n{}", server.log());
+    assert!(killed, "fewer than {ACKED_BEFORE_KILL} saves in 120 s: {acked:?}\n{}", server.log());
+    assert_eq!(status.signal(), Some(9), "killed by SIGKILL: {status:?}");
+    let total: usize = per_line.iter().map(|(_, d, _, _)| d.len()).sum();
+    let in_flight = per_line.iter().filter(|(_, _, f, _)| f.is_some()).count();
+    eprintln!(
+        "{total} saves acknowledged in {:?} by {THREADS} threads before SIGKILL; {in_flight} in flight",
+        started.elapsed()
+    );
+    assert!(total >= ACKED_BEFORE_KILL);
+    let counts: Vec<String> = per_line.iter().map(|(c, d, _, _)| format!("{c}: {}", d.len())).collect();
+    eprintln!("acknowledged per line: {}", counts.join(", "));
+
+    // restart on the same database: the session still works, the sheet shows the last entry of every line
+    let server = Server::start(t.dir.path(), &url);
+    let r = http(&server.addr, "GET", &sheet, &[("Cookie", &cookie)], "").expect("the sheet after restart");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = r.json();
+    assert_eq!(after["state"], "draft");
+
+    let db = Db::connect(&url).await.expect("connect");
+    let mut tx = db.read().await.unwrap();
+    let (content,): (String,) = tx
+        .one(
+            "SELECT st.content FROM scoring_tables st JOIN group_years gy ON gy.id = st.group_year_id \
+             WHERE gy.group_id = $1 AND gy.year = 2026 AND st.version = $2",
+            thidua_db::args![group_id, table_version as i32],
+        )
+        .await
+        .unwrap();
+    let table: ScoringTable = serde_json::from_str(&content).expect("a table");
+    let rows: Vec<(i64, String, String, String)> = tx
+        .all(
+            "SELECT id, line_code, stage, value_json FROM score_entries WHERE unit_id = $1 ORDER BY id",
+            thidua_db::args![unit_id],
+        )
+        .await
+        .unwrap();
+    let audited = tx.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'score.save'", vec![]).await.unwrap();
+    tx.rollback().await.unwrap();
+    db.close().await;
+    let expected = |a: &Attempt| -> RawValue {
+        let line = table.find(&a.line).unwrap_or_else(|| panic!("{} in the table", a.line));
+        line.parse_value(&a.value, &a.reason).expect("a valid value")
+    };
+    let mut extra = 0;
+    for (code, done, lost, _) in &per_line {
+        let stored: Vec<&(i64, String, String, String)> = rows.iter().filter(|r| &r.1 == code).collect();
+        // every acknowledged save, in order, with its value ...
+        assert!(stored.len() >= done.len(), "{code}: {} stored, {} acknowledged", stored.len(), done.len());
+        for (a, row) in done.iter().zip(&stored) {
+            assert_eq!(Some(row.0), a.seq, "{code}: entry {row:?} for {a:?}");
+            assert_eq!(row.2, "self_assessment");
+            let value: RawValue = serde_json::from_str(&row.3).expect("a stored value");
+            assert_eq!(value, expected(a), "{code}: entry {}", row.0);
+        }
+        // ... then at most the one save in flight at the kill, committed but not answered
+        match &stored[done.len()..] {
+            [] => {}
+            [row] => {
+                let lost = lost.as_ref().unwrap_or_else(|| panic!("{code}: an entry nobody sent: {row:?}"));
+                let value: RawValue = serde_json::from_str(&row.3).expect("a stored value");
+                assert_eq!(value, expected(lost), "{code}: the save in flight");
+                extra += 1;
+            }
+            more => panic!("{code}: entries nobody sent: {more:?}"),
+        }
+        // the API after the restart serves the latest entry (a line whose saves all waited for the
+        // write lock until the kill has none)
+        let l = after["lines"].as_array().unwrap().iter().find(|l| l["code"] == code.as_str()).expect("the line");
+        assert_eq!(l["base_seq"].as_i64(), stored.last().map(|r| r.0), "{code}: {l}");
+        if let Some(last) = stored.last() {
+            let shown =
+                table.find(code).unwrap().parse_value(l["value"].as_str().unwrap(), l["reason"].as_str().unwrap());
+            assert_eq!(shown.expect("the value shown"), serde_json::from_str::<RawValue>(&last.3).unwrap(), "{code}");
+        } else {
+            assert_eq!(l["value"], "", "{code}: {l}");
+        }
+    }
+    assert_eq!(rows.len(), total + extra, "no entry on other lines");
+    assert_eq!(audited as usize, rows.len(), "one audit row per committed save");
+    eprintln!("after restart: {} entries ({total} acknowledged, {extra} committed in flight)", rows.len());
+
+    // a clean stop, then the audit chain checks
+    let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let mut server = server;
+    let status = server.child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "{}", server.log());
+    let (o, _) = expect(&run(&["audit", "verify"], None), 0);
+    assert!(o.contains("Nhật ký toàn vẹn"), "{o}");
+    assert!(intact_count(&o) >= audit_before + rows.len() as u64, "{o}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigkill_during_saves_loses_no_acknowledged_save_sqlite() {
+    check_sigkill(&TestDb::sqlite()).await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigkill_during_saves_loses_no_acknowledged_save_postgres() {
+    if let Some(t) = TestDb::postgres().await {
+        check_sigkill(&t).await;
+    }
+}

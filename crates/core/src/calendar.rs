@@ -528,7 +528,7 @@ mod tests {
         for a in [&other, &head, &member, &viewer] {
             assert!(decide(a, Action::ManageCalendar, &auth).is_err());
         }
-        let g = GroupCtx { head_unit: Some(10), deputy_unit: None, member_units: vec![10, 12] };
+        let g = GroupCtx { head_unit: Some(10), deputy_unit: None, member_units: vec![10, 12], inspections: vec![] };
         let t = Target::group(vec![cb, tw], g);
         assert!(decide(&head, Action::LeadGroupYear, &t).is_ok());
         assert!(decide(&sec, Action::LeadGroupYear, &t).is_ok());

@@ -783,7 +783,12 @@ mod tests {
     fn who_uploads_and_who_reads() {
         use crate::policy::{Action, Actor, Grant, GroupCtx, Role, Target, decide};
         let (tw, cb, hn) = (1, 2, 3);
-        let g = GroupCtx { head_unit: Some(10), deputy_unit: Some(11), member_units: vec![10, 11, 12] };
+        let g = GroupCtx {
+            head_unit: Some(10),
+            deputy_unit: Some(11),
+            member_units: vec![10, 11, 12],
+            inspections: vec![],
+        };
         let t = Target::group(vec![cb, tw], g);
         let unit = |u| Actor {
             user_id: 1,

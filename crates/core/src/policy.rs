@@ -71,6 +71,9 @@ pub struct GroupCtx {
     /// Units that are members of the group in any year (a unit may read the
     /// history of a group it belongs or belonged to).
     pub member_units: Vec<i64>,
+    /// The cross-inspection pairs of the year, (inspector, inspected): the
+    /// inspector reads the inspected unit's sheet. Empty where not needed.
+    pub inspections: Vec<(i64, i64)>,
 }
 
 /// The object of an action, as far as the policy needs to know it.
@@ -130,8 +133,12 @@ pub enum Action {
     SignCovenant,
     /// Record the penalty of a unit that did not sign the covenant.
     PenalizeUnsigned,
-    /// Read a unit's score sheet (the unit itself, the head and deputy units, the authority's readers).
+    /// Read a unit's score sheet (the unit itself, its inspector, the head and deputy units, the authority's readers).
     ViewSheet,
+    /// See every member's sheet side by side: the head-review table and the results before publication.
+    ReviewGroupYear,
+    /// Appraise a group-year's scores, reopen a sheet or final results, finalise and publish (the secretariat).
+    Appraise,
 }
 
 impl Action {
@@ -152,6 +159,8 @@ impl Action {
         Action::SignCovenant,
         Action::PenalizeUnsigned,
         Action::ViewSheet,
+        Action::ReviewGroupYear,
+        Action::Appraise,
     ];
 
     pub fn code(self) -> &'static str {
@@ -172,6 +181,8 @@ impl Action {
             Action::SignCovenant => "sign_covenant",
             Action::PenalizeUnsigned => "penalize_unsigned",
             Action::ViewSheet => "view_sheet",
+            Action::ReviewGroupYear => "review_group_year",
+            Action::Appraise => "appraise",
         }
     }
 
@@ -194,6 +205,8 @@ impl Action {
             Action::SignCovenant => "ký giao ước thi đua thay cho đơn vị này",
             Action::PenalizeUnsigned => "trừ điểm đơn vị không ký giao ước",
             Action::ViewSheet => "xem phiếu chấm điểm của đơn vị này",
+            Action::ReviewGroupYear => "xem bảng tổng hợp điểm của các thành viên cụm, khối",
+            Action::Appraise => "thẩm định, chốt và công bố kết quả chấm điểm",
         }
     }
 }
@@ -287,7 +300,12 @@ fn allowed(actor: &Actor, action: Action, t: &Target) -> bool {
             actor.covers(&readers, path)
                 || t.unit_id.is_some_and(|u| actor.unit_role_on(u))
                 || allowed(actor, Action::LeadGroupYear, t)
+                || t.group
+                    .as_ref()
+                    .is_some_and(|g| g.inspections.iter().any(|(i, u)| Some(*u) == t.unit_id && actor.unit_role_on(*i)))
         }
+        Action::ReviewGroupYear => actor.covers(&readers, path) || allowed(actor, Action::LeadGroupYear, t),
+        Action::Appraise => actor.covers(&[Role::Secretariat], path),
         Action::ViewAudit => {
             actor.covers(&[Role::Secretariat], path) || (path.is_empty() && actor.has_role(Role::Secretariat))
         }
@@ -396,16 +414,27 @@ mod tests {
     fn member_units_read_their_groups_of_other_authorities() {
         // Tỉnh Cao Bằng (unit 30 of the central authority) in a central cluster.
         let o = actor(vec![unit(Role::UnitLeader, TW, 30)]);
-        let g = GroupCtx { head_unit: Some(31), deputy_unit: Some(30), member_units: vec![30, 31, 32] };
+        let g = GroupCtx {
+            head_unit: Some(31),
+            deputy_unit: Some(30),
+            member_units: vec![30, 31, 32],
+            inspections: vec![],
+        };
         assert!(decide(&o, Action::ViewGroup, &Target::group(vec![TW], g.clone())).is_ok());
-        let other = GroupCtx { head_unit: Some(40), deputy_unit: None, member_units: vec![40, 41] };
+        let other =
+            GroupCtx { head_unit: Some(40), deputy_unit: None, member_units: vec![40, 41], inspections: vec![] };
         let o2 = actor(vec![unit(Role::UnitLeader, CB, 50)]);
         assert!(decide(&o2, Action::ViewGroup, &Target::group(vec![TW], other)).is_err());
     }
 
     #[test]
     fn head_officer_follows_from_the_group_year() {
-        let g = GroupCtx { head_unit: Some(10), deputy_unit: Some(11), member_units: vec![10, 11, 12] };
+        let g = GroupCtx {
+            head_unit: Some(10),
+            deputy_unit: Some(11),
+            member_units: vec![10, 11, 12],
+            inspections: vec![],
+        };
         let t = Target::group(vec![CB, TW], g);
         assert!(decide(&actor(vec![unit(Role::UnitOfficer, CB, 10)]), Action::LeadGroupYear, &t).is_ok());
         assert!(decide(&actor(vec![unit(Role::UnitLeader, CB, 11)]), Action::LeadGroupYear, &t).is_ok());
@@ -414,7 +443,7 @@ mod tests {
 
     #[test]
     fn only_a_members_leader_signs_its_covenant() {
-        let g = GroupCtx { head_unit: Some(10), deputy_unit: None, member_units: vec![10, 11] };
+        let g = GroupCtx { head_unit: Some(10), deputy_unit: None, member_units: vec![10, 11], inspections: vec![] };
         let t = |u: i64| Target { authority_path: vec![CB, TW], unit_id: Some(u), group: Some(g.clone()) };
         let leader = actor(vec![unit(Role::UnitLeader, CB, 11)]);
         assert!(decide(&leader, Action::SignCovenant, &t(11)).is_ok());
@@ -432,7 +461,12 @@ mod tests {
 
     #[test]
     fn members_read_only_their_own_sheet() {
-        let g = GroupCtx { head_unit: Some(10), deputy_unit: Some(11), member_units: vec![10, 11, 12, 13] };
+        let g = GroupCtx {
+            head_unit: Some(10),
+            deputy_unit: Some(11),
+            member_units: vec![10, 11, 12, 13],
+            inspections: vec![],
+        };
         let t = |u: i64| Target { authority_path: vec![CB, TW], unit_id: Some(u), group: Some(g.clone()) };
         let member = actor(vec![unit(Role::UnitOfficer, CB, 12)]);
         assert!(decide(&member, Action::ViewSheet, &t(12)).is_ok());

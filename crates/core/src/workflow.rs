@@ -319,13 +319,59 @@ impl Phase {
             Phase::Inspection => &[Stage::InspectionProposal],
             Phase::HeadReview => &[Stage::HeadReview],
             Phase::Explanation => &[Stage::Explanation],
-            Phase::Appraisal | Phase::FinalReopened { .. } => &[Stage::Appraisal, Stage::Final],
+            Phase::Appraisal => &[Stage::Appraisal],
+            Phase::FinalReopened { .. } => &[Stage::Final],
             Phase::Final => &[],
         }
     }
 
     pub fn opens(&self, stage: Stage) -> bool {
         self.open_stages().contains(&stage)
+    }
+
+    /// The code stored in the database and used by the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Phase::SelfAssessment => "self_assessment",
+            Phase::Inspection => "inspection",
+            Phase::HeadReview => "head_review",
+            Phase::Explanation => "explanation",
+            Phase::Appraisal => "appraisal",
+            Phase::Final => "final",
+            Phase::FinalReopened { .. } => "final_reopened",
+        }
+    }
+
+    /// The phase stored as `code`, with the decision that reopened final
+    /// results. `None` for an unknown code.
+    pub fn from_code(code: &str, decision: Option<&str>) -> Option<Phase> {
+        Some(match code {
+            "self_assessment" => Phase::SelfAssessment,
+            "inspection" => Phase::Inspection,
+            "head_review" => Phase::HeadReview,
+            "explanation" => Phase::Explanation,
+            "appraisal" => Phase::Appraisal,
+            "final" => Phase::Final,
+            "final_reopened" => Phase::FinalReopened { decision: decision.unwrap_or_default().to_string() },
+            _ => return None,
+        })
+    }
+
+    /// The phase that follows this one by [`advance`] (final results come by
+    /// [`finalise`], not by `advance`).
+    pub fn next(&self) -> Option<Phase> {
+        match self {
+            Phase::SelfAssessment => Some(Phase::Inspection),
+            Phase::Inspection => Some(Phase::HeadReview),
+            Phase::HeadReview => Some(Phase::Explanation),
+            Phase::Explanation => Some(Phase::Appraisal),
+            _ => None,
+        }
+    }
+
+    /// Whether results are final (locked, or reopened by a decision and not yet final again).
+    pub fn is_final(&self) -> bool {
+        matches!(self, Phase::Final)
     }
 
     pub fn label(&self) -> String {
@@ -638,6 +684,54 @@ pub fn reopen_sheet(who: &Writer, group_phase: &Phase, by: i64, reason: &str) ->
         "Ghi lý do mở lại phiếu của đơn vị (ví dụ: đơn vị bổ sung minh chứng theo đề nghị).",
     )?;
     Ok(SheetState::Reopened { by, reason })
+}
+
+/// Moves a group-year to the next phase ([`Phase::next`]): the head unit
+/// runs the year up to handing it to the secretariat for appraisal; the
+/// secretariat may move it too. Moving on from the self-assessment needs its
+/// deadline to be over, so no unit loses days it was given.
+pub fn advance(who: &Writer, from: &Phase, now: &str, deadlines: &Deadlines) -> Result<Phase, Invalid> {
+    let now = parse_stamp("Thời điểm", now)?;
+    if !matches!(who, Writer::HeadUnit | Writer::Secretariat) {
+        return Err(Invalid::new(
+            "Quyền ghi",
+            "Chỉ đơn vị trưởng của khối hoặc Ban thường trực mới chuyển bước chấm điểm của khối.",
+        ));
+    }
+    let Some(next) = from.next() else {
+        return Err(Invalid::new(
+            "Giai đoạn",
+            match from {
+                Phase::Appraisal | Phase::FinalReopened { .. } => {
+                    "Khối đang ở bước thẩm định: bước tiếp theo là Ban thường trực chốt kết quả cuối cùng.".to_string()
+                }
+                p => format!("Khối đang ở bước {}: không còn bước nào để chuyển.", p.label()),
+            },
+        ));
+    };
+    if *from == Phase::SelfAssessment
+        && let Some(d) = deadlines.self_assessment
+        && !is_past(now, d)
+        && *who != Writer::Secretariat
+    {
+        return Err(Invalid::new(
+            "Giai đoạn",
+            format!(
+                "Hạn tự chấm là hết ngày {}: chỉ chuyển sang kiểm tra chéo sau hạn này (hoặc đề nghị Ban thường trực chuyển sớm khi mọi đơn vị đã ký gửi).",
+                format_date(d)
+            ),
+        ));
+    }
+    Ok(next)
+}
+
+/// The stage `who` writes on a sheet in `phase`, if any: the first stage the
+/// phase opens that `who` may write (see [`may_write`] for dates and the sheet).
+pub fn stage_for(ctx: &WriteCtx, phase: &Phase) -> Option<(Stage, Writer)> {
+    phase.open_stages().iter().find_map(|st| {
+        let w = Writer::resolve(ctx, *st);
+        check_role(w, *st).ok().map(|_| (*st, w))
+    })
 }
 
 /// The secretariat finalises the group-year: the results are locked.

@@ -332,6 +332,11 @@ pub async fn find_group_year(tx: &mut Tx, group_id: i64, year: i32) -> Result<Op
     Ok(found.map(|r| r.0))
 }
 
+/// The group and the year of a group-year.
+pub async fn group_year_key(tx: &mut Tx, id: i64) -> Result<Option<(i64, i32)>> {
+    tx.opt("SELECT group_id, year FROM group_years WHERE id = $1", args![id]).await
+}
+
 /// The id of a group-year, created if missing. The year must exist.
 pub async fn group_year(tx: &mut Tx, group_id: i64, year: i32) -> Result<i64> {
     let found: Option<(i64,)> =

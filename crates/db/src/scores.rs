@@ -115,3 +115,175 @@ pub async fn set_submitted(tx: &mut Tx, group_year_id: i64, unit_id: i64, by: i6
     )
     .await
 }
+
+/// Records a unit's sheet as reopened by the secretariat, with a reason.
+pub async fn set_reopened(tx: &mut Tx, group_year_id: i64, unit_id: i64, by: i64, reason: &str) -> Result<u64> {
+    tx.exec(
+        "INSERT INTO sheets (group_year_id, unit_id, state, reopened_by, reopen_reason) VALUES ($1, $2, 'reopened', $3, $4) \
+         ON CONFLICT (group_year_id, unit_id) DO UPDATE SET state = 'reopened', reopened_by = excluded.reopened_by, \
+         reopen_reason = excluded.reopen_reason",
+        args![group_year_id, unit_id, by, reason],
+    )
+    .await
+}
+
+/// Every stored sheet of a group-year (units without a row are drafts).
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct SheetOfUnit {
+    pub unit_id: i64,
+    pub state: String,
+    pub submitted_by: Option<i64>,
+    pub submitted_at: Option<String>,
+    pub reopened_by: Option<i64>,
+    pub reopen_reason: Option<String>,
+}
+
+pub async fn sheets(tx: &mut Tx, group_year_id: i64) -> Result<Vec<SheetOfUnit>> {
+    tx.all(
+        "SELECT unit_id, state, submitted_by, submitted_at, reopened_by, reopen_reason FROM sheets \
+         WHERE group_year_id = $1 ORDER BY unit_id",
+        args![group_year_id],
+    )
+    .await
+}
+
+/// The stored phase and publication of a group-year (none: self-assessment, unpublished).
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct YearRow {
+    pub phase: String,
+    pub decision: Option<String>,
+    pub changed_by: i64,
+    pub changed_at: String,
+    pub published_by: Option<i64>,
+    pub published_at: Option<String>,
+    pub publish_reasons: i64,
+}
+
+pub async fn year(tx: &mut Tx, group_year_id: i64) -> Result<Option<YearRow>> {
+    tx.opt(
+        "SELECT phase, decision, changed_by, changed_at, published_by, published_at, publish_reasons \
+         FROM score_years WHERE group_year_id = $1",
+        args![group_year_id],
+    )
+    .await
+}
+
+/// Sets the phase of a group-year (and the decision that reopened final results, if any).
+pub async fn set_phase(
+    tx: &mut Tx,
+    group_year_id: i64,
+    phase: &str,
+    decision: Option<&str>,
+    by: i64,
+    at: &str,
+) -> Result<u64> {
+    tx.exec(
+        "INSERT INTO score_years (group_year_id, phase, decision, changed_by, changed_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (group_year_id) DO UPDATE SET phase = excluded.phase, decision = excluded.decision, \
+         changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+        args![group_year_id, phase, decision.map(str::to_string), by, at],
+    )
+    .await
+}
+
+/// Publishes the results of a group-year (or withdraws them when `by` is none).
+pub async fn set_published(
+    tx: &mut Tx,
+    group_year_id: i64,
+    by: Option<i64>,
+    at: Option<&str>,
+    reasons: bool,
+) -> Result<u64> {
+    tx.exec(
+        "UPDATE score_years SET published_by = $2, published_at = $3, publish_reasons = $4 WHERE group_year_id = $1",
+        args![group_year_id, by, at.map(str::to_string), i64::from(reasons)],
+    )
+    .await
+}
+
+/// A published group-year, for the public list.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct PublishedRow {
+    pub group_id: i64,
+    pub group_name: String,
+    pub authority_name: String,
+    pub year: i32,
+    pub published_at: String,
+}
+
+pub async fn published(tx: &mut Tx) -> Result<Vec<PublishedRow>> {
+    tx.all(
+        "SELECT g.id AS group_id, g.name AS group_name, a.name AS authority_name, gy.year, sy.published_at \
+         FROM score_years sy JOIN group_years gy ON gy.id = sy.group_year_id JOIN emulation_groups g ON g.id = gy.group_id \
+         JOIN authorities a ON a.id = g.authority_id \
+         WHERE sy.published_at IS NOT NULL AND sy.phase = 'final' ORDER BY gy.year DESC, a.name, g.name",
+        args![],
+    )
+    .await
+}
+
+/// The metadata of an evidence file.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+pub struct EvidenceRow {
+    pub id: i64,
+    pub group_year_id: i64,
+    pub unit_id: i64,
+    pub line_code: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub file_type: String,
+    pub file_name: String,
+    pub uploaded_by: i64,
+    pub uploaded_at: String,
+}
+
+/// An evidence file to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvidence {
+    pub unit_id: i64,
+    pub line_code: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub file_type: String,
+    pub file_name: String,
+    pub uploaded_by: i64,
+    pub uploaded_at: String,
+}
+
+pub async fn add_evidence(tx: &mut Tx, group_year_id: i64, e: &NewEvidence) -> Result<i64> {
+    tx.scalar(
+        "INSERT INTO evidence_files (group_year_id, unit_id, line_code, sha256, size_bytes, file_type, file_name, \
+         uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        args![
+            group_year_id,
+            e.unit_id,
+            e.line_code.clone(),
+            e.sha256.clone(),
+            e.size_bytes,
+            e.file_type.clone(),
+            e.file_name.clone(),
+            e.uploaded_by,
+            e.uploaded_at.clone()
+        ],
+    )
+    .await
+}
+
+/// Every evidence file of a group-year.
+pub async fn evidence(tx: &mut Tx, group_year_id: i64) -> Result<Vec<EvidenceRow>> {
+    tx.all(
+        "SELECT id, group_year_id, unit_id, line_code, sha256, size_bytes, file_type, file_name, uploaded_by, uploaded_at \
+         FROM evidence_files WHERE group_year_id = $1 ORDER BY id",
+        args![group_year_id],
+    )
+    .await
+}
+
+pub async fn evidence_file(tx: &mut Tx, id: i64) -> Result<Option<EvidenceRow>> {
+    tx.opt(
+        "SELECT id, group_year_id, unit_id, line_code, sha256, size_bytes, file_type, file_name, uploaded_by, uploaded_at \
+         FROM evidence_files WHERE id = $1",
+        args![id],
+    )
+    .await
+}

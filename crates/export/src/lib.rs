@@ -10,6 +10,7 @@
 
 mod error;
 mod fold;
+pub mod results_xlsx;
 pub mod table_xlsx;
 pub mod xlsx_in;
 pub mod xlsx_out;

@@ -240,3 +240,6 @@ fn sheets_are_found_by_name() {
 
 #[path = "export/table_xlsx.rs"]
 mod table_xlsx;
+
+#[path = "export/results.rs"]
+mod results;

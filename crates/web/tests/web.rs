@@ -10,6 +10,8 @@ mod access;
 mod auth;
 #[path = "web/calendar.rs"]
 mod calendar;
+#[path = "web/chain.rs"]
+mod chain;
 #[path = "web/covenant.rs"]
 mod covenant;
 #[path = "web/documents.rs"]

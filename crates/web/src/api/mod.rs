@@ -6,6 +6,7 @@
 //! Vietnamese messages.
 
 pub mod calendar;
+pub mod chain;
 pub mod covenant;
 pub mod documents;
 pub mod import;
@@ -68,6 +69,22 @@ use crate::AppState;
         scores::get_sheet,
         scores::save,
         scores::submit,
+        chain::get_chain,
+        chain::write,
+        chain::add_evidence,
+        chain::remove_evidence,
+        chain::evidence_file,
+        chain::unit_xlsx,
+        chain::reopen_sheet,
+        chain::review,
+        chain::advance,
+        chain::finalise,
+        chain::reopen_final,
+        chain::publish,
+        chain::unpublish,
+        chain::results,
+        chain::results_xlsx,
+        chain::public_results,
         users::list,
         users::create,
         users::get,
@@ -150,5 +167,6 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(inspection::routes())
         .merge(scores::routes())
+        .merge(chain::routes())
         .merge(covenant::routes())
 }

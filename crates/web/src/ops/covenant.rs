@@ -389,6 +389,7 @@ impl Loaded {
                 head_unit: self.gctx.head_unit,
                 deputy_unit: self.gctx.deputy_unit,
                 member_units: self.members.iter().map(|m| m.unit_id).collect(),
+                inspections: vec![],
             }),
         }
     }

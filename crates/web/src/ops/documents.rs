@@ -93,16 +93,16 @@ pub struct Download {
 }
 
 /// A file whose content has been checked.
-struct Checked {
-    key: BlobKey,
-    file_type: FileType,
-    file_name: String,
-    bytes: Bytes,
+pub(crate) struct Checked {
+    pub(crate) key: BlobKey,
+    pub(crate) file_type: FileType,
+    pub(crate) file_name: String,
+    pub(crate) bytes: Bytes,
 }
 
 /// Sniffs and hashes an upload, off the async threads. A file over the
 /// limit is an error of its own (413); any other refusal is a field error.
-async fn check_file(st: &AppState, up: &Upload) -> AppResult<Result<Checked, Invalid>> {
+pub(crate) async fn check_file(st: &AppState, up: &Upload) -> AppResult<Result<Checked, Invalid>> {
     let lim = limits(st);
     if up.bytes.is_empty() && up.file_name.trim().is_empty() {
         let msg = format!("Chưa chọn tệp. Hãy chọn tệp {} rồi gửi lại.", docs::ACCEPTED_TEXT);
@@ -149,7 +149,7 @@ fn kind_label(code: &str) -> String {
 }
 
 /// Writes the file to the store (once per content).
-async fn store_file(st: &AppState, f: &Checked) -> AppResult<bool> {
+pub(crate) async fn store_file(st: &AppState, f: &Checked) -> AppResult<bool> {
     files::store(st)
         .put(&f.key, f.bytes.clone())
         .await

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod audit_log;
 pub mod calendar;
+pub mod chain;
 pub mod covenant;
 pub mod documents;
 pub mod import;

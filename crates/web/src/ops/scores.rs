@@ -17,7 +17,7 @@ use thidua_core::policy::{Action, Role, Target, decide};
 use thidua_core::scoring::{AdjustLine, Method, Points, RawValue, ScoringTable, UnitInput, UnitResult, compute};
 use thidua_core::workflow::{self as wf, Deadlines, Phase, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
 use thidua_db::org::{self as q, GroupRow};
-use thidua_db::scores::{self as sc, EntryRow, NewEntry};
+use thidua_db::scores::{self as sc, EntryRow};
 use thidua_db::scoring as s;
 use thidua_db::{Tx, audit, calendar as c};
 use utoipa::ToSchema;
@@ -44,6 +44,10 @@ pub struct LineInput {
     pub reason: String,
     #[serde(default)]
     pub base_seq: Option<i64>,
+    /// The reason of an entry after the self-assessment (a finding, a proposal's
+    /// reason, an explanation, the appraisal's reason).
+    #[serde(default)]
+    pub remark: String,
 }
 
 /// A draft save of the sheet: every line of the form; only the changed ones are stored.
@@ -84,6 +88,9 @@ pub struct SheetLine {
     pub points: Option<String>,
     /// How the points were computed, in Vietnamese.
     pub explanation: Vec<String>,
+    /// The evidence files of the line.
+    pub evidence: Vec<super::chain::EvidenceLink>,
+    pub evidence_required: bool,
 }
 
 /// A bonus or penalty line the unit declares (not the secretariat's own lines).
@@ -132,6 +139,10 @@ pub struct SheetView {
     /// Whether the caller may sign and submit now; else why not.
     pub may_submit: bool,
     pub submit_refusal: Option<String>,
+    /// The phase of the group-year (its label).
+    pub phase: String,
+    /// Whether the caller may add or remove evidence files now.
+    pub may_add_evidence: bool,
 }
 
 // ---------- loading ----------
@@ -150,6 +161,8 @@ struct Sheet {
     sheet: SheetState,
     submitted_by: Option<String>,
     deadlines: Deadlines,
+    phase: Phase,
+    evidence: Vec<sc::EvidenceRow>,
 }
 
 fn object(group_id: i64, year: i32, unit_id: i64) -> String {
@@ -161,7 +174,15 @@ async fn open(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_i
     let mut tx = tx;
     let g = q::group(&mut tx, group_id).await?.ok_or(AppError::NotFound)?;
     let path = q::authority_path(&mut tx, g.authority_id).await?;
-    let gctx = q::group_ctx(&mut tx, g.id, Some(year)).await?;
+    let mut gctx = q::group_ctx(&mut tx, g.id, Some(year)).await?;
+    let gy0 = q::find_group_year(&mut tx, group_id, year).await?;
+    if let Some(gy) = gy0 {
+        gctx.inspections = thidua_db::inspection::pairs(&mut tx, gy)
+            .await?
+            .into_iter()
+            .map(|p| (p.inspector_unit_id, p.inspected_unit_id))
+            .collect();
+    }
     let t = Target { authority_path: path, unit_id: Some(unit_id), group: Some(gctx) };
     let mut tx = authorize(st, ctx, tx, Action::ViewSheet, &t, &object(group_id, year, unit_id)).await?;
     let members: Vec<(i64, String)> = q::members_of_group(&mut tx, group_id)
@@ -194,13 +215,48 @@ async fn open(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_i
         ),
         _ => (SheetState::Draft, None),
     };
-    let deadlines = Deadlines { self_assessment: deadline(&mut tx, &g, gy, year).await?, explanation: None };
-    Ok((tx, Sheet { g, t, gy, unit_id, unit_name, members, table, targets, rows, sheet, submitted_by, deadlines }))
+    let deadlines = Deadlines {
+        self_assessment: deadline(&mut tx, &g, gy, year).await?,
+        explanation: event_date(&mut tx, &g, gy, year, Event::Explanation).await?,
+    };
+    let phase = sc::year(&mut tx, gy)
+        .await?
+        .and_then(|r| Phase::from_code(&r.phase, r.decision.as_deref()))
+        .unwrap_or(Phase::SelfAssessment);
+    let evidence = sc::evidence(&mut tx, gy).await?;
+    let sh = Sheet {
+        g,
+        t,
+        gy,
+        unit_id,
+        unit_name,
+        members,
+        table,
+        targets,
+        rows,
+        sheet,
+        submitted_by,
+        deadlines,
+        phase,
+        evidence,
+    };
+    Ok((tx, sh))
 }
 
 /// The group's self-assessment deadline: its own date, else the authority's default.
-async fn deadline(tx: &mut Tx, g: &GroupRow, gy: i64, year: i32) -> AppResult<Option<NaiveDate>> {
-    let code = Event::SelfAssessmentDeadline.code();
+pub(super) async fn deadline(tx: &mut Tx, g: &GroupRow, gy: i64, year: i32) -> AppResult<Option<NaiveDate>> {
+    event_date(tx, g, gy, year, Event::SelfAssessmentDeadline).await
+}
+
+/// The effective date of a calendar event for the group: its own date, else the authority's default.
+pub(super) async fn event_date(
+    tx: &mut Tx,
+    g: &GroupRow,
+    gy: i64,
+    year: i32,
+    ev: Event,
+) -> AppResult<Option<NaiveDate>> {
+    let code = ev.code();
     let own = c::group_dates(tx, gy).await?.into_iter().find(|r| r.event == code).map(|r| r.date_on);
     let day = match own {
         Some(d) => Some(d),
@@ -211,7 +267,7 @@ async fn deadline(tx: &mut Tx, g: &GroupRow, gy: i64, year: i32) -> AppResult<Op
     Ok(day.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
 }
 
-fn to_entry(r: &EntryRow) -> Option<ScoreEntry> {
+pub(super) fn to_entry(r: &EntryRow) -> Option<ScoreEntry> {
     Some(ScoreEntry {
         unit_id: r.unit_id,
         line_code: r.line_code.clone(),
@@ -261,7 +317,7 @@ fn the_table(sh: &Sheet, year: i32) -> AppResult<&ScoringTable> {
 }
 
 /// A raw value as the form shows it.
-fn value_text(v: &RawValue, method: Option<&Method>) -> (String, String) {
+pub(super) fn value_text(v: &RawValue, method: Option<&Method>) -> (String, String) {
     match v {
         RawValue::Level(i) => match method {
             Some(Method::Qualitative { levels }) => {
@@ -276,7 +332,7 @@ fn value_text(v: &RawValue, method: Option<&Method>) -> (String, String) {
     }
 }
 
-fn method_code(m: &Method) -> &'static str {
+pub(super) fn method_code(m: &Method) -> &'static str {
     match m {
         Method::Qualitative { .. } => "qualitative",
         Method::Target => "target",
@@ -363,6 +419,8 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
                 at: writer.map(|r| r.at.clone()),
                 points: result.as_ref().and_then(|r| r.line(&l.code)).map(|x| x.points.to_string()),
                 explanation: steps(&l.code),
+                evidence: if l.is_leaf() { evidence_of(sh, &entries, &l.code) } else { vec![] },
+                evidence_required: l.evidence_required,
             });
         }
         let adjust = |a: &AdjustLine, res: Option<&Vec<thidua_core::scoring::AdjustResult>>| SheetAdjust {
@@ -389,7 +447,7 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
             .collect();
     }
     let who_am_i = writer(ctx, sh);
-    let phase = Phase::SelfAssessment;
+    let phase = sh.phase.clone();
     let write = wf::may_write(&who_am_i, Stage::SelfAssessment, &sh.sheet, phase.clone(), now, &sh.deadlines);
     let sub = wf::may_submit(&who_am_i, &sh.sheet, &phase, now, &sh.deadlines);
     let (state, submitted_at) = match &sh.sheet {
@@ -421,9 +479,55 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
         explanation,
         compute_errors,
         may_write: write.is_ok() && sh.table.is_some(),
+        may_add_evidence: write.is_ok() && sh.table.is_some(),
         write_refusal: write.err().map(|e| e.message),
         may_submit: sub.is_ok() && sh.table.is_some(),
         submit_refusal: sub.err().map(|e| e.message),
+        phase: phase.label(),
+    }
+}
+
+/// The evidence keys of a unit's line: those of its latest own entry (self-assessment or explanation).
+fn own_evidence(entries: &[ScoreEntry], unit: i64, code: &str) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e.unit_id == unit && e.line_code == code)
+        .filter(|e| matches!(e.stage, Stage::SelfAssessment | Stage::Explanation))
+        .max_by_key(|e| e.seq)
+        .map(|e| e.evidence.clone())
+        .unwrap_or_default()
+}
+
+fn evidence_of(sh: &Sheet, entries: &[ScoreEntry], code: &str) -> Vec<super::chain::EvidenceLink> {
+    own_evidence(entries, sh.unit_id, code)
+        .iter()
+        .filter_map(|k| k.parse::<i64>().ok())
+        .filter_map(|id| sh.evidence.iter().find(|f| f.id == id))
+        .map(|f| super::chain::EvidenceLink { id: f.id, file_name: f.file_name.clone(), size_bytes: f.size_bytes })
+        .collect()
+}
+
+/// Parses what was typed for a line of the table: a leaf's value by its
+/// method, or a bonus or penalty line's number of occurrences (empty: 0).
+pub(super) fn parse_typed(table: &ScoringTable, code: &str, text: &str, reason: &str) -> Result<RawValue, Invalid> {
+    if let Some(l) = table.find(code).filter(|l| l.is_leaf()) {
+        l.parse_value(text, reason)
+    } else if table.find_bonus(code).or_else(|| table.find_penalty(code)).is_some() {
+        match text.parse::<u32>() {
+            Ok(n) => Ok(RawValue::Count(n)),
+            Err(_) if text.is_empty() => Ok(RawValue::Count(0)),
+            Err(_) => Err(Invalid::new(
+                code,
+                format!("{code}: \"{text}\" không phải là số lần: ghi số nguyên không âm, ví dụ 2."),
+            )),
+        }
+    } else {
+        Err(Invalid::new(
+            code,
+            format!(
+                "Bảng chấm điểm đang có hiệu lực không có tiêu chí, dòng thưởng hay dòng trừ mã {code}: tải lại trang."
+            ),
+        ))
     }
 }
 
@@ -466,7 +570,7 @@ pub async fn save(
     let table = the_table(&sh, year)?.clone();
     let now = thidua_db::now();
     let who = writer(ctx, &sh);
-    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, Phase::SelfAssessment, &now, &sh.deadlines)?;
+    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, sh.phase.clone(), &now, &sh.deadlines)?;
     let entries: Vec<ScoreEntry> = sh.rows.iter().filter_map(to_entry).collect();
     let by_unit = ctx.actor.unit_ids().contains(&unit_id).then_some(unit_id);
     let mut errs: Vec<Invalid> = vec![];
@@ -477,35 +581,16 @@ pub async fn save(
         let code = li.line_code.trim();
         let text = li.value.trim();
         let old = wf::latest(&entries, unit_id, code, Stage::SelfAssessment).map(|e| e.value.clone());
-        let value = if let Some(l) = table.find(code).filter(|l| l.is_leaf()) {
-            if text.is_empty() && old.is_none() {
+        let leaf = table.find(code).is_some_and(|l| l.is_leaf());
+        if leaf && text.is_empty() && old.is_none() {
+            continue;
+        }
+        let value = match parse_typed(&table, code, text, &li.reason) {
+            Ok(v) => v,
+            Err(e) => {
+                errs.push(e);
                 continue;
             }
-            match l.parse_value(text, &li.reason) {
-                Ok(v) => v,
-                Err(e) => {
-                    errs.push(e);
-                    continue;
-                }
-            }
-        } else if table.find_bonus(code).or_else(|| table.find_penalty(code)).is_some() {
-            match text.parse::<u32>() {
-                Ok(n) => RawValue::Count(n),
-                Err(_) if text.is_empty() => RawValue::Count(0),
-                Err(_) => {
-                    errs.push(Invalid::new(
-                        code,
-                        format!("{code}: \"{text}\" không phải là số lần: ghi số nguyên không âm, ví dụ 2."),
-                    ));
-                    continue;
-                }
-            }
-        } else {
-            errs.push(Invalid::new(
-                code,
-                format!("Bảng chấm điểm đang có hiệu lực không có tiêu chí, dòng thưởng hay dòng trừ mã {code}: tải lại trang."),
-            ));
-            continue;
         };
         let unchanged = match &old {
             Some(o) => *o == value,
@@ -520,7 +605,7 @@ pub async fn save(
             stage: Stage::SelfAssessment,
             value: value.clone(),
             reason: note.clone(),
-            evidence: vec![],
+            evidence: own_evidence(&entries, unit_id, code),
             by_user: ctx.user.id,
             by_unit,
             at: now.clone(),
@@ -554,18 +639,7 @@ pub async fn save(
         return Err(AppError::invalid("Phiếu tự chấm", "Không có dòng nào thay đổi: chưa lưu gì."));
     }
     for e in &changed {
-        let row = NewEntry {
-            unit_id,
-            line_code: e.line_code.clone(),
-            stage: e.stage.code().to_string(),
-            value_json: serde_json::to_string(&e.value).map_err(|x| AppError::Internal(format!("value: {x}")))?,
-            reason: e.reason.clone(),
-            evidence_json: "[]".into(),
-            by_user: e.by_user,
-            by_unit: e.by_unit,
-            at: e.at.clone(),
-        };
-        sc::append(&mut tx, sh.gy, &row).await?;
+        super::chain::append(&mut tx, sh.gy, e).await?;
     }
     let mut a = ctx.entry("score.save", "unit", unit_id);
     a.authority_id = Some(sh.g.authority_id);
@@ -590,7 +664,7 @@ pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id:
     the_table(&sh, year)?;
     let now = thidua_db::now();
     let who = writer(ctx, &sh);
-    let state = wf::submit(&who, &sh.sheet, &Phase::SelfAssessment, ctx.user.id, &now, &sh.deadlines)?;
+    let state = wf::submit(&who, &sh.sheet, &sh.phase, ctx.user.id, &now, &sh.deadlines)?;
     sc::set_submitted(&mut tx, sh.gy, unit_id, ctx.user.id, &now).await?;
     let mut a = ctx.entry("score.submit", "unit", unit_id);
     a.authority_id = Some(sh.g.authority_id);

@@ -94,32 +94,41 @@ async fn read_text(st: &AppState, mut field: Field<'_>) -> AppResult<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Reads an upload form: `file`, and `kind`, `title`, `year`, `note`.
-/// Stops as soon as the file passes the limit.
-pub async fn read_form(st: &AppState, mut mp: Multipart) -> AppResult<UploadForm> {
+/// Reads a multipart form: the `file` field as the upload, every other
+/// field as text. Stops as soon as the file passes the limit.
+pub async fn read_fields(
+    st: &AppState,
+    mut mp: Multipart,
+) -> AppResult<(std::collections::HashMap<String, String>, Upload)> {
     let max = ops::limits(st).max_bytes;
-    let mut f = UploadForm::default();
+    let mut fields = std::collections::HashMap::new();
+    let mut file = Upload::default();
     while let Some(mut field) = mp.next_field().await.map_err(|e| multipart_error(st, e))? {
-        match field.name().unwrap_or("") {
-            "file" => {
-                f.file.file_name = field.file_name().unwrap_or("").chars().take(1000).collect();
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(st, e))? {
-                    if bytes.len() + chunk.len() > max {
-                        return Err(AppError::TooLarge(ops::too_large_message(st)));
-                    }
-                    bytes.extend_from_slice(&chunk);
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            file.file_name = field.file_name().unwrap_or("").chars().take(1000).collect();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(st, e))? {
+                if bytes.len() + chunk.len() > max {
+                    return Err(AppError::TooLarge(ops::too_large_message(st)));
                 }
-                f.file.bytes = bytes.into();
+                bytes.extend_from_slice(&chunk);
             }
-            "kind" => f.input.kind = read_text(st, field).await?,
-            "title" => f.input.title = read_text(st, field).await?,
-            "year" => f.input.year = read_text(st, field).await?,
-            "note" => f.input.note = read_text(st, field).await?,
-            _ => {}
+            file.bytes = bytes.into();
+        } else if fields.len() < 32 {
+            let text = read_text(st, field).await?;
+            fields.insert(name, text);
         }
     }
-    Ok(f)
+    Ok((fields, file))
+}
+
+/// Reads an upload form: `file`, and `kind`, `title`, `year`, `note`.
+pub async fn read_form(st: &AppState, mp: Multipart) -> AppResult<UploadForm> {
+    let (mut m, file) = read_fields(st, mp).await?;
+    let mut take = |k: &str| m.remove(k).unwrap_or_default();
+    let input = DocumentInput { kind: take("kind"), title: take("title"), year: take("year"), note: take("note") };
+    Ok(UploadForm { input, file })
 }
 
 /// The errors of a refused upload shown on the form, with the status to answer; other errors go to the error page.

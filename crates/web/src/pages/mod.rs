@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit_log;
 pub mod calendar;
+pub mod chain;
 pub mod covenant;
 pub mod documents;
 pub mod groups;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(inspection::routes())
         .merge(scores::routes())
+        .merge(chain::routes())
         .merge(covenant::routes())
         .merge(users::routes())
         .merge(audit_log::routes())

@@ -150,6 +150,7 @@ async fn save(
                 value: f.get(&format!("v:{code}")).cloned().unwrap_or_default(),
                 reason: f.get(&format!("r:{code}")).cloned().unwrap_or_default(),
                 base_seq: b.trim().parse().ok(),
+                remark: String::new(),
             })
         })
         .collect();

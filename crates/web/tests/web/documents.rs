@@ -13,16 +13,16 @@ use tower::ServiceExt;
 
 use crate::support::{Client, Resp, TestApp};
 
-const PDF_1: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n\
+pub(crate) const PDF_1: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n\
 2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 const PDF_2: &[u8] = b"%PDF-1.7\n% quy che sua doi dieu 5\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n\
 << /Root 1 0 R >>\n%%EOF\n";
 /// A 1×1 PNG.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\
 \0\0\0\x0cIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
 
 /// A data directory of its own, removed at the end of the test.
-struct DataDir(PathBuf);
+pub(crate) struct DataDir(PathBuf);
 
 impl DataDir {
     fn new() -> DataDir {
@@ -65,12 +65,12 @@ async fn app_with(cfg: WebConfig) -> (TestApp, DataDir) {
     (app, dir)
 }
 
-async fn app() -> (TestApp, DataDir) {
+pub(crate) async fn app() -> (TestApp, DataDir) {
     app_with(WebConfig::default()).await
 }
 
 /// A multipart body: text fields, then the file with its name and claimed type.
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+pub(crate) fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "----thidua-tai-lieu-51c2";
     let mut body = Vec::new();
     for (k, v) in fields {
@@ -94,14 +94,24 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (Str
 }
 
 /// A page form upload: the CSRF token in the query string.
-async fn page_post(c: &mut Client<'_>, path: &str, fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> Resp {
+pub(crate) async fn page_post(
+    c: &mut Client<'_>,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: (&str, &str, &[u8]),
+) -> Resp {
     let (ct, body) = multipart(fields, Some(file));
     let uri = format!("{path}?csrf={}", c.csrf);
     c.send(Request::post(uri).header(header::CONTENT_TYPE, ct), Body::from(body)).await
 }
 
 /// An API upload: the CSRF token in the header.
-async fn api_post(c: &mut Client<'_>, uri: &str, fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Resp {
+pub(crate) async fn api_post(
+    c: &mut Client<'_>,
+    uri: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> Resp {
     let (ct, body) = multipart(fields, file);
     let req = Request::post(uri).header(header::CONTENT_TYPE, ct).header("x-csrf-token", c.csrf.clone());
     c.send(req, Body::from(body)).await
@@ -112,7 +122,7 @@ fn doc_fields<'a>(title: &'a str, kind: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 /// A GET whose body is kept as bytes (a download).
-async fn download(app: &TestApp, c: &Client<'_>, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+pub(crate) async fn download(app: &TestApp, c: &Client<'_>, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
     let cookie = c.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let req = Request::get(uri).header(header::COOKIE, cookie).body(Body::empty()).expect("request");
     let resp = app.router.clone().oneshot(req).await.expect("response");

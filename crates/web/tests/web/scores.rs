@@ -34,7 +34,7 @@ async fn account(app: &TestApp, username: &str, role: Role, unit: i64) {
 
 /// The block with its table, Xã Hòa An as a third member (officer canbo.hoaan)
 /// and a leader for Sở Y tế (lanhdao.yte).
-async fn setup(app: &TestApp) {
+pub(crate) async fn setup(app: &TestApp) {
     adopted_table(app).await;
     let mut sec = app.api_as("sec.cb").await;
     let r = sec
@@ -60,18 +60,18 @@ async fn save(c: &mut Client<'_>, app: &TestApp, unit: i64, lines: Value) -> Res
     c.post_json(&format!("{}/save", url(app, unit)), json!({ "lines": lines, "note": "Bản nháp" })).await
 }
 
-async fn entries(app: &TestApp) -> i64 {
+pub(crate) async fn entries(app: &TestApp) -> i64 {
     let mut tx = app.st.db.read().await.expect("tx");
     let (n,): (i64,) = tx.one("SELECT COUNT(*) FROM score_entries", vec![]).await.expect("count");
     tx.rollback().await.expect("rollback");
     n
 }
 
-fn line<'a>(v: &'a Value, code: &str) -> &'a Value {
+pub(crate) fn line<'a>(v: &'a Value, code: &str) -> &'a Value {
     v["lines"].as_array().expect("lines").iter().find(|l| l["code"] == code).expect("line")
 }
 
-fn messages(r: &Resp) -> String {
+pub(crate) fn messages(r: &Resp) -> String {
     let v = r.json();
     let mut out = vec![v["error"]["message"].as_str().unwrap_or("").to_string()];
     for f in v["error"]["fields"].as_array().into_iter().flatten() {

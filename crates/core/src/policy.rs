@@ -442,6 +442,32 @@ mod tests {
     }
 
     #[test]
+    fn the_inspector_reads_the_inspected_sheet_and_only_leads_and_readers_review() {
+        let g = GroupCtx {
+            head_unit: Some(10),
+            deputy_unit: None,
+            member_units: vec![10, 11, 12],
+            inspections: vec![(12, 11), (11, 10), (10, 12)],
+        };
+        let t = |u: Option<i64>| Target { authority_path: vec![CB, TW], unit_id: u, group: Some(g.clone()) };
+        let inspector = actor(vec![unit(Role::UnitOfficer, CB, 12)]);
+        assert!(decide(&inspector, Action::ViewSheet, &t(Some(11))).is_ok(), "12 inspects 11");
+        assert!(decide(&inspector, Action::ViewSheet, &t(Some(10))).is_err(), "12 does not inspect 10");
+        assert!(decide(&inspector, Action::ReviewGroupYear, &t(None)).is_err(), "a member does not see the table");
+        assert!(decide(&actor(vec![unit(Role::UnitOfficer, CB, 10)]), Action::ReviewGroupYear, &t(None)).is_ok());
+        for role in [Role::Secretariat, Role::Council, Role::Viewer] {
+            assert!(decide(&actor(vec![auth(role, CB)]), Action::ReviewGroupYear, &t(None)).is_ok());
+        }
+        assert!(decide(&actor(vec![auth(Role::Secretariat, CB)]), Action::Appraise, &t(None)).is_ok());
+        assert!(decide(&actor(vec![auth(Role::Council, CB)]), Action::Appraise, &t(None)).is_err());
+        assert!(
+            decide(&actor(vec![unit(Role::UnitLeader, CB, 10)]), Action::Appraise, &t(None)).is_err(),
+            "not the head"
+        );
+        assert!(decide(&actor(vec![auth(Role::Secretariat, HN)]), Action::Appraise, &t(None)).is_err());
+    }
+
+    #[test]
     fn only_a_members_leader_signs_its_covenant() {
         let g = GroupCtx { head_unit: Some(10), deputy_unit: None, member_units: vec![10, 11], inspections: vec![] };
         let t = |u: i64| Target { authority_path: vec![CB, TW], unit_id: Some(u), group: Some(g.clone()) };

@@ -1268,6 +1268,52 @@ mod tests {
         })
     }
 
+    #[test]
+    fn the_year_moves_one_phase_at_a_time_by_the_head_or_the_secretariat() {
+        let d = dl();
+        let mut p = Phase::SelfAssessment;
+        assert!(msg(advance(&HeadUnit, &p, BEFORE, &d).map(|_| ())).contains("05/12/2026"), "not before the deadline");
+        assert!(advance(&Inspector, &p, AFTER, &d).is_err());
+        assert!(advance(&OwnUnitLeader, &p, AFTER, &d).is_err());
+        assert_eq!(advance(&Secretariat, &p, BEFORE, &d), Ok(Phase::Inspection), "the secretariat may move early");
+        for next in [Phase::Inspection, Phase::HeadReview, Phase::Explanation, Phase::Appraisal] {
+            p = advance(&HeadUnit, &p, AFTER, &d).expect("next");
+            assert_eq!(p, next);
+        }
+        assert!(msg(advance(&HeadUnit, &p, AFTER, &d).map(|_| ())).contains("chốt kết quả"));
+        assert_eq!(finalise(&Secretariat, &p), Ok(Phase::Final));
+        assert!(finalise(&HeadUnit, &p).is_err());
+        for ph in [Phase::Final, Phase::FinalReopened { decision: "12/QĐ".into() }, Phase::Inspection] {
+            assert_eq!(Phase::from_code(ph.code(), Some("12/QĐ")), Some(ph));
+        }
+        assert_eq!(Phase::from_code("khác", None), None);
+    }
+
+    #[test]
+    fn each_writer_gets_the_stage_the_phase_opens_for_it() {
+        let ctx = |actor: Option<i64>, sec: bool| WriteCtx {
+            actor_unit: actor,
+            actor_is_leader: false,
+            actor_is_secretariat: sec,
+            sheet_unit: 2,
+            inspector_unit: Some(3),
+            head_unit: Some(1),
+            deputy_unit: Some(4),
+        };
+        let st = |c: WriteCtx, p: Phase| stage_for(&c, &p).map(|x| x.0);
+        assert_eq!(st(ctx(Some(2), false), Phase::SelfAssessment), Some(SELF));
+        assert_eq!(st(ctx(Some(3), false), Phase::SelfAssessment), Some(Stage::InspectionProposal));
+        assert_eq!(st(ctx(Some(3), false), Phase::Inspection), Some(Stage::InspectionProposal));
+        assert_eq!(st(ctx(Some(2), false), Phase::Inspection), None, "the unit waits");
+        assert_eq!(st(ctx(Some(1), false), Phase::HeadReview), Some(Stage::HeadReview));
+        assert_eq!(st(ctx(Some(3), false), Phase::HeadReview), None);
+        assert_eq!(st(ctx(Some(2), false), Phase::Explanation), Some(Stage::Explanation));
+        assert_eq!(st(ctx(None, true), Phase::Appraisal), Some(Stage::Appraisal));
+        assert_eq!(st(ctx(None, true), Phase::FinalReopened { decision: "x".into() }), Some(Stage::Final));
+        assert_eq!(st(ctx(None, true), Phase::Final), None);
+        assert_eq!(st(ctx(Some(1), false), Phase::Appraisal), None, "the head does not appraise");
+    }
+
     proptest! {
         #[test]
         fn appending_keeps_history_and_current_is_an_entry(es in arb_entries(), cut in 0usize..30, rot in 0usize..30) {

@@ -61,4 +61,39 @@
       }
     });
   });
+  // The self-assessment sheet: while values are typed, ask the server what
+  // the total, the class and each line's points would be (nothing is saved).
+  document.querySelectorAll("form[data-preview]").forEach(function (form) {
+    var url = form.getAttribute("data-preview");
+    var csrf = form.querySelector("input[name=csrf]");
+    var out = document.getElementById("sheet-preview");
+    var timer = null;
+    function run() {
+      var lines = [];
+      form.querySelectorAll("input[name^='b:']").forEach(function (b) {
+        var code = b.name.slice(2);
+        var v = form.querySelector("[name='v:" + code + "']");
+        var r = form.querySelector("[name='r:" + code + "']");
+        lines.push({ line_code: code, value: v ? v.value : "", reason: r ? r.value : "" });
+      });
+      fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf ? csrf.value : "" },
+        body: JSON.stringify({ lines: lines })
+      }).then(function (resp) { return resp.ok ? resp.json() : null; }).then(function (p) {
+        if (!p) { return; }
+        document.getElementById("sheet-total").textContent = p.total || "Chưa tính được";
+        document.getElementById("sheet-class").textContent = p.class || "—";
+        form.querySelectorAll("[data-points]").forEach(function (el) { el.textContent = ""; });
+        p.points.forEach(function (pair) {
+          var el = form.querySelector("[data-points='" + pair[0] + "']");
+          if (el) { el.textContent = pair[1]; }
+        });
+        if (out) { out.textContent = p.problems.length ? p.problems.join(" ") : "(theo giá trị đang nhập, chưa lưu)"; }
+      }).catch(function () {});
+    }
+    form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 300); });
+    form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(run, 300); });
+  });
 })();

@@ -69,6 +69,7 @@ use crate::AppState;
         scores::get_sheet,
         scores::save,
         scores::submit,
+        scores::preview,
         chain::get_chain,
         chain::write,
         chain::add_evidence,

@@ -8,13 +8,14 @@ use axum::{Json, Router};
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::AppResult;
-use crate::ops::scores::{self as ops, SaveInput, SheetView};
+use crate::ops::scores::{self as ops, Preview, SaveInput, SheetView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/groups/{id}/years/{year}/sheets/{unit_id}", get(get_sheet))
         .route("/groups/{id}/years/{year}/sheets/{unit_id}/save", post(save))
         .route("/groups/{id}/years/{year}/sheets/{unit_id}/submit", post(submit))
+        .route("/groups/{id}/years/{year}/sheets/{unit_id}/preview", post(preview))
 }
 
 #[utoipa::path(get, path = "/api/v1/groups/{id}/years/{year}/sheets/{unit_id}", tag = "Tự chấm điểm",
@@ -49,4 +50,16 @@ pub async fn submit(
     Path((id, year, unit_id)): Path<(i64, i32, i64)>,
 ) -> AppResult<Json<SheetView>> {
     Ok(Json(ops::submit(&st, &ctx, id, year, unit_id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/groups/{id}/years/{year}/sheets/{unit_id}/preview", tag = "Tự chấm điểm",
+    params(("id" = i64, Path), ("year" = i32, Path), ("unit_id" = i64, Path)), request_body = SaveInput,
+    responses((status = 200, description = "Tổng điểm, xếp loại và điểm từng dòng nếu lưu các giá trị đang nhập; không lưu gì", body = Preview), (status = 403), (status = 404), (status = 422)))]
+pub async fn preview(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    Path((id, year, unit_id)): Path<(i64, i32, i64)>,
+    Json(i): Json<SaveInput>,
+) -> AppResult<Json<Preview>> {
+    Ok(Json(ops::preview(&st, &ctx, id, year, unit_id, &i).await?))
 }

@@ -676,6 +676,70 @@ pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id:
     Ok(view(ctx, year, &sh, &now))
 }
 
+/// The figures the sheet would have with what is typed, without storing
+/// anything (our script shows them while the officer types). Lines whose
+/// value cannot be read are left as stored and reported.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Preview {
+    pub total: Option<String>,
+    pub class: Option<String>,
+    /// (line code, points) of every line with points.
+    pub points: Vec<(String, String)>,
+    /// Why a typed value was left out, in Vietnamese.
+    pub problems: Vec<String>,
+}
+
+pub async fn preview(
+    st: &AppState,
+    ctx: &Ctx,
+    group_id: i64,
+    year: i32,
+    unit_id: i64,
+    input: &SaveInput,
+) -> AppResult<Preview> {
+    let tx = st.db.read().await?;
+    let (tx, mut sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
+    tx.rollback().await?;
+    let table = the_table(&sh, year)?.clone();
+    let now = thidua_db::now();
+    let mut next = sh.rows.iter().map(|r| r.id).max().unwrap_or(0);
+    let mut problems = vec![];
+    for li in input.lines.iter().take(2000) {
+        let code = li.line_code.trim();
+        let text = li.value.trim();
+        if text.is_empty() && table.find(code).is_some_and(|l| l.is_leaf()) {
+            continue;
+        }
+        match parse_typed(&table, code, text, &li.reason) {
+            Ok(v) => {
+                next += 1;
+                sh.rows.push(EntryRow {
+                    id: next,
+                    group_year_id: sh.gy,
+                    unit_id,
+                    line_code: code.to_string(),
+                    stage: Stage::SelfAssessment.code().into(),
+                    value_json: serde_json::to_string(&v).map_err(|x| AppError::Internal(format!("value: {x}")))?,
+                    reason: String::new(),
+                    evidence_json: "[]".into(),
+                    by_user: ctx.user.id,
+                    by_name: ctx.user.username.clone(),
+                    by_unit: Some(unit_id),
+                    at: now.clone(),
+                });
+            }
+            Err(e) => problems.push(e.message),
+        }
+    }
+    let v = view(ctx, year, &sh, &now);
+    problems.extend(v.compute_errors.iter().cloned());
+    let mut points: Vec<(String, String)> =
+        v.lines.iter().filter_map(|l| l.points.clone().map(|p| (l.code.clone(), p))).collect();
+    points
+        .extend(v.bonus.iter().chain(v.penalties.iter()).filter_map(|a| a.points.clone().map(|p| (a.code.clone(), p))));
+    Ok(Preview { total: v.total, class: v.class, points, problems })
+}
+
 /// A member unit whose sheet the caller may read.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SheetLink {

@@ -321,3 +321,41 @@ async fn entries_are_append_only() {
     assert_eq!(entries(&app).await, 1);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_preview_computes_what_is_typed_without_storing_it() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut officer = app.api_as("canbo.yte").await;
+    let r = officer
+        .post_json(
+            &format!("{}/preview", url(&app, y)),
+            json!({"lines": [
+                {"line_code": "II.2", "value": "Đạt"},
+                {"line_code": "II.4", "value": "nhiều"},
+                {"line_code": "TH.1", "value": "1"}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert!(v["total"].is_string(), "{v}");
+    let points: Vec<(String, String)> = serde_json::from_value(v["points"].clone()).expect("pairs");
+    assert!(points.iter().any(|(c, p)| c == "II.2" && p != "0"), "{points:?}");
+    assert!(points.iter().any(|(c, _)| c == "TH.1"), "{points:?}");
+    assert!(
+        v["problems"].as_array().expect("problems").iter().any(|m| m.as_str().unwrap_or("").contains("II.4")),
+        "{v}"
+    );
+    assert_eq!(entries(&app).await, 0, "a preview stores nothing");
+    // another member may not preview this unit's sheet
+    let mut other = app.api_as("canbo.hoaan").await;
+    let r = other.post_json(&format!("{}/preview", url(&app, y)), json!({"lines": []})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // the page carries what our script needs
+    let mut p = app.page_as("canbo.yte").await;
+    let page = p.get(&page_url(&app, y)).await;
+    assert!(page.body.contains("data-preview=\"/api/v1/groups/") && page.body.contains("data-points=\"II.2\""));
+    app.finish().await;
+}

@@ -383,3 +383,41 @@ async fn pages_of_the_chain_work_without_javascript() {
     assert!(page.body.contains("Chênh lệch so với tự chấm") && page.body.contains("Tạm tính"), "{}", page.body);
     app.finish().await;
 }
+
+/// Finalising while the secretariat's colleague writes an appraisal: the two
+/// are serialised on the group-year; either the appraisal lands first and is
+/// in the final results, or it comes after and is refused. Never half of each.
+#[tokio::test]
+async fn finalising_while_someone_is_writing() {
+    let (app, _dir) = app().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut officer = app.api_as("canbo.yte").await;
+    let r = officer
+        .post_json(
+            &format!("/api/v1/groups/{}/years/2026/sheets/{y}/save", app.seed.block),
+            json!({"lines": [{"line_code": "I.2", "value": "80", "reason": "Đủ văn bản", "base_seq": null}], "note": ""}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut sec = app.api_as("sec.cb").await;
+    for phase in ["inspection", "head_review", "explanation", "appraisal"] {
+        advance(&mut sec, &app, phase).await;
+    }
+    let v = sec.get(&chain(&app, y)).await.json();
+    let mut writer = app.api_as("sec.cb").await;
+    let body = json!({"lines": [{"line_code": "I.2", "value": "60", "remark": "Chậm một văn bản", "base_seq": base(&v, "I.2")}]});
+    let uri = chain(&app, y);
+    let fin = format!("{}/finalise", year(&app));
+    let (w, f) = tokio::join!(writer.post_json(&uri, body), sec.post_json(&fin, json!({})));
+    assert_eq!(f.status, StatusCode::OK, "{}", f.body);
+    let after = sec.get(&chain(&app, y)).await.json();
+    if w.status == StatusCode::OK {
+        assert_eq!(line(&after, "I.2")["final_value"]["value"], "60", "the appraisal made before is final");
+    } else {
+        assert!(messages(&w).contains("đã chốt"), "{}", w.body);
+        assert_eq!(line(&after, "I.2")["final_value"]["value"], "80");
+        assert!(line(&after, "I.2")["appraisal"].is_null(), "nothing of the refused write is stored");
+    }
+    app.finish().await;
+}

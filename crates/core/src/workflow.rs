@@ -717,7 +717,7 @@ pub fn advance(who: &Writer, from: &Phase, now: &str, deadlines: &Deadlines) -> 
         return Err(Invalid::new(
             "Giai đoạn",
             format!(
-                "Hạn tự chấm là hết ngày {}: chỉ chuyển sang kiểm tra chéo sau hạn này (hoặc đề nghị Ban thường trực chuyển sớm khi mọi đơn vị đã ký gửi).",
+                "Hạn tự chấm là hết ngày {}: chỉ chuyển sang kiểm tra chéo sau hạn này (hoặc đề nghị Ban thường trực quyết định chuyển sớm).",
                 format_date(d)
             ),
         ));

@@ -379,6 +379,102 @@ impl Browser {
         self.wait_for_path("/dang-nhap").await;
     }
 
+    /// Chooses the option whose value is `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        let e = self.find(css).await;
+        if let Err(err) = e.select_by_value(value).await {
+            panic!("choose {value:?} in {css} on {}: {err}", self.url().await);
+        }
+    }
+
+    /// The current value of the input or select matching `css`.
+    pub async fn value(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        e.prop("value").await.unwrap_or_else(|err| panic!("value of {css}: {err}")).unwrap_or_default()
+    }
+
+    /// Puts a file into the `<input type=file>` matching `css`: chromedriver
+    /// takes the file's absolute path as the keys typed into it.
+    pub async fn upload(&self, css: &str, file: &Path) {
+        let path = std::fs::canonicalize(file).unwrap_or_else(|e| panic!("upload {}: {e}", file.display()));
+        let e = self.find(css).await;
+        if let Err(err) = e.send_keys(&path.to_string_lossy()).await {
+            panic!("put {} into {css} on {}: {err}", path.display(), self.url().await);
+        }
+    }
+
+    /// Checks (or unchecks) the checkbox matching `css`.
+    pub async fn set_checked(&self, css: &str, checked: bool) {
+        let e = self.find(css).await;
+        let now = e.is_selected().await.unwrap_or_else(|err| panic!("is {css} checked: {err}"));
+        if now != checked {
+            e.click().await.unwrap_or_else(|err| panic!("click {css}: {err}"));
+        }
+    }
+
+    /// Marks the current document, so that [`Browser::wait_for_new_page`] can
+    /// tell when another one has replaced it.
+    async fn mark_page(&self) {
+        let mark = "document.documentElement.setAttribute('data-e2e-old', '1');";
+        if let Err(e) = self.client.execute(mark, vec![]).await {
+            panic!("mark the page {}: {e}", self.url().await);
+        }
+    }
+
+    /// Waits until the document marked by `mark_page` is replaced by a new,
+    /// fully loaded one.
+    async fn wait_for_new_page(&self, what: &str) {
+        let check = "return document.readyState === 'complete' \
+                     && !document.documentElement.hasAttribute('data-e2e-old');";
+        let started = Instant::now();
+        loop {
+            // while the page changes the script may fail: then it is tried again
+            if let Ok(v) = self.client.execute(check, vec![]).await
+                && v == json!(true)
+            {
+                return;
+            }
+            if started.elapsed() > ELEMENT_WAIT {
+                panic!(
+                    "{what}: no new page after {}s, still on {}. The page says:\n{}",
+                    ELEMENT_WAIT.as_secs(),
+                    self.url().await,
+                    self.body().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks the (submit) button matching `css` and waits for the page that answers.
+    pub async fn submit(&self, css: &str) {
+        self.mark_page().await;
+        self.click(css).await;
+        self.wait_for_new_page(&format!("after clicking {css}")).await;
+    }
+
+    /// Clicks the submit button matching `css` of a form that asks for
+    /// confirmation (`data-confirm`, shown by /static/app.js with
+    /// `window.confirm`), accepts the dialog and waits for the page that
+    /// answers. Returns the dialog's text.
+    pub async fn submit_confirmed(&self, css: &str) -> String {
+        self.mark_page().await;
+        self.click(css).await;
+        let started = Instant::now();
+        let text = loop {
+            match self.client.get_alert_text().await {
+                Ok(t) => break t,
+                Err(e) if started.elapsed() > ELEMENT_WAIT => {
+                    panic!("clicking {css} on {} opened no confirmation dialog ({e})", self.url().await)
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        self.client.accept_alert().await.unwrap_or_else(|e| panic!("accept the dialog {text:?}: {e}"));
+        self.wait_for_new_page(&format!("after confirming {text:?}")).await;
+        text
+    }
+
     /// Saves a PNG of the viewport.
     pub async fn screenshot(&self, path: &Path) {
         let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));

@@ -691,6 +691,9 @@ pub struct ReviewView {
     pub may_reopen_final: bool,
     pub may_publish: bool,
     pub is_secretariat: bool,
+    /// The members whose self-assessment sheet is not submitted (their drafts
+    /// lock when the year leaves the self-assessment).
+    pub unsent: Vec<String>,
 }
 
 fn flag_code(k: wf::FlagKind) -> &'static str {
@@ -874,6 +877,12 @@ fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
         may_reopen_final: sec && y.phase == Phase::Final,
         may_publish: sec && y.phase == Phase::Final,
         is_secretariat: sec,
+        unsent: y
+            .members
+            .iter()
+            .filter(|(u, _)| !matches!(y.sheet(*u), SheetState::Submitted { .. }))
+            .map(|(_, n)| n.clone())
+            .collect(),
     }
 }
 

@@ -452,7 +452,7 @@ pub enum Writer {
     Inspector,
     /// The head unit of the group (the deputy for the head unit's own sheet).
     HeadUnit,
-    /// The authority's secretariat (Ban thường trực / Ban TĐKT).
+    /// The authority's secretariat (Cơ quan thường trực / Ban TĐKT).
     Secretariat,
     Other,
 }
@@ -513,7 +513,7 @@ fn refuse(msg: impl Into<String>) -> Result<(), Invalid> {
     Err(Invalid::new("Quyền ghi", msg))
 }
 
-const FINAL_LOCKED: &str = "Kết quả cuối cùng của khối đã chốt và bị khóa. Chỉ mở lại được bằng một quyết định của Ban thường trực (ghi số, ngày của quyết định).";
+const FINAL_LOCKED: &str = "Kết quả cuối cùng của cụm, khối đã chốt và bị khóa. Chỉ mở lại được bằng một quyết định của cơ quan thường trực (ghi số, ngày của quyết định).";
 
 fn check_role(who: Writer, stage: Stage) -> Result<(), Invalid> {
     let ok = match stage {
@@ -527,7 +527,7 @@ fn check_role(who: Writer, stage: Stage) -> Result<(), Invalid> {
     }
     if who == Writer::Other {
         return refuse(format!(
-            "Bạn không thuộc đơn vị này, cũng không phải đơn vị kiểm tra chéo, đơn vị trưởng hay Ban thường trực của khối: không được ghi \"{}\" cho đơn vị này.",
+            "Bạn không thuộc đơn vị này, cũng không phải đơn vị kiểm tra chéo, đơn vị trưởng hay cơ quan thường trực: không được ghi \"{}\" cho đơn vị này.",
             stage.label()
         ));
     }
@@ -546,18 +546,18 @@ fn check_role(who: Writer, stage: Stage) -> Result<(), Invalid> {
             "Đơn vị không tự đề xuất điều chỉnh điểm của chính mình. Với phiếu của đơn vị trưởng, đơn vị phó đề xuất.",
         ),
         Stage::HeadReview => {
-            refuse("Chỉ đơn vị trưởng của khối (đơn vị phó với phiếu của đơn vị trưởng) mới đề xuất điều chỉnh.")
+            refuse("Chỉ đơn vị trưởng của cụm, khối (đơn vị phó với phiếu của đơn vị trưởng) mới đề xuất điều chỉnh.")
         }
         Stage::Appraisal | Stage::Final if who.is_own() => {
-            refuse("Đơn vị không tự thẩm định hay chốt điểm của chính mình: việc này do Ban thường trực thực hiện.")
+            refuse("Đơn vị không tự thẩm định hay chốt điểm của chính mình: việc này do cơ quan thường trực thực hiện.")
         }
-        Stage::Appraisal | Stage::Final => refuse("Chỉ Ban thường trực mới thẩm định và chốt kết quả cuối cùng."),
+        Stage::Appraisal | Stage::Final => refuse("Chỉ cơ quan thường trực mới thẩm định và chốt kết quả cuối cùng."),
     }
 }
 
 fn wrong_phase(stage: Stage, phase: &Phase) -> Result<(), Invalid> {
     refuse(format!(
-        "Khối đang ở bước {}, không nhận \"{}\". Hãy ghi khi bước này mở, hoặc liên hệ đơn vị trưởng, Ban thường trực.",
+        "Cụm, khối đang ở bước {}, không nhận \"{}\". Hãy ghi khi bước này mở, hoặc liên hệ đơn vị trưởng, cơ quan thường trực.",
         phase.label(),
         stage.label()
     ))
@@ -566,11 +566,11 @@ fn wrong_phase(stage: Stage, phase: &Phase) -> Result<(), Invalid> {
 fn check_date(stage: Stage, now: NaiveDateTime, deadlines: &Deadlines) -> Result<(), Invalid> {
     match deadlines.of(stage) {
         Some(d) if is_past(now, d) && stage == Stage::SelfAssessment => refuse(format!(
-            "Đã quá hạn tự chấm ({}). Hãy đề nghị Ban thường trực mở lại phiếu của đơn vị.",
+            "Đã quá hạn tự chấm ({}). Hãy đề nghị cơ quan thường trực mở lại phiếu của đơn vị.",
             format_date(d)
         )),
         Some(d) if is_past(now, d) => refuse(format!(
-            "Đã quá hạn giải trình ({}). Hãy liên hệ Ban thường trực để được xem xét ở bước thẩm định.",
+            "Đã quá hạn giải trình ({}). Hãy liên hệ cơ quan thường trực để được xem xét ở bước thẩm định.",
             format_date(d)
         )),
         _ => Ok(()),
@@ -597,7 +597,7 @@ pub fn may_write(
         return match sheet {
             SheetState::Reopened { .. } => Ok(()),
             SheetState::Submitted { at, .. } => refuse(format!(
-                "Phiếu tự chấm đã được lãnh đạo đơn vị ký gửi lúc {} và đã khóa. Nếu cần sửa, hãy đề nghị Ban thường trực mở lại phiếu của đơn vị.",
+                "Phiếu tự chấm đã được lãnh đạo đơn vị ký gửi lúc {} và đã khóa. Nếu cần sửa, hãy đề nghị cơ quan thường trực mở lại phiếu của đơn vị.",
                 format_stamp(at)
             )),
             SheetState::Draft => {
@@ -636,7 +636,7 @@ pub fn may_submit(
     }
     match sheet {
         SheetState::Submitted { at, .. } => refuse(format!(
-            "Phiếu tự chấm đã được ký gửi lúc {}; không cần gửi lại. Nếu cần sửa, hãy đề nghị Ban thường trực mở lại phiếu.",
+            "Phiếu tự chấm đã được ký gửi lúc {}; không cần gửi lại. Nếu cần sửa, hãy đề nghị cơ quan thường trực mở lại phiếu.",
             format_stamp(at)
         )),
         SheetState::Reopened { .. } => Ok(()),
@@ -665,15 +665,21 @@ pub fn submit(
 }
 
 fn need_text(field: &str, s: &str, msg: &str) -> Result<String, Invalid> {
-    let t = s.trim();
-    if t.is_empty() { Err(Invalid::new(field, msg)) } else { Ok(t.to_string()) }
+    let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.is_empty() {
+        Err(Invalid::new(field, msg))
+    } else if t.chars().count() > 1000 {
+        Err(Invalid::new(field, format!("{field} quá dài (tối đa 1000 ký tự).")))
+    } else {
+        Ok(t)
+    }
 }
 
 /// The secretariat reopens one unit's sheet, with a reason (after the
 /// deadline, or after submission).
 pub fn reopen_sheet(who: &Writer, group_phase: &Phase, by: i64, reason: &str) -> Result<SheetState, Invalid> {
     if *who != Writer::Secretariat {
-        return Err(Invalid::new("Quyền ghi", "Chỉ Ban thường trực mới mở lại phiếu tự chấm của một đơn vị."));
+        return Err(Invalid::new("Quyền ghi", "Chỉ cơ quan thường trực mới mở lại phiếu tự chấm của một đơn vị."));
     }
     if *group_phase == Phase::Final {
         return Err(Invalid::new("Quyền ghi", FINAL_LOCKED));
@@ -695,7 +701,7 @@ pub fn advance(who: &Writer, from: &Phase, now: &str, deadlines: &Deadlines) -> 
     if !matches!(who, Writer::HeadUnit | Writer::Secretariat) {
         return Err(Invalid::new(
             "Quyền ghi",
-            "Chỉ đơn vị trưởng của khối hoặc Ban thường trực mới chuyển bước chấm điểm của khối.",
+            "Chỉ đơn vị trưởng của cụm, khối hoặc cơ quan thường trực mới chuyển bước chấm điểm của cụm, khối.",
         ));
     }
     let Some(next) = from.next() else {
@@ -703,9 +709,10 @@ pub fn advance(who: &Writer, from: &Phase, now: &str, deadlines: &Deadlines) -> 
             "Giai đoạn",
             match from {
                 Phase::Appraisal | Phase::FinalReopened { .. } => {
-                    "Khối đang ở bước thẩm định: bước tiếp theo là Ban thường trực chốt kết quả cuối cùng.".to_string()
+                    "Cụm, khối đang ở bước thẩm định: bước tiếp theo là cơ quan thường trực chốt kết quả cuối cùng."
+                        .to_string()
                 }
-                p => format!("Khối đang ở bước {}: không còn bước nào để chuyển.", p.label()),
+                p => format!("Cụm, khối đang ở bước {}: không còn bước nào để chuyển.", p.label()),
             },
         ));
     };
@@ -717,7 +724,20 @@ pub fn advance(who: &Writer, from: &Phase, now: &str, deadlines: &Deadlines) -> 
         return Err(Invalid::new(
             "Giai đoạn",
             format!(
-                "Hạn tự chấm là hết ngày {}: chỉ chuyển sang kiểm tra chéo sau hạn này (hoặc đề nghị Ban thường trực quyết định chuyển sớm).",
+                "Hạn tự chấm là hết ngày {}: chỉ chuyển sang kiểm tra chéo sau hạn này (hoặc đề nghị cơ quan thường trực quyết định chuyển sớm).",
+                format_date(d)
+            ),
+        ));
+    }
+    if *from == Phase::Explanation
+        && let Some(d) = deadlines.explanation
+        && !is_past(now, d)
+        && *who != Writer::Secretariat
+    {
+        return Err(Invalid::new(
+            "Giai đoạn",
+            format!(
+                "Hạn giải trình là hết ngày {}: chỉ chuyển sang thẩm định sau hạn này (hoặc đề nghị cơ quan thường trực quyết định chuyển sớm).",
                 format_date(d)
             ),
         ));
@@ -737,14 +757,14 @@ pub fn stage_for(ctx: &WriteCtx, phase: &Phase) -> Option<(Stage, Writer)> {
 /// The secretariat finalises the group-year: the results are locked.
 pub fn finalise(who: &Writer, group_phase: &Phase) -> Result<Phase, Invalid> {
     if *who != Writer::Secretariat {
-        return Err(Invalid::new("Quyền ghi", "Chỉ Ban thường trực mới chốt kết quả cuối cùng."));
+        return Err(Invalid::new("Quyền ghi", "Chỉ cơ quan thường trực mới chốt kết quả cuối cùng."));
     }
     match group_phase {
         Phase::Appraisal | Phase::FinalReopened { .. } => Ok(Phase::Final),
         Phase::Final => Err(Invalid::new("Giai đoạn", "Kết quả cuối cùng đã được chốt.")),
         p => Err(Invalid::new(
             "Giai đoạn",
-            format!("Khối đang ở bước {}: chỉ chốt kết quả sau khi thẩm định.", p.label()),
+            format!("Cụm, khối đang ở bước {}: chỉ chốt kết quả sau khi thẩm định.", p.label()),
         )),
     }
 }
@@ -792,7 +812,7 @@ pub fn check_entry(e: &ScoreEntry, table: &ScoringTable, unit_name: &str) -> Res
         if a.secretariat_only && !secretariat_stage {
             return Err(Invalid::new(
                 c,
-                format!("{c} ({}) do Ban thường trực chấm ở bước thẩm định: đơn vị không ghi dòng này.", a.name),
+                format!("{c} ({}) do cơ quan thường trực chấm ở bước thẩm định: đơn vị không ghi dòng này.", a.name),
             ));
         }
     } else {
@@ -976,7 +996,7 @@ pub fn review_flags(
                         line_code: Some(c.to_string()),
                         kind: FlagKind::Outlier,
                         message_vi: format!(
-                            "{}: {c} tự chấm {p} điểm, cao hơn trung vị của khối ({m} điểm) {} điểm, vượt ngưỡng {t} điểm ({}% điểm tối đa).",
+                            "{}: {c} tự chấm {p} điểm, cao hơn trung vị của cụm, khối ({m} điểm) {} điểm, vượt ngưỡng {t} điểm ({}% điểm tối đa).",
                             name(u),
                             p - m,
                             rules.outlier_percent
@@ -1070,7 +1090,7 @@ mod tests {
         assert!(may_write(&OwnUnitOfficer, SELF, &SheetState::Draft, p.clone(), BEFORE, &dl()).is_ok());
         assert_eq!(
             msg(may_write(&OwnUnitOfficer, SELF, &SheetState::Draft, p.clone(), AFTER, &dl())),
-            "Đã quá hạn tự chấm (05/12/2026). Hãy đề nghị Ban thường trực mở lại phiếu của đơn vị."
+            "Đã quá hạn tự chấm (05/12/2026). Hãy đề nghị cơ quan thường trực mở lại phiếu của đơn vị."
         );
         let sub = SheetState::Submitted { by: 9, at: "2026-12-04T03:00:00Z".into() };
         assert!(msg(may_write(&OwnUnitOfficer, SELF, &sub, p.clone(), BEFORE, &dl())).contains("04/12/2026 10:00"));
@@ -1110,7 +1130,7 @@ mod tests {
         );
         assert!(
             msg(may_write(&Inspector, Stage::InspectionProposal, &d, Phase::HeadReview, now, &dl()))
-                .contains("Khối đang ở bước")
+                .contains("Cụm, khối đang ở bước")
         );
         assert!(may_write(&HeadUnit, Stage::HeadReview, &d, Phase::HeadReview, now, &dl()).is_ok());
         assert!(may_write(&HeadUnit, Stage::HeadReview, &d, Phase::Explanation, now, &dl()).is_err());
@@ -1176,7 +1196,7 @@ mod tests {
         x.value = RawValue::Level(7);
         assert!(check_entry(&x, &t, "Sở A").is_err());
         let tr = e(1, "TR.1", SELF, RawValue::Count(1), 2);
-        assert!(check_entry(&tr, &t, "Sở A").unwrap_err().message.contains("Ban thường trực"));
+        assert!(check_entry(&tr, &t, "Sở A").unwrap_err().message.contains("cơ quan thường trực"));
         assert!(check_entry(&e(1, "TR.1", Stage::Appraisal, RawValue::Count(1), 2), &t, "Sở A").is_ok());
         assert!(check_entry(&e(1, "ZZ", SELF, RawValue::Count(1), 2), &t, "Sở A").is_err());
         assert!(check_entry(&e(1, "TH.1", SELF, RawValue::Level(0), 2), &t, "Sở A").is_err());
@@ -1256,7 +1276,7 @@ mod tests {
             f[3].message_vi
                 .contains("Sở 1: II.3 tự chấm 50 điểm, cao hơn đề xuất của đoàn kiểm tra chéo (20 điểm) 30 điểm")
         );
-        assert!(f[4].message_vi.contains("trung vị của khối (15 điểm)"));
+        assert!(f[4].message_vi.contains("trung vị của cụm, khối (15 điểm)"));
     }
 
     fn arb_entries() -> impl Strategy<Value = Vec<ScoreEntry>> {
@@ -1276,10 +1296,14 @@ mod tests {
         assert!(advance(&Inspector, &p, AFTER, &d).is_err());
         assert!(advance(&OwnUnitLeader, &p, AFTER, &d).is_err());
         assert_eq!(advance(&Secretariat, &p, BEFORE, &d), Ok(Phase::Inspection), "the secretariat may move early");
-        for next in [Phase::Inspection, Phase::HeadReview, Phase::Explanation, Phase::Appraisal] {
+        let after_explanation = "2027-01-10T17:00:00Z";
+        for next in [Phase::Inspection, Phase::HeadReview, Phase::Explanation] {
             p = advance(&HeadUnit, &p, AFTER, &d).expect("next");
             assert_eq!(p, next);
         }
+        assert!(msg(advance(&HeadUnit, &p, AFTER, &d).map(|_| ())).contains("Hạn giải trình là hết ngày 10/01/2027"));
+        p = advance(&HeadUnit, &p, after_explanation, &d).expect("after the explanation date");
+        assert_eq!(p, Phase::Appraisal);
         assert!(msg(advance(&HeadUnit, &p, AFTER, &d).map(|_| ())).contains("chốt kết quả"));
         assert_eq!(finalise(&Secretariat, &p), Ok(Phase::Final));
         assert!(finalise(&HeadUnit, &p).is_err());

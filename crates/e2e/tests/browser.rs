@@ -856,12 +856,12 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     );
     let asked = b.submit_confirmed(advance_button).await;
     assert!(
-        asked.starts_with("Chuyển khối sang bước kiểm tra chéo? ")
+        asked.starts_with("Chuyển sang bước kiểm tra chéo? ")
             && asked.ends_with("phiếu nháp của các đơn vị này sẽ bị khóa."),
         "{asked}"
     );
     b.wait_for_path(&review).await;
-    expect_flash(&b, "Khối đã chuyển sang bước kiểm tra chéo.").await;
+    expect_flash(&b, "Cụm, khối đã chuyển sang bước kiểm tra chéo.").await;
     assert_eq!(fact(&b, "Bước hiện tại").await, "kiểm tra chéo");
     b.logout().await;
 
@@ -900,8 +900,8 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     head.sign_in(&b).await;
     b.goto(&review).await;
     let asked = b.submit_confirmed(advance_button).await;
-    assert_eq!(asked, "Chuyển khối sang bước đơn vị trưởng tổng hợp, đề xuất điều chỉnh?");
-    expect_flash(&b, "Khối đã chuyển sang bước đơn vị trưởng tổng hợp, đề xuất điều chỉnh.").await;
+    assert_eq!(asked, "Chuyển sang bước đơn vị trưởng tổng hợp, đề xuất điều chỉnh?");
+    expect_flash(&b, "Cụm, khối đã chuyển sang bước đơn vị trưởng tổng hợp, đề xuất điều chỉnh.").await;
     let unit_row = format!("//table[@id='review-units']/tbody/tr[td[1]//a[normalize-space()='{unit}']]");
     let cell = |label: &str| format!("{unit_row}/td[@data-label='{label}']");
     assert_eq!(xtext(&b, &cell("Tự chấm")).await, "910");
@@ -948,8 +948,8 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     // --- and opens the explanations
     b.goto(&review).await;
     let asked = b.submit_confirmed(advance_button).await;
-    assert_eq!(asked, "Chuyển khối sang bước giải trình?");
-    expect_flash(&b, "Khối đã chuyển sang bước giải trình.").await;
+    assert_eq!(asked, "Chuyển sang bước giải trình?");
+    expect_flash(&b, "Cụm, khối đã chuyển sang bước giải trình.").await;
     assert!(xtext(&b, &cell("Cần xem")).await.contains("1 đề xuất chờ giải trình"));
     b.logout().await;
 
@@ -962,11 +962,9 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     assert!(writing.contains("Bạn đang ghi: Giải trình"), "{writing}");
     let proposal = xtext(&b, "//tr[@id='line-II.2']/td[@data-label='Đơn vị trưởng đề xuất']").await;
     assert!(proposal.contains(HEAD_REASON) && proposal.contains("chờ giải trình"), "{proposal}");
-    assert_eq!(
-        b.value(&format!("{chain_form} [name='v:II.2']")).await,
-        "Không đạt",
-        "the form starts from the proposal (agreeing is one click)"
-    );
+    assert_eq!(b.value(&format!("{chain_form} [name='v:II.2']")).await, "", "the proposal is not answered yet");
+    let choices = b.texts(&format!("{chain_form} select[name='v:II.2'] option")).await;
+    assert_eq!(choices, ["— Chưa trả lời —", "Đồng ý đề xuất: Không đạt", "Giữ giá trị tự chấm: Đạt"], "{choices:?}");
     b.select(&format!("{chain_form} [name='v:II.2']"), "Đạt").await;
     b.fill(&format!("{chain_form} [name='m:II.2']"), EXPLANATION_REASON).await;
     b.submit(&chain_button).await;
@@ -978,16 +976,22 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     assert_eq!(b.text("#chain-total").await, "910");
     b.logout().await;
 
-    // --- the head unit hands the block to the secretariat
+    // --- before the explanation date only the secretariat hands the block to the appraisal
     head.sign_in(&b).await;
     b.goto(&review).await;
+    assert!(!b.exists(advance_button).await, "the head unit cut the explanation days short");
+    let body = b.body().await;
+    assert!(body.contains("Hạn giải trình là hết ngày 22/12/2026: chỉ chuyển sang thẩm định sau hạn này"), "{body}");
+    b.logout().await;
+    b.login(&sec.username, &sec.password).await;
+    b.goto(&review).await;
     let asked = b.submit_confirmed(advance_button).await;
-    assert_eq!(asked, "Chuyển khối sang bước thẩm định?");
-    expect_flash(&b, "Khối đã chuyển sang bước thẩm định.").await;
-    assert!(!b.exists(advance_button).await && !b.exists("form[action$='/tong-hop/chot']").await);
+    assert_eq!(asked, "Chuyển sang bước thẩm định?");
+    expect_flash(&b, "Cụm, khối đã chuyển sang bước thẩm định.").await;
+    assert!(!b.exists(advance_button).await);
     let body = b.body().await;
     assert!(
-        body.contains("Khối đang ở bước thẩm định: bước tiếp theo là Ban thường trực chốt kết quả cuối cùng."),
+        body.contains("Cụm, khối đang ở bước thẩm định: bước tiếp theo là cơ quan thường trực chốt kết quả cuối cùng."),
         "{body}"
     );
     b.logout().await;
@@ -1012,7 +1016,7 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     // --- finalises
     b.goto(&review).await;
     let asked = b.submit_confirmed("form[action$='/tong-hop/chot'] button[type=submit]").await;
-    assert_eq!(asked, "Chốt kết quả cuối cùng của khối?");
+    assert_eq!(asked, "Chốt kết quả cuối cùng của cụm, khối?");
     expect_flash(&b, "Đã chốt kết quả cuối cùng. Kết quả đã khóa; có thể công bố.").await;
     assert_eq!(fact(&b, "Bước hiện tại").await, "đã chốt kết quả cuối cùng");
     b.click_link("Bảng tổng hợp kết quả chấm điểm").await;

@@ -64,7 +64,7 @@ pub async fn write(
 struct EvidenceForm {
     /// Mã dòng của bảng điểm (tiêu chí, dòng thưởng hay dòng trừ).
     line_code: String,
-    /// PDF, DOCX, XLSX, PNG, JPEG hay WebP; tối đa 10 MiB.
+    /// PDF, DOCX, XLSX, PNG, JPEG hay WebP; tối đa 10 MB.
     #[schema(format = Binary, value_type = String)]
     file: Vec<u8>,
 }
@@ -122,7 +122,7 @@ pub struct ReasonInput {
 
 #[utoipa::path(post, path = "/api/v1/groups/{id}/years/{year}/chain/{unit_id}/reopen", tag = "Chuỗi chấm điểm",
     params(("id" = i64, Path), ("year" = i32, Path), ("unit_id" = i64, Path)), request_body = ReasonInput,
-    responses((status = 200, description = "Ban thường trực đã mở lại phiếu tự chấm của đơn vị, có lý do", body = ChainView), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, description = "Cơ quan thường trực đã mở lại phiếu tự chấm của đơn vị, có lý do", body = ChainView), (status = 403), (status = 404), (status = 422)))]
 pub async fn reopen_sheet(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -232,7 +232,7 @@ pub async fn results_xlsx(
 
 #[utoipa::path(get, path = "/api/v1/public/results/{id}/{year}", tag = "Chuỗi chấm điểm",
     params(("id" = i64, Path), ("year" = i32, Path)),
-    responses((status = 200, description = "Kết quả đã công bố (không cần đăng nhập): tổng điểm, xếp loại, xếp hạng; lý do chỉ khi Ban thường trực chọn công khai; không có minh chứng", body = ResultsView), (status = 404)))]
+    responses((status = 200, description = "Kết quả đã công bố (không cần đăng nhập): tổng điểm, xếp loại, xếp hạng; lý do chỉ khi cơ quan thường trực chọn công khai; không có minh chứng", body = ResultsView), (status = 404)))]
 pub async fn public_results(
     State(st): State<AppState>,
     Path((id, year)): Path<(i64, i32)>,

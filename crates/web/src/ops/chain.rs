@@ -138,6 +138,17 @@ impl Year {
     }
 }
 
+/// The table a year's scores are computed with: the version in force on the
+/// year's last day (or today, for the current year), else today's.
+pub(crate) fn table_of_year(versions: &[s::TableRow], year: i32) -> AppResult<Option<(i32, ScoringTable)>> {
+    let day = today().min(chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_else(today)).to_string();
+    let v = in_force_on(versions, &day).or_else(|| in_force_on(versions, &today().to_string()));
+    Ok(match v {
+        Some(v) => Some((v.version, parse_content(&v.content)?)),
+        None => None,
+    })
+}
+
 /// Loads a group-year (no policy check: the callers authorize).
 pub(crate) async fn load(tx: &mut Tx, group_id: i64, year: i32) -> AppResult<Year> {
     let g = q::group(tx, group_id).await?.ok_or(AppError::NotFound)?;
@@ -155,16 +166,7 @@ pub(crate) async fn load(tx: &mut Tx, group_id: i64, year: i32) -> AppResult<Yea
         .map(|m| (m.unit_id, m.unit_name))
         .collect();
     let versions = s::versions(tx, gy).await?;
-    let day = today().min(chrono::NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or_else(today));
-    let day = if versions.iter().any(|v| v.effective_from.as_deref().is_some_and(|e| e <= day.to_string().as_str())) {
-        day
-    } else {
-        today()
-    };
-    let table = match in_force_on(&versions, &day.to_string()) {
-        Some(v) => Some((v.version, parse_content(&v.content)?)),
-        None => None,
-    };
+    let table = table_of_year(&versions, year)?;
     let targets = match s::covenant(tx, gy).await? {
         Some(cv) => s::targets(tx, cv.id).await?,
         None => vec![],
@@ -435,9 +437,11 @@ fn own_latest<'a>(entries: &'a [ScoreEntry], unit: i64, code: &str) -> Option<&'
 fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
     let es = &y.entries;
     let selfs = y.self_result().ok();
+    // a member sees the other members' figures (rank, their invalid values) only once published
+    let sees_all = decide(&ctx.actor, Action::ReviewGroupYear, &y.target(None)).is_ok() || published(y);
     let (current, compute_errors) = match y.current_result() {
         Ok(r) => (Some(r), vec![]),
-        Err(v) => (None, v.into_iter().map(|e| e.message).collect()),
+        Err(v) => (None, own_errors(v, &y.name_of(unit), sees_all)),
     };
     let mine = |r: &Option<GroupResult>| r.as_ref().and_then(|r| r.units.iter().find(|u| u.unit_id == unit).cloned());
     let (sres, cres) = (mine(&selfs), mine(&current));
@@ -549,7 +553,9 @@ fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
     };
     let mut explanation = figures(Figure::Total);
     explanation.extend(figures(Figure::Class));
-    explanation.extend(figures(Figure::Rank));
+    if sees_all {
+        explanation.extend(figures(Figure::Rank));
+    }
     ChainView {
         group_id: y.g.id,
         group_name: y.g.name.clone(),
@@ -569,7 +575,7 @@ fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
         self_total: sres.as_ref().map(|r| r.total.to_string()),
         total: cres.as_ref().map(|r| r.total.to_string()),
         class: cres.as_ref().and_then(|r| r.class.as_ref()).map(|c| c.label.clone()),
-        rank: cres.as_ref().map(|r| r.rank),
+        rank: cres.as_ref().filter(|_| sees_all).map(|r| r.rank),
         explanation,
         compute_errors,
         write_stage: write_stage.map(|s| s.code().to_string()),
@@ -580,19 +586,36 @@ fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
     }
 }
 
+/// The errors of the group's computation a member may see: its own; the
+/// others only as a count, unless the caller sees every member.
+pub(crate) fn own_errors(errs: Vec<Invalid>, unit_name: &str, sees_all: bool) -> Vec<String> {
+    if sees_all {
+        return errs.into_iter().map(|e| e.message).collect();
+    }
+    let n = errs.len();
+    let mut mine: Vec<String> = errs.into_iter().map(|e| e.message).filter(|m| m.contains(unit_name)).collect();
+    if mine.len() < n {
+        mine.push(format!(
+            "Phiếu của {} đơn vị khác trong cụm, khối còn giá trị chưa hợp lệ, nên chưa tính được điểm, xếp hạng của cả cụm, khối.",
+            n - mine.len()
+        ));
+    }
+    mine
+}
+
 fn no_stage_message(w: &WriteCtx, phase: &Phase) -> String {
     if *phase == Phase::Final {
-        return "Kết quả cuối cùng của khối đã chốt và bị khóa.".into();
+        return "Kết quả cuối cùng của cụm, khối đã chốt và bị khóa.".into();
     }
     let stages: Vec<&str> = phase.open_stages().iter().map(|s| s.label()).collect();
     let who = Writer::resolve(w, phase.open_stages().first().copied().unwrap_or(Stage::SelfAssessment));
     let open = if stages.is_empty() { "không có bước nào".to_string() } else { stages.join(", ") };
     match who {
         Writer::Other => format!(
-            "Khối đang ở bước {} (mở: {open}). Bạn không có phần việc ghi điểm nào trên phiếu này ở bước này.",
+            "Cụm, khối đang ở bước {} (mở: {open}). Bạn không có phần việc ghi điểm nào trên phiếu này ở bước này.",
             phase.label()
         ),
-        _ => format!("Khối đang ở bước {} (mở: {open}): bước này không do bạn ghi trên phiếu này.", phase.label()),
+        _ => format!("Cụm, khối đang ở bước {} (mở: {open}): bước này không do bạn ghi trên phiếu này.", phase.label()),
     }
 }
 
@@ -970,6 +993,7 @@ pub async fn write_stage(
     let unit_name = y.name_of(unit);
     let es = &y.entries;
     let by_unit = wctx.actor_unit.filter(|_| who != Writer::Secretariat);
+    super::scores::check_lines(&input.lines)?;
     let mut errs: Vec<Invalid> = vec![];
     let mut changed: Vec<ScoreEntry> = vec![];
     for li in &input.lines {
@@ -978,7 +1002,7 @@ pub async fn write_stage(
         if text.is_empty() {
             continue;
         }
-        let reason = li.remark.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut reason = li.remark.split_whitespace().collect::<Vec<_>>().join(" ");
         if reason.chars().count() > 2000 {
             errs.push(Invalid::new(code, format!("{code}: lý do quá dài (tối đa 2000 ký tự).")));
             continue;
@@ -991,6 +1015,16 @@ pub async fn write_stage(
                 continue;
             }
         };
+        if stage == Stage::Explanation {
+            match answer(es, &table, unit, code, &value) {
+                Ok(true) if reason.is_empty() => reason = "Đồng ý với đề xuất của đơn vị trưởng.".into(),
+                Ok(_) => {}
+                Err(e) => {
+                    errs.push(e);
+                    continue;
+                }
+            }
+        }
         if let Some(prev) = wf::latest(es, unit, code, stage)
             && prev.value == value
             && prev.reason == reason
@@ -1053,6 +1087,42 @@ pub async fn write_stage(
     let y = load(&mut tx, group_id, year).await?;
     tx.commit().await?;
     Ok(chain_view(ctx, &y, unit, &now))
+}
+
+/// Two values are the same answer (a manual criterion by its points, whatever its reason).
+fn same_value(a: &RawValue, b: &RawValue) -> bool {
+    match (a, b) {
+        (RawValue::Manual { points: x, .. }, RawValue::Manual { points: y, .. }) => x == y,
+        _ => a == b,
+    }
+}
+
+/// An explanation answers the head unit's open proposal on the line: the
+/// unit accepts the proposed value (`Ok(true)`) or keeps its own
+/// self-assessment value (`Ok(false)`); nothing else.
+fn answer(es: &[ScoreEntry], table: &ScoringTable, unit: i64, code: &str, value: &RawValue) -> Result<bool, Invalid> {
+    let Some(p) = wf::open_proposal(es, unit, code) else {
+        return Err(Invalid::new(
+            code,
+            format!("{code}: không có đề xuất điều chỉnh nào của đơn vị trưởng đang chờ giải trình ở dòng này."),
+        ));
+    };
+    if same_value(value, &p.value) {
+        return Ok(true);
+    }
+    let own = wf::latest(es, unit, code, Stage::SelfAssessment);
+    if own.is_some_and(|o| same_value(value, &o.value)) {
+        return Ok(false);
+    }
+    let m = table.find(code).and_then(|l| l.method.as_ref());
+    Err(Invalid::new(
+        code,
+        format!(
+            "{code}: khi giải trình, chọn đồng ý với giá trị đề xuất ({}) hoặc giữ giá trị tự chấm của đơn vị ({}). Ý kiến khác hãy ghi trong lý do để cơ quan thường trực xem xét khi thẩm định.",
+            value_text(&p.value, m).0,
+            own.map(|o| value_text(&o.value, m).0).unwrap_or_else(|| "chưa ghi".into())
+        ),
+    ))
 }
 
 pub(crate) async fn append(tx: &mut Tx, gy: i64, e: &ScoreEntry) -> AppResult<i64> {
@@ -1158,9 +1228,13 @@ pub async fn reopen_final(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, de
         return Err(AppError::Internal("reopen_final".into()));
     };
     sc::set_phase(&mut tx, y.gy, next.code(), Some(decision), ctx.user.id, &now).await?;
+    // the published results were the old ones: they are withdrawn until published again
+    let was_published = y.stored.as_ref().and_then(|r| r.published_at.clone());
+    sc::set_published(&mut tx, y.gy, None, None, false).await?;
     let mut a = audit_entry(ctx, &y, "score.reopen_final", None);
-    a.before = Some(json!({"year": year, "phase": y.phase.code(), "results": totals_json(&y)}));
-    a.after = Some(json!({"year": year, "phase": next.code()}));
+    a.before =
+        Some(json!({"year": year, "phase": y.phase.code(), "published_at": was_published, "results": totals_json(&y)}));
+    a.after = Some(json!({"year": year, "phase": next.code(), "published_at": null}));
     a.reason = Some(decision.clone());
     audit::append(&mut tx, a).await?;
     finish(tx, ctx, group_id, year, &now).await
@@ -1182,7 +1256,7 @@ pub async fn publish(
         return Err(AppError::invalid(
             "Công bố",
             format!(
-                "Khối đang ở bước {}: chỉ công bố kết quả sau khi Ban thường trực chốt kết quả cuối cùng.",
+                "Cụm, khối đang ở bước {}: chỉ công bố kết quả sau khi cơ quan thường trực chốt kết quả cuối cùng.",
                 y.phase.label()
             ),
         ));
@@ -1248,19 +1322,18 @@ fn evidence_stage(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> Result<Stage, St
             wf::may_write(&w, st, &y.sheet(unit), phase, now, &y.deadlines).map(|_| st).map_err(|e| e.message)
         }
         _ => Err(format!(
-            "Khối đang ở bước {}: đơn vị chỉ bổ sung minh chứng khi tự chấm hoặc khi giải trình.",
+            "Cụm, khối đang ở bước {}: đơn vị chỉ bổ sung minh chứng khi tự chấm hoặc khi giải trình.",
             y.phase.label()
         )),
     }
 }
 
-/// The value the unit's new evidence entry carries: its latest own value on the line.
-fn evidence_base<'a>(y: &'a Year, unit: i64, code: &str, stage: Stage) -> Option<&'a ScoreEntry> {
-    match stage {
-        Stage::Explanation => wf::latest(&y.entries, unit, code, Stage::Explanation)
-            .or_else(|| wf::latest(&y.entries, unit, code, Stage::SelfAssessment)),
-        _ => wf::latest(&y.entries, unit, code, Stage::SelfAssessment),
-    }
+/// The value the unit's new evidence entry carries: its latest
+/// self-assessment value on the line. Evidence belongs to the unit's own
+/// line, so an evidence change is a self-assessment entry with the same
+/// value, whatever the phase: it never answers a proposal nor changes a value in force.
+fn evidence_base<'a>(y: &'a Year, unit: i64, code: &str) -> Option<&'a ScoreEntry> {
+    wf::latest(&y.entries, unit, code, Stage::SelfAssessment)
 }
 
 /// Adds an evidence file to a line of the unit's sheet: the file is checked
@@ -1282,8 +1355,8 @@ pub async fn add_evidence(
     let (tx, y) = open_write(st, ctx, group_id, year, Some(unit)).await?;
     let table = y.table()?.clone();
     let now = thidua_db::now();
-    let stage = match evidence_stage(ctx, &y, unit, &now) {
-        Ok(s) => s,
+    match evidence_stage(ctx, &y, unit, &now) {
+        Ok(_) => {}
         Err(m) if write_ctx(ctx, &y, unit).actor_unit != Some(unit) => return Err(deny(st, ctx, tx, &y, unit, m).await),
         Err(m) => {
             tx.rollback().await?;
@@ -1301,7 +1374,7 @@ pub async fn add_evidence(
             format!("Bảng điểm không có dòng mã \"{code}\" để gắn minh chứng."),
         ));
     }
-    let Some(base) = evidence_base(&y, unit, code, stage) else {
+    let Some(base) = evidence_base(&y, unit, code) else {
         tx.rollback().await?;
         return Err(AppError::invalid(
             "Minh chứng",
@@ -1336,7 +1409,7 @@ pub async fn add_evidence(
     .await?;
     evidence.push(id.to_string());
     let e = ScoreEntry {
-        stage,
+        stage: Stage::SelfAssessment,
         reason: format!("Bổ sung minh chứng: {}", file.file_name),
         evidence,
         by_user: ctx.user.id,
@@ -1367,8 +1440,8 @@ pub async fn remove_evidence(
 ) -> AppResult<ChainView> {
     let (tx, y) = open_write(st, ctx, group_id, year, Some(unit)).await?;
     let now = thidua_db::now();
-    let stage = match evidence_stage(ctx, &y, unit, &now) {
-        Ok(s) => s,
+    match evidence_stage(ctx, &y, unit, &now) {
+        Ok(_) => {}
         Err(m) if write_ctx(ctx, &y, unit).actor_unit != Some(unit) => return Err(deny(st, ctx, tx, &y, unit, m).await),
         Err(m) => {
             tx.rollback().await?;
@@ -1381,7 +1454,7 @@ pub async fn remove_evidence(
     };
     let key = evidence_id.to_string();
     let latest = own_latest(&y.entries, unit, &f.line_code).filter(|e| e.evidence.contains(&key));
-    let (Some(latest), Some(base)) = (latest, evidence_base(&y, unit, &f.line_code, stage)) else {
+    let (Some(latest), Some(base)) = (latest, evidence_base(&y, unit, &f.line_code)) else {
         tx.rollback().await?;
         return Err(AppError::invalid(
             "Minh chứng",
@@ -1389,7 +1462,7 @@ pub async fn remove_evidence(
         ));
     };
     let e = ScoreEntry {
-        stage,
+        stage: Stage::SelfAssessment,
         reason: format!("Gỡ minh chứng: {}", f.file_name),
         evidence: latest.evidence.iter().filter(|k| **k != key).cloned().collect(),
         by_user: ctx.user.id,
@@ -1587,7 +1660,8 @@ pub async fn results(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppR
     };
     let tx = authorize(st, ctx, tx, action, &t, &object(&y, None)).await?;
     tx.rollback().await?;
-    Ok(figures(&y, true).view)
+    let reasons = action == Action::ReviewGroupYear || y.stored.as_ref().is_some_and(|r| r.publish_reasons == 1);
+    Ok(figures(&y, reasons).view)
 }
 
 /// The results as an xlsx file in the officers' layout; with the file name.
@@ -1722,7 +1796,13 @@ pub async fn public_results(st: &AppState, group_id: i64, year: i32) -> AppResul
         return Err(AppError::NotFound);
     }
     let reasons = y.stored.as_ref().is_some_and(|r| r.publish_reasons == 1);
-    Ok(figures(&y, reasons).view)
+    let mut view = figures(&y, reasons).view;
+    for l in &mut view.lines {
+        // the public sees the results, not the units' own figures
+        l.self_total = None;
+        l.difference = None;
+    }
+    Ok(view)
 }
 
 /// The published results, newest year first.

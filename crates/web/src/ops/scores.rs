@@ -23,7 +23,6 @@ use thidua_db::{Tx, audit, calendar as c};
 use utoipa::ToSchema;
 
 use super::authorize;
-use super::tables::{in_force_on, parse_content};
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
@@ -194,10 +193,7 @@ async fn open(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_i
     let unit_name = members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone()).ok_or(AppError::NotFound)?;
     let gy = q::find_group_year(&mut tx, group_id, year).await?.ok_or(AppError::NotFound)?;
     let versions = s::versions(&mut tx, gy).await?;
-    let table = match in_force_on(&versions, &super::today().to_string()) {
-        Some(v) => Some((v.version, parse_content(&v.content)?)),
-        None => None,
-    };
+    let table = super::chain::table_of_year(&versions, year)?;
     let targets = match s::covenant(&mut tx, gy).await? {
         Some(cv) => s::targets(&mut tx, cv.id).await?,
         None => vec![],
@@ -370,7 +366,10 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
         let inputs = wf::unit_inputs(table, &bases, &entries, |es, u, l| wf::latest(es, u, l, Stage::SelfAssessment));
         match compute(table, &inputs) {
             Ok(r) => result = r.units.into_iter().find(|u| u.unit_id == sh.unit_id),
-            Err(v) => compute_errors = v.into_iter().map(|e| e.message).collect(),
+            Err(v) => {
+                let sees_all = decide(&ctx.actor, Action::ReviewGroupYear, &sh.t).is_ok();
+                compute_errors = super::chain::own_errors(v, &sh.unit_name, sees_all);
+            }
         }
     }
     let steps = |code: &str| -> Vec<String> {
@@ -507,6 +506,37 @@ fn evidence_of(sh: &Sheet, entries: &[ScoreEntry], code: &str) -> Vec<super::cha
         .collect()
 }
 
+/// The most lines one save may carry.
+pub const MAX_LINES: usize = 2000;
+
+/// Refuses a save that carries too many lines, a line twice, or a reason too long.
+pub(super) fn check_lines(lines: &[LineInput]) -> AppResult<()> {
+    if lines.len() > MAX_LINES {
+        return Err(AppError::invalid("Phiếu", format!("Một lần ghi có tối đa {MAX_LINES} dòng.")));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut errs = vec![];
+    for l in lines {
+        let code = l.line_code.trim();
+        if !seen.insert(code) {
+            errs.push(Invalid::new(code, format!("Dòng {code} có hai lần trong cùng một lần ghi: chỉ ghi một lần.")));
+        }
+        if l.reason.chars().count() > 1000 || l.remark.chars().count() > 2000 || l.value.chars().count() > 200 {
+            errs.push(Invalid::new(code, format!("{code}: giá trị hoặc lý do quá dài (lý do tối đa 1000 ký tự).")));
+        }
+    }
+    if errs.is_empty() { Ok(()) } else { Err(AppError::Invalid(errs)) }
+}
+
+/// A write transaction that holds the group-year's lock before anything is read.
+async fn locked(st: &AppState, group_id: i64, year: i32) -> AppResult<Tx> {
+    let mut tx = st.db.begin().await?;
+    if let Some(gy) = q::find_group_year(&mut tx, group_id, year).await? {
+        sc::lock(&mut tx, gy).await?;
+    }
+    Ok(tx)
+}
+
 /// Parses what was typed for a line of the table: a leaf's value by its
 /// method, or a bonus or penalty line's number of occurrences (empty: 0).
 pub(super) fn parse_typed(table: &ScoringTable, code: &str, text: &str, reason: &str) -> Result<RawValue, Invalid> {
@@ -564,9 +594,9 @@ pub async fn save(
     if note.chars().count() > 1000 {
         return Err(AppError::invalid("Ghi chú", "Ghi chú quá dài (tối đa 1000 ký tự)."));
     }
-    let tx = st.db.begin().await?;
+    check_lines(&input.lines)?;
+    let tx = locked(st, group_id, year).await?;
     let (mut tx, sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
-    sc::lock(&mut tx, sh.gy).await?;
     let table = the_table(&sh, year)?.clone();
     let now = thidua_db::now();
     let who = writer(ctx, &sh);
@@ -658,9 +688,8 @@ async fn reload(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit
 
 /// The unit's leader signs and submits the sheet before the deadline: the sheet is then locked.
 pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: i64) -> AppResult<SheetView> {
-    let tx = st.db.begin().await?;
+    let tx = locked(st, group_id, year).await?;
     let (mut tx, sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
-    sc::lock(&mut tx, sh.gy).await?;
     the_table(&sh, year)?;
     let now = thidua_db::now();
     let who = writer(ctx, &sh);

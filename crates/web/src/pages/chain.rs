@@ -115,7 +115,7 @@ async fn advance(
     Path(key): Path<(i64, i32)>,
 ) -> AppResult<Response> {
     let done = ops::advance(&st, &ctx, key.0, key.1).await;
-    after_review(&st, &ctx, &headers, key, done, |r| format!("Khối đã chuyển sang bước {}.", r.status.phase_label))
+    after_review(&st, &ctx, &headers, key, done, |r| format!("Cụm, khối đã chuyển sang bước {}.", r.status.phase_label))
         .await
 }
 
@@ -185,13 +185,14 @@ struct ChainPage {
 
 impl ChainPage {
     fn typed_value(&self, x: &ops::ChainLine) -> String {
-        match self.typed.get(&x.code) {
-            Some(t) => t.0.clone(),
-            None if x.open_proposal && self.c.write_stage.as_deref() == Some("explanation") => {
-                x.head_review.as_ref().map(|p| p.value.clone()).unwrap_or_default()
-            }
-            None => String::new(),
-        }
+        self.typed.get(&x.code).map(|t| t.0.clone()).unwrap_or_default()
+    }
+    /// The explanation form keeps the unit's own value (typed, and not the proposal's).
+    fn keeps(&self, x: &ops::ChainLine) -> bool {
+        let cur = self.typed_value(x);
+        !cur.is_empty()
+            && x.self_value.as_ref().is_some_and(|o| o.value == cur)
+            && x.head_review.as_ref().is_none_or(|p| p.value != cur)
     }
     fn typed_reason(&self, code: &str) -> String {
         self.typed.get(code).map(|t| t.1.clone()).unwrap_or_default()

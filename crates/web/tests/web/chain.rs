@@ -185,6 +185,24 @@ async fn one_group_year_from_self_assessment_to_published_results() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.json();
     assert_eq!(line(&v, "II.2")["evidence"].as_array().map(Vec::len), Some(2));
+    // an explanation answers a proposal: accept it or keep the unit's own value, nothing else
+    let r = write(
+        &mut officer,
+        &app,
+        y,
+        json!([{"line_code": "II.4", "value": "Không đạt", "remark": "x", "base_seq": base(&v, "II.4")}]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("không có đề xuất điều chỉnh nào"), "{}", r.body);
+    let r = write(
+        &mut officer,
+        &app,
+        y,
+        json!([{"line_code": "I.2", "value": "100", "remark": "Tăng thêm", "base_seq": base(&v, "I.2")}]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a line without a proposal cannot be raised: {}", r.body);
     let r = write(
         &mut officer,
         &app,
@@ -287,6 +305,8 @@ async fn one_group_year_from_self_assessment_to_published_results() {
             .iter()
             .all(|l| l["adjustments"].as_array().is_some_and(Vec::is_empty))
     );
+    let lines = api.json()["lines"].clone();
+    assert!(lines.as_array().expect("lines").iter().all(|l| l["self_total"].is_null() && l["difference"].is_null()));
 
     // reopening final results needs a decision; the public page goes away until final again
     let r = sec.post_json(&format!("{}/reopen", year(&app)), json!({"reason": " "})).await;
@@ -294,6 +314,7 @@ async fn one_group_year_from_self_assessment_to_published_results() {
     let r = sec.post_json(&format!("{}/reopen", year(&app)), json!({"reason": "12/QĐ-BTĐKT ngày 20/01/2027"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(anon.get(&public).await.status, StatusCode::NOT_FOUND);
+    assert!(app.audit_actions().await.iter().any(|x| x == "score.reopen_final"));
     let v = sec.get(&chain(&app, y)).await.json();
     assert_eq!(v["write_stage"], "final", "{v}");
     let r = write(&mut sec, &app, y, json!([{"line_code": "I.2", "value": "75", "remark": "Theo quyết định 12/QĐ-BTĐKT", "base_seq": base(&v, "I.2")}])).await;
@@ -301,6 +322,7 @@ async fn one_group_year_from_self_assessment_to_published_results() {
     let r = sec.post_json(&format!("{}/finalise", year(&app)), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(line(&sec.get(&chain(&app, y)).await.json(), "I.2")["value"], "75");
+    assert_eq!(anon.get(&public).await.status, StatusCode::NOT_FOUND, "reopening withdrew the publication");
 
     let actions = app.audit_actions().await;
     for a in [
@@ -364,7 +386,7 @@ async fn pages_of_the_chain_work_without_javascript() {
     assert!(page.body.contains("Chuyển sang bước kiểm tra chéo") && page.body.contains("Sở Y tế"), "{}", page.body);
     let r = head.post_form(&format!("{review}/chuyen-buoc"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(head.get(&review).await.body.contains("Khối đã chuyển sang bước kiểm tra chéo"));
+    assert!(head.get(&review).await.body.contains("Cụm, khối đã chuyển sang bước kiểm tra chéo"));
     let mut sec = app.page_as("sec.cb").await;
     let unit_page = format!("/cum-khoi/{block}/nam/2026/diem/{y}");
     let r = sec.post_form(&format!("{unit_page}/mo-phieu"), &[("reason", "")]).await;

@@ -203,7 +203,7 @@ async fn bad_values_are_refused_and_nothing_stored() {
     // a secretariat-only line is not the unit's
     let r = save(&mut officer, &app, y, json!([{"line_code": "TR.1", "value": "1", "base_seq": null}])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert!(messages(&r).contains("do Ban thường trực chấm"), "{}", r.body);
+    assert!(messages(&r).contains("do cơ quan thường trực chấm"), "{}", r.body);
     assert_eq!(entries(&app).await, 0);
     app.finish().await;
 }

@@ -123,15 +123,19 @@ async fn check_demo(t: &TestDb) {
     assert_eq!(thidua_db::calendar::defaults(&mut tx, cb, 2026).await.unwrap().len(), 8);
     assert_eq!(tx.scalar("SELECT COUNT(*) FROM group_calendar", vec![]).await.unwrap(), 1);
 
-    // Scoring: the published template; the six blocks' 2026 tables adopted, valid, one with a second version.
+    // Scoring: the published 2025 and 2026 templates; the six blocks' 2026 tables adopted, valid, one with a
+    // second version; the 2025 tables of the groups with results.
     let templates = thidua_db::scoring::templates(&mut tx, Some(&[cb])).await.unwrap();
-    assert_eq!(templates.len(), 1);
-    assert!(templates[0].published_on.is_some());
-    let adopted = tx
-        .scalar("SELECT COUNT(*) FROM scoring_tables WHERE adopted_at IS NOT NULL AND version = 1", vec![])
-        .await
-        .unwrap();
-    assert_eq!(adopted, 6);
+    assert_eq!(templates.len(), 2);
+    assert!(templates.iter().all(|t| t.published_on.is_some()));
+    let adopted_in = |year: i32| {
+        format!(
+            "SELECT COUNT(*) FROM scoring_tables t JOIN group_years gy ON gy.id = t.group_year_id \
+             WHERE t.adopted_at IS NOT NULL AND t.version = 1 AND gy.year = {year}"
+        )
+    };
+    assert_eq!(count_of(&mut tx, adopted_in(2026)).await, 6);
+    assert_eq!(count_of(&mut tx, adopted_in(2025)).await, demo::scores::FINAL_GROUPS.len() as i64);
     assert_eq!(tx.scalar("SELECT COUNT(*) FROM scoring_tables WHERE version = 2", vec![]).await.unwrap(), 1);
     let contents: Vec<(String,)> = tx.all("SELECT content FROM scoring_tables", vec![]).await.unwrap();
     for (c,) in contents {
@@ -139,9 +143,15 @@ async fn check_demo(t: &TestDb) {
         assert!(t.validate().is_ok());
     }
 
-    // Covenants: the six blocks, each on its in-force adopted version, every member signed but a few.
-    let covenants: Vec<(i64, Option<i64>, String)> =
-        tx.all("SELECT id, table_id, text FROM covenants", vec![]).await.unwrap();
+    // Covenants: the six blocks in 2026, each on its in-force adopted version, every member signed but a few.
+    let covenants: Vec<(i64, Option<i64>, String)> = tx
+        .all(
+            "SELECT c.id, c.table_id, c.text FROM covenants c JOIN group_years gy ON gy.id = c.group_year_id \
+             WHERE gy.year = 2026",
+            vec![],
+        )
+        .await
+        .unwrap();
     assert_eq!(covenants.len(), 6);
     for (_, table_id, text) in &covenants {
         assert!(table_id.is_some() && text.contains("Khối thi đua") && text.contains("2026"), "{text}");
@@ -151,11 +161,15 @@ async fn check_demo(t: &TestDb) {
         blocks.iter().filter_map(|g| g.years.iter().find(|y| y.year == 2026)).map(|y| y.members.len()).sum();
     let unsigned = demo::covenant::UNSIGNED.len();
     assert!((2..=3).contains(&unsigned));
-    let signatures = tx.scalar("SELECT COUNT(*) FROM covenant_signatures", vec![]).await.unwrap();
+    let in_2026 = "JOIN covenants c ON c.id = x.covenant_id JOIN group_years gy ON gy.id = c.group_year_id \
+                   WHERE gy.year = 2026";
+    let signatures = count_of(&mut tx, format!("SELECT COUNT(*) FROM covenant_signatures x {in_2026}")).await;
     assert_eq!(signatures, (block_members - unsigned) as i64);
-    let targets = tx.scalar("SELECT COUNT(*) FROM covenant_targets WHERE line_code = 'I.1'", vec![]).await.unwrap();
+    let targets =
+        count_of(&mut tx, format!("SELECT COUNT(*) FROM covenant_targets x {in_2026} AND x.line_code = 'I.1'")).await;
     assert_eq!(targets, block_members as i64);
-    let penalties: Vec<(i64, i64)> = tx.all("SELECT unit_id, points FROM covenant_penalties", vec![]).await.unwrap();
+    let penalties: Vec<(i64, i64)> =
+        tx.all_dyn(format!("SELECT x.unit_id, x.points FROM covenant_penalties x {in_2026}"), vec![]).await.unwrap();
     assert_eq!(penalties.len(), 1);
     assert_eq!(penalties[0].1, 800);
     // the party block's head has not signed: its demo leader signs in the browser test
@@ -167,9 +181,9 @@ async fn check_demo(t: &TestDb) {
     let signed_units: Vec<(i64,)> = tx.all("SELECT unit_id FROM covenant_signatures", vec![]).await.unwrap();
     assert!(!signed_units.iter().any(|(u,)| *u == head_unit));
     assert_ne!(penalties[0].0, head_unit);
-    // the other signers cannot log in
+    // the other signers, and the officers who wrote the demo's score entries, cannot log in
     let silent: Vec<(String,)> = tx.all("SELECT username FROM users WHERE password_hash = '!'", vec![]).await.unwrap();
-    assert!(!silent.is_empty() && silent.iter().all(|(u,)| u.starts_with("lanhdao.")));
+    assert!(!silent.is_empty() && silent.iter().all(|(u,)| u.starts_with("lanhdao.") || u.starts_with("canbo.")));
     assert!(silent.iter().all(|(u,)| !accounts.iter().any(|a| &a.username == u)));
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "demo load too slow: {:?}", started.elapsed());
 
@@ -219,11 +233,145 @@ async fn check_demo(t: &TestDb) {
         .unwrap();
     assert_eq!(created, data::UNITS.len() as i64);
     tx.rollback().await.unwrap();
+    check_demo_scores(t, &db).await;
     match audit::verify(&db).await.unwrap() {
         Verdict::Intact(n) => assert!(n as usize > data::UNITS.len() + data::LINEAGE.len()),
         other => panic!("{other:?}"),
     }
     db.close().await;
+}
+
+/// A count by a query built at run time.
+async fn count_of(tx: &mut thidua_db::Tx, sql: String) -> i64 {
+    let row: Option<(i64,)> = tx.opt_dyn(sql.clone(), vec![]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    row.map_or(0, |r| r.0)
+}
+
+/// The demo's scoring years, read through the same operations as the pages: 2025 final and published for
+/// the groups with results, with entries at every stage and a total and rank for every member; 2026 in
+/// self-assessment with drafts and two submitted sheets; the party block's 2026 untouched; evidence files
+/// served (SQLite: the loader stores them beside the database file; PostgreSQL: none).
+async fn check_demo_scores(t: &TestDb, db: &Db) {
+    use thidua_web::ops::{chain, covenant as cov, scores as sheets};
+    let cfg = WebConfig { data_dir: t.dir.path().to_path_buf(), ..WebConfig::default() };
+    let st = AppState::new(db.clone(), cfg);
+    let sec = thidua_app::users::cli_ctx(db, "banthuongtruc.caobang").await.unwrap();
+    let mut tx = db.read().await.unwrap();
+    let all_groups = org::groups(&mut tx, None, &[]).await.unwrap();
+    let def = |key: &str| data::GROUPS.iter().find(|g| g.key == key).unwrap_or_else(|| panic!("group {key}"));
+    let gid = |key: &str| all_groups.iter().find(|g| g.name == def(key).name).unwrap_or_else(|| panic!("{key}")).id;
+    let members = |key: &str, year: i32| def(key).years.iter().find(|y| y.year == year).unwrap().members;
+    let units: Vec<(i64, String)> = tx.all("SELECT id, name FROM units", vec![]).await.unwrap();
+    let unit_id = |key: &str| {
+        let name = data::UNITS.iter().find(|u| u.key == key).unwrap_or_else(|| panic!("unit {key}")).name;
+        units.iter().find(|u| u.1 == name).unwrap_or_else(|| panic!("{name}")).0
+    };
+    let gy_of =
+        |key: &str, year: i32| format!("(SELECT id FROM group_years WHERE group_id = {} AND year = {year})", gid(key));
+
+    // 2025: final and published, every stage written, computed
+    let (scores_2025, _) = (demo::scores::FINAL_GROUPS, demo::scores::RESULT_YEAR);
+    assert!(scores_2025.iter().filter(|(k, _)| def(k).kind == "block").count() >= 2);
+    for &(key, reasons) in scores_2025 {
+        let gy = gy_of(key, 2025);
+        for stage in ["self_assessment", "inspection_proposal", "head_review", "explanation", "appraisal", "final"] {
+            let sql = format!("SELECT COUNT(*) FROM score_entries WHERE group_year_id = {gy} AND stage = '{stage}'");
+            assert!(count_of(&mut tx, sql).await > 0, "{key}: no entry at the stage {stage}");
+        }
+        let n = members(key, 2025).len() as i64;
+        let sql = format!("SELECT COUNT(*) FROM sheets WHERE group_year_id = {gy} AND state = 'submitted'");
+        assert_eq!(count_of(&mut tx, sql).await, n, "{key}: every sheet submitted");
+        let sql =
+            format!("SELECT COUNT(DISTINCT unit_id) FROM score_entries WHERE group_year_id = {gy} AND stage = 'final'");
+        assert_eq!(count_of(&mut tx, sql).await, n, "{key}: final values for every member");
+        let sql = format!("SELECT COUNT(*) FROM inspection_pairs WHERE group_year_id = {gy}");
+        assert_eq!(count_of(&mut tx, sql).await, n, "{key}: one inspector per member");
+
+        let r = chain::results(&st, &sec, gid(key), 2025).await.unwrap();
+        assert_eq!(r.status.phase, "final", "{key}");
+        assert!(r.is_final && r.status.published_at.is_some(), "{key}: published");
+        assert_eq!(r.status.publish_reasons, reasons, "{key}");
+        assert!(r.compute_errors.is_empty(), "{key}: {:?}", r.compute_errors);
+        assert_eq!(r.lines.len() as i64, n);
+        for l in &r.lines {
+            assert!(l.total.is_some() && l.rank.is_some() && l.class.is_some(), "{key}: {l:?}");
+        }
+        assert!(r.lines.iter().any(|l| !l.adjustments.is_empty()), "{key}: adjusted lines with their reasons");
+        let totals: BTreeSet<&String> = r.lines.iter().filter_map(|l| l.total.as_ref()).collect();
+        assert!(totals.len() > 1, "{key}: the totals vary: {totals:?}");
+        let review = chain::review(&st, &sec, gid(key), 2025).await.unwrap();
+        assert!(review.compute_errors.is_empty() && review.may_publish, "{key}");
+
+        // the covenant: every signature still matches what the covenant says; the unsigned unit penalised
+        let c = cov::get(&st, &sec, gid(key), 2025).await.unwrap();
+        assert!(c.members.iter().filter_map(|m| m.signature.as_ref()).all(|s| s.current), "{key}");
+        assert!(
+            c.members
+                .iter()
+                .all(|m| m.signature.as_ref().is_some_and(|s| s.signed_at.starts_with("2025-")) || m.penalty.is_some())
+        );
+    }
+    let (group, late) = demo::scores::LATE_2025;
+    let review = chain::review(&st, &sec, gid(group), 2025).await.unwrap();
+    let late_id = unit_id(late);
+    assert!(review.flags.iter().any(|f| f.unit_id == late_id && f.kind == "late_submission"), "{:?}", review.flags);
+    let (group, unsigned) = demo::scores::UNSIGNED_2025;
+    let unsigned_id = unit_id(unsigned);
+    let sql = format!(
+        "SELECT COUNT(*) FROM score_entries WHERE group_year_id = {} AND unit_id = {unsigned_id} AND line_code = 'TR.1' \
+         AND stage IN ('appraisal', 'final')",
+        gy_of(group, 2025)
+    );
+    assert_eq!(count_of(&mut tx, sql).await, 2, "the secretariat's penalty for the unsigned covenant, then final");
+    let published = chain::public_list(&st).await.unwrap();
+    assert_eq!(published.iter().filter(|p| p.year == 2025).count(), scores_2025.len());
+
+    // 2026: self-assessment only, a few drafts and two submitted sheets, one inspection plan
+    let in_2026 = "JOIN group_years gy ON gy.id = x.group_year_id WHERE gy.year = 2026";
+    let entries_2026 = count_of(&mut tx, format!("SELECT COUNT(*) FROM score_entries x {in_2026}")).await;
+    assert!(entries_2026 > 0);
+    let other = format!("SELECT COUNT(*) FROM score_entries x {in_2026} AND x.stage <> 'self_assessment'");
+    assert_eq!(count_of(&mut tx, other).await, 0);
+    assert_eq!(count_of(&mut tx, format!("SELECT COUNT(*) FROM score_years x {in_2026}")).await, 0);
+    let submitted = format!("SELECT COUNT(*) FROM sheets x {in_2026} AND x.state = 'submitted'");
+    assert_eq!(count_of(&mut tx, submitted).await, demo::scores::SUBMITTED_2026.len() as i64);
+    let plan = format!("SELECT COUNT(*) FROM inspection_pairs x {in_2026}");
+    assert_eq!(count_of(&mut tx, plan).await, members(demo::scores::PLAN_2026, 2026).len() as i64);
+    for &(key, units) in demo::scores::DRAFTS_2026 {
+        let r = chain::results(&st, &sec, gid(key), 2026).await.unwrap();
+        assert_eq!(r.status.phase, "self_assessment", "{key}");
+        assert!(r.compute_errors.is_empty(), "{key}: {:?}", r.compute_errors);
+        for u in units {
+            let v = sheets::sheet(&st, &sec, gid(key), 2026, unit_id(u)).await.unwrap();
+            let want = if demo::scores::SUBMITTED_2026.contains(u) { "submitted" } else { "draft" };
+            assert_eq!(v.state, want, "{u}");
+            assert!(v.compute_errors.is_empty(), "{u}: {:?}", v.compute_errors);
+            assert!(v.lines.iter().any(|l| !l.value.is_empty()), "{u}: some lines filled");
+        }
+    }
+    // the party block, whose 2026 the browser tests play, has no entry, sheet or plan
+    let party = gy_of("cb-khoi-dang", 2026);
+    for table in ["score_entries", "sheets", "evidence_files", "inspection_pairs", "score_years"] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE group_year_id = {party}");
+        assert_eq!(count_of(&mut tx, sql).await, 0, "{table} of the party block in 2026");
+    }
+
+    // evidence files: stored beside a SQLite database and served; none without a file store
+    let files: Vec<(i64, String)> =
+        tx.all("SELECT id, file_type FROM evidence_files ORDER BY id", vec![]).await.unwrap();
+    tx.rollback().await.unwrap();
+    match db.backend() {
+        Backend::Sqlite => {
+            assert!(files.len() >= 10, "{} evidence files", files.len());
+            for (id, file_type) in &files {
+                let d = chain::evidence_file(&st, &sec, *id).await.unwrap();
+                let sniffed = thidua_core::documents::sniff(&d.bytes, &Default::default());
+                assert_eq!(sniffed.map(|t| t.code()), Ok(file_type.as_str()), "evidence file {id}");
+            }
+            assert!(files.iter().any(|f| f.1 == "pdf") && files.iter().any(|f| f.1 == "png"));
+        }
+        Backend::Postgres => assert!(files.is_empty()),
+    }
 }
 
 #[tokio::test]
@@ -877,12 +1025,16 @@ async fn check_sigkill(t: &TestDb) {
              JOIN covenants c ON c.id = s.covenant_id \
              JOIN group_years gy ON gy.id = c.group_year_id \
              JOIN memberships m ON m.group_year_id = gy.id AND m.unit_id = s.unit_id \
-             WHERE gy.year = 2026 AND m.role = 'member' AND c.table_id IS NOT NULL ORDER BY s.id LIMIT 1",
+             WHERE gy.year = 2026 AND m.role = 'member' AND c.table_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM score_entries e WHERE e.group_year_id = gy.id AND e.unit_id = s.unit_id) \
+             AND NOT EXISTS (SELECT 1 FROM sheets sh WHERE sh.group_year_id = gy.id AND sh.unit_id = s.unit_id) \
+             ORDER BY s.id LIMIT 1",
             vec![],
         )
         .await
-        .expect("a signed member of a block");
-    assert_eq!(tx.scalar("SELECT COUNT(*) FROM score_entries", vec![]).await.unwrap(), 0);
+        .expect("a signed member of a block, with nothing scored yet");
+    let scored = tx.scalar("SELECT COUNT(*) FROM score_entries WHERE unit_id = $1", thidua_db::args![unit_id]).await;
+    assert_eq!(scored.unwrap(), 0);
     tx.rollback().await.unwrap();
     db.close().await;
     let unit = unit_id.to_string();

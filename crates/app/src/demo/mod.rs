@@ -1,18 +1,24 @@
 //! The demo: loads [`data`] (authorities, units, lineage, groups and their
 //! yearly memberships) and a set of demo accounts into an empty database, in
-//! one transaction, with an audit entry for every object created.
+//! one transaction, with an audit entry for every object created; then the
+//! scoring tables, covenants and calendar of 2026 ([`covenant`]) and the
+//! scoring years ([`scores`]: 2025 final and published for some groups, 2026
+//! in self-assessment).
 
 mod calendar;
 pub mod covenant;
 pub mod data;
+pub mod files;
+pub mod scores;
 mod scoring;
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use thidua_core::policy::Role;
 use thidua_db::org::{self as q, UnitData};
-use thidua_db::{Db, Tx, audit};
+use thidua_db::{Backend, Db, Tx, audit};
 use thidua_web::AppError;
 use thidua_web::ops::users::{GrantInput, NewUser, add_grant_tx, create_user_tx};
 
@@ -62,7 +68,17 @@ fn missing(what: &str, key: &str) -> AppError {
 }
 
 /// Loads everything into an empty, migrated database; returns the demo accounts.
+/// Evidence files go to the file store next to a SQLite database file
+/// ([`files_dir_of`]), as `thidua demo` serves it; see [`load_with_files`].
 pub async fn load(db: &Db) -> Result<Vec<DemoAccount>, AppError> {
+    let files = files_dir_of(db).await?;
+    load_with_files(db, files.as_deref()).await
+}
+
+/// Loads everything; the evidence files of the score chain are stored in
+/// `files` (the file store's directory, `data_dir/files`). Without it, the
+/// score entries carry no evidence file.
+pub async fn load_with_files(db: &Db, files: Option<&Path>) -> Result<Vec<DemoAccount>, AppError> {
     let mut tx = db.begin().await?;
     let ids = load_registry(&mut tx).await?;
     let accounts = load_accounts(&mut tx, &ids).await?;
@@ -74,7 +90,26 @@ pub async fn load(db: &Db) -> Result<Vec<DemoAccount>, AppError> {
     tx.commit().await?;
     covenant::load_covenants(db, &ids, &tables).await?;
     calendar::load_calendar(db, &ids).await?;
+    scores::load_scores(db, &ids, files).await?;
     Ok(accounts)
+}
+
+/// The file store of a demo on SQLite: `files/` beside the database file
+/// (`thidua demo` serves its directory as the data directory). `None` on
+/// PostgreSQL or for a database in memory.
+pub async fn files_dir_of(db: &Db) -> Result<Option<PathBuf>, AppError> {
+    if db.backend() != Backend::Sqlite {
+        return Ok(None);
+    }
+    let mut tx = db.read().await?;
+    let rows: Vec<(i64, String, String)> = tx.all("PRAGMA database_list", vec![]).await?;
+    tx.rollback().await?;
+    Ok(rows
+        .into_iter()
+        .find(|r| r.1 == "main")
+        .map(|r| PathBuf::from(r.2))
+        .filter(|f| !f.as_os_str().is_empty())
+        .and_then(|f| f.parent().map(|d| d.join("files"))))
 }
 
 /// The database ids of the data's keys.

@@ -837,6 +837,66 @@ pub fn check_entry(e: &ScoreEntry, table: &ScoringTable, unit_name: &str) -> Res
     Ok(())
 }
 
+/// A raw value as a reader sees it: a level's label, the result, the number
+/// of occurrences, the points, or "Không áp dụng".
+pub fn value_label(v: &RawValue, method: Option<&crate::scoring::Method>) -> String {
+    match v {
+        RawValue::Level(i) => match method {
+            Some(crate::scoring::Method::Qualitative { levels }) => {
+                levels.get(*i).map(|l| l.label.clone()).unwrap_or_default()
+            }
+            _ => String::new(),
+        },
+        RawValue::Actual { actual } => actual.to_string(),
+        RawValue::Count(n) => n.to_string(),
+        RawValue::Manual { points, .. } => points.to_string(),
+        RawValue::NotApplicable => "Không áp dụng".into(),
+    }
+}
+
+/// Two values are the same answer (a manual criterion by its points, whatever its reason).
+fn same_value(a: &RawValue, b: &RawValue) -> bool {
+    match (a, b) {
+        (RawValue::Manual { points: x, .. }, RawValue::Manual { points: y, .. }) => x == y,
+        _ => a == b,
+    }
+}
+
+/// An explanation answers the head unit's open proposal on the line: the
+/// unit accepts the proposed value (`Ok(true)`) or keeps its own latest
+/// self-assessment value (`Ok(false)`); nothing else. A disagreement of
+/// another kind goes in the reason, for the appraisal.
+pub fn check_answer(
+    entries: &[ScoreEntry],
+    table: &ScoringTable,
+    unit: i64,
+    code: &str,
+    value: &RawValue,
+) -> Result<bool, Invalid> {
+    let Some(p) = open_proposal(entries, unit, code) else {
+        return Err(Invalid::new(
+            code,
+            format!("{code}: không có đề xuất điều chỉnh nào của đơn vị trưởng đang chờ giải trình ở dòng này."),
+        ));
+    };
+    if same_value(value, &p.value) {
+        return Ok(true);
+    }
+    let own = latest(entries, unit, code, Stage::SelfAssessment);
+    if own.is_some_and(|o| same_value(value, &o.value)) {
+        return Ok(false);
+    }
+    let m = table.find(code).and_then(|l| l.method.as_ref());
+    Err(Invalid::new(
+        code,
+        format!(
+            "{code}: khi giải trình, chọn đồng ý với giá trị đề xuất ({}) hoặc giữ giá trị tự chấm của đơn vị ({}). Ý kiến khác hãy ghi trong lý do để cơ quan thường trực xem xét khi thẩm định.",
+            value_label(&p.value, m),
+            own.map(|o| value_label(&o.value, m)).unwrap_or_else(|| "chưa ghi".into())
+        ),
+    ))
+}
+
 /// Two people saving the same line at once: a save carries the `seq` of the
 /// latest entry of the line it was based on (`None` for a line with no entry
 /// yet). If the line's latest entry is another one, the save is refused and
@@ -1286,6 +1346,20 @@ mod tests {
                 .map(|(i, (u, l, s, n))| e(u, ["II.3", "II.5"][l], Stage::ALL[s], RawValue::Count(n), i as u64 + 1))
                 .collect()
         })
+    }
+
+    #[test]
+    fn an_explanation_accepts_the_proposal_or_keeps_the_units_value() {
+        let t = sample_table();
+        let mut es = vec![e(1, "II.2", SELF, RawValue::Level(0), 1)];
+        let not_met = RawValue::Level(1);
+        assert!(msg(check_answer(&es, &t, 1, "II.2", &not_met).map(|_| ())).contains("không có đề xuất"));
+        es.push(e(1, "II.2", Stage::HeadReview, not_met.clone(), 2));
+        assert_eq!(check_answer(&es, &t, 1, "II.2", &not_met), Ok(true), "accepts");
+        assert_eq!(check_answer(&es, &t, 1, "II.2", &RawValue::Level(0)), Ok(false), "keeps its own");
+        assert!(msg(check_answer(&es, &t, 1, "II.2", &RawValue::NotApplicable).map(|_| ())).contains("chọn đồng ý"));
+        es.push(e(1, "II.2", Stage::Explanation, RawValue::Level(0), 3));
+        assert!(check_answer(&es, &t, 1, "II.2", &not_met).is_err(), "answered: no open proposal");
     }
 
     #[test]

@@ -1016,7 +1016,7 @@ pub async fn write_stage(
             }
         };
         if stage == Stage::Explanation {
-            match answer(es, &table, unit, code, &value) {
+            match wf::check_answer(es, &table, unit, code, &value) {
                 Ok(true) if reason.is_empty() => reason = "Đồng ý với đề xuất của đơn vị trưởng.".into(),
                 Ok(_) => {}
                 Err(e) => {
@@ -1087,42 +1087,6 @@ pub async fn write_stage(
     let y = load(&mut tx, group_id, year).await?;
     tx.commit().await?;
     Ok(chain_view(ctx, &y, unit, &now))
-}
-
-/// Two values are the same answer (a manual criterion by its points, whatever its reason).
-fn same_value(a: &RawValue, b: &RawValue) -> bool {
-    match (a, b) {
-        (RawValue::Manual { points: x, .. }, RawValue::Manual { points: y, .. }) => x == y,
-        _ => a == b,
-    }
-}
-
-/// An explanation answers the head unit's open proposal on the line: the
-/// unit accepts the proposed value (`Ok(true)`) or keeps its own
-/// self-assessment value (`Ok(false)`); nothing else.
-fn answer(es: &[ScoreEntry], table: &ScoringTable, unit: i64, code: &str, value: &RawValue) -> Result<bool, Invalid> {
-    let Some(p) = wf::open_proposal(es, unit, code) else {
-        return Err(Invalid::new(
-            code,
-            format!("{code}: không có đề xuất điều chỉnh nào của đơn vị trưởng đang chờ giải trình ở dòng này."),
-        ));
-    };
-    if same_value(value, &p.value) {
-        return Ok(true);
-    }
-    let own = wf::latest(es, unit, code, Stage::SelfAssessment);
-    if own.is_some_and(|o| same_value(value, &o.value)) {
-        return Ok(false);
-    }
-    let m = table.find(code).and_then(|l| l.method.as_ref());
-    Err(Invalid::new(
-        code,
-        format!(
-            "{code}: khi giải trình, chọn đồng ý với giá trị đề xuất ({}) hoặc giữ giá trị tự chấm của đơn vị ({}). Ý kiến khác hãy ghi trong lý do để cơ quan thường trực xem xét khi thẩm định.",
-            value_text(&p.value, m).0,
-            own.map(|o| value_text(&o.value, m).0).unwrap_or_else(|| "chưa ghi".into())
-        ),
-    ))
 }
 
 pub(crate) async fn append(tx: &mut Tx, gy: i64, e: &ScoreEntry) -> AppResult<i64> {

@@ -314,18 +314,11 @@ fn the_table(sh: &Sheet, year: i32) -> AppResult<&ScoringTable> {
 
 /// A raw value as the form shows it.
 pub(super) fn value_text(v: &RawValue, method: Option<&Method>) -> (String, String) {
-    match v {
-        RawValue::Level(i) => match method {
-            Some(Method::Qualitative { levels }) => {
-                (levels.get(*i).map(|l| l.label.clone()).unwrap_or_default(), String::new())
-            }
-            _ => (String::new(), String::new()),
-        },
-        RawValue::Actual { actual } => (actual.to_string(), String::new()),
-        RawValue::Count(n) => (n.to_string(), String::new()),
-        RawValue::Manual { points, reason } => (points.to_string(), reason.clone()),
-        RawValue::NotApplicable => ("Không áp dụng".into(), String::new()),
-    }
+    let reason = match v {
+        RawValue::Manual { reason, .. } => reason.clone(),
+        _ => String::new(),
+    };
+    (wf::value_label(v, method), reason)
 }
 
 pub(super) fn method_code(m: &Method) -> &'static str {

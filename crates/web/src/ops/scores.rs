@@ -171,77 +171,32 @@ fn object(group_id: i64, year: i32, unit_id: i64) -> String {
 /// Opens the sheet in `tx` after asking the policy (`Action::ViewSheet`).
 async fn open(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_id: i64) -> AppResult<(Tx, Sheet)> {
     let mut tx = tx;
-    let g = q::group(&mut tx, group_id).await?.ok_or(AppError::NotFound)?;
-    let path = q::authority_path(&mut tx, g.authority_id).await?;
-    let mut gctx = q::group_ctx(&mut tx, g.id, Some(year)).await?;
-    let gy0 = q::find_group_year(&mut tx, group_id, year).await?;
-    if let Some(gy) = gy0 {
-        gctx.inspections = thidua_db::inspection::pairs(&mut tx, gy)
-            .await?
-            .into_iter()
-            .map(|p| (p.inspector_unit_id, p.inspected_unit_id))
-            .collect();
-    }
-    let t = Target { authority_path: path, unit_id: Some(unit_id), group: Some(gctx) };
+    let y = super::chain::load(&mut tx, group_id, year).await?;
+    let t = y.target(Some(unit_id));
     let mut tx = authorize(st, ctx, tx, Action::ViewSheet, &t, &object(group_id, year, unit_id)).await?;
-    let members: Vec<(i64, String)> = q::members_of_group(&mut tx, group_id)
-        .await?
-        .into_iter()
-        .filter(|m| m.year == year)
-        .map(|m| (m.unit_id, m.unit_name))
-        .collect();
-    let unit_name = members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone()).ok_or(AppError::NotFound)?;
-    let gy = q::find_group_year(&mut tx, group_id, year).await?.ok_or(AppError::NotFound)?;
-    let versions = s::versions(&mut tx, gy).await?;
-    let table = super::chain::table_of_year(&versions, year)?;
-    let targets = match s::covenant(&mut tx, gy).await? {
-        Some(cv) => s::targets(&mut tx, cv.id).await?,
-        None => vec![],
+    let unit_name = y.members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone()).ok_or(AppError::NotFound)?;
+    let submitted_by = match y.sheet(unit_id) {
+        SheetState::Submitted { .. } => sc::sheet(&mut tx, y.gy, unit_id).await?.and_then(|r| r.submitted_by_name),
+        _ => None,
     };
-    let rows = sc::entries(&mut tx, gy).await?;
-    let stored = sc::sheet(&mut tx, gy, unit_id).await?;
-    let (sheet, submitted_by) = match stored {
-        Some(r) if r.state == "submitted" => {
-            let by = r.submitted_by.unwrap_or_default();
-            (SheetState::Submitted { by, at: r.submitted_at.unwrap_or_default() }, r.submitted_by_name)
-        }
-        Some(r) if r.state == "reopened" => (
-            SheetState::Reopened { by: r.reopened_by.unwrap_or_default(), reason: r.reopen_reason.unwrap_or_default() },
-            None,
-        ),
-        _ => (SheetState::Draft, None),
-    };
-    let deadlines = Deadlines {
-        self_assessment: deadline(&mut tx, &g, gy, year).await?,
-        explanation: event_date(&mut tx, &g, gy, year, Event::Explanation).await?,
-    };
-    let phase = sc::year(&mut tx, gy)
-        .await?
-        .and_then(|r| Phase::from_code(&r.phase, r.decision.as_deref()))
-        .unwrap_or(Phase::SelfAssessment);
-    let evidence = sc::evidence(&mut tx, gy).await?;
+    let sheet = y.sheet(unit_id);
     let sh = Sheet {
-        g,
         t,
-        gy,
+        gy: y.gy,
         unit_id,
         unit_name,
-        members,
-        table,
-        targets,
-        rows,
         sheet,
         submitted_by,
-        deadlines,
-        phase,
-        evidence,
+        deadlines: y.deadlines,
+        phase: y.phase,
+        g: y.g,
+        members: y.members,
+        table: y.table,
+        targets: y.targets,
+        rows: y.rows,
+        evidence: y.evidence,
     };
     Ok((tx, sh))
-}
-
-/// The group's self-assessment deadline: its own date, else the authority's default.
-pub(super) async fn deadline(tx: &mut Tx, g: &GroupRow, gy: i64, year: i32) -> AppResult<Option<NaiveDate>> {
-    event_date(tx, g, gy, year, Event::SelfAssessmentDeadline).await
 }
 
 /// The effective date of a calendar event for the group: its own date, else the authority's default.

@@ -136,7 +136,7 @@ async fn rank_group(db: &Db, gy: i64, group_id: i64, year: i32, today: &str) -> 
     phase(0, &mut t);
     let table: ScoringTable =
         serde_json::from_str(&v.content).map_err(|e| BenchError(format!("table of group-year {gy}: {e}")))?;
-    let entries: Vec<ScoreEntry> = rows.iter().filter_map(to_entry).collect();
+    let entries: wf::Entries = rows.iter().filter_map(to_entry).collect();
     let bases: Vec<UnitInput> = members
         .iter()
         .map(|(id, name)| UnitInput {

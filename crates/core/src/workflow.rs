@@ -79,14 +79,16 @@
 //!
 //! Flags are on criteria (leaves), not on bonus or penalty lines.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Event;
 use crate::error::Invalid;
-use crate::scoring::{LineStatus, MAX_COUNT, Points, RawValue, ScoringTable, UnitInput, compute, round_hundredths};
+use crate::scoring::{
+    GroupResult, LineStatus, MAX_COUNT, Points, RawValue, ScoringTable, UnitInput, compute, round_hundredths,
+};
 use crate::text::format_date;
 
 /// A stage of the score chain, in chain order.
@@ -192,58 +194,173 @@ pub struct ScoreEntry {
     pub seq: u64,
 }
 
-fn on<'a, 'l>(
-    entries: &'a [ScoreEntry],
-    unit: i64,
-    line: &'l str,
-) -> impl Iterator<Item = &'a ScoreEntry> + use<'a, 'l> {
-    entries.iter().filter(move |e| e.unit_id == unit && e.line_code == line)
+/// The entries of a group-year, kept in the order (unit, line, `seq`), so that
+/// the entries of one line of one unit are found by a binary search instead
+/// of a scan of the whole year.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entries(Vec<ScoreEntry>);
+
+fn entry_key(e: &ScoreEntry) -> (i64, &str, u64) {
+    (e.unit_id, e.line_code.as_str(), e.seq)
+}
+
+impl Entries {
+    pub fn new(mut entries: Vec<ScoreEntry>) -> Entries {
+        entries.sort_by(|a, b| entry_key(a).cmp(&entry_key(b)));
+        Entries(entries)
+    }
+
+    /// Adds an entry in its place.
+    pub fn push(&mut self, e: ScoreEntry) {
+        let at = self.0.partition_point(|x| entry_key(x) <= entry_key(&e));
+        self.0.insert(at, e);
+    }
+
+    /// Every entry, by unit, line and `seq`.
+    pub fn iter(&self) -> std::slice::Iter<'_, ScoreEntry> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every entry of one unit, by line and `seq`.
+    pub fn of_unit(&self, unit: i64) -> &[ScoreEntry] {
+        let lo = self.0.partition_point(|e| e.unit_id < unit);
+        let hi = lo + self.0[lo..].partition_point(|e| e.unit_id == unit);
+        &self.0[lo..hi]
+    }
+
+    /// Every entry of one line of one unit, oldest first.
+    pub fn on(&self, unit: i64, line: &str) -> &[ScoreEntry] {
+        let es = self.of_unit(unit);
+        let lo = es.partition_point(|e| e.line_code.as_str() < line);
+        let hi = lo + es[lo..].partition_point(|e| e.line_code == line);
+        &es[lo..hi]
+    }
+
+    /// The lines of one unit that have entries, each with its entries
+    /// (oldest first), in code order.
+    pub fn lines_of(&self, unit: i64) -> impl Iterator<Item = (&str, &[ScoreEntry])> {
+        self.of_unit(unit).chunk_by(|a, b| a.line_code == b.line_code).map(|c| (c[0].line_code.as_str(), c))
+    }
+
+    /// The largest `seq` of all (0 when there is none).
+    pub fn last_seq(&self) -> u64 {
+        self.0.iter().map(|e| e.seq).max().unwrap_or(0)
+    }
+}
+
+impl From<Vec<ScoreEntry>> for Entries {
+    fn from(v: Vec<ScoreEntry>) -> Entries {
+        Entries::new(v)
+    }
+}
+
+impl FromIterator<ScoreEntry> for Entries {
+    fn from_iter<I: IntoIterator<Item = ScoreEntry>>(it: I) -> Entries {
+        Entries::new(it.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a Entries {
+    type Item = &'a ScoreEntry;
+    type IntoIter = std::slice::Iter<'a, ScoreEntry>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// The entry in force among the entries of one line (oldest first): the
+/// latest entry of the latest stage that sets the value.
+pub fn current_of(line: &[ScoreEntry]) -> Option<&ScoreEntry> {
+    line.iter().filter(|e| e.stage.sets_value()).max_by_key(|e| (e.stage, e.seq))
+}
+
+/// The latest entry of one stage among the entries of one line (oldest first).
+pub fn latest_of(line: &[ScoreEntry], stage: Stage) -> Option<&ScoreEntry> {
+    line.iter().rev().find(|e| e.stage == stage)
 }
 
 /// The entry in force on a line: the latest entry of the latest stage that
 /// sets the value ([`Stage::sets_value`]). `None` when the line has no value
 /// yet (a proposal alone is not a value).
-pub fn current<'a>(entries: &'a [ScoreEntry], unit: i64, line: &str) -> Option<&'a ScoreEntry> {
-    on(entries, unit, line).filter(|e| e.stage.sets_value()).max_by_key(|e| (e.stage, e.seq))
+pub fn current<'a>(entries: &'a Entries, unit: i64, line: &str) -> Option<&'a ScoreEntry> {
+    current_of(entries.on(unit, line))
 }
 
-/// Every entry of a line, oldest first (by `seq`, whatever the order of the slice).
-pub fn history<'a>(entries: &'a [ScoreEntry], unit: i64, line: &str) -> Vec<&'a ScoreEntry> {
-    let mut h: Vec<&ScoreEntry> = on(entries, unit, line).collect();
-    h.sort_by_key(|e| e.seq);
-    h
+/// Every entry of a line, oldest first (by `seq`).
+pub fn history<'a>(entries: &'a Entries, unit: i64, line: &str) -> Vec<&'a ScoreEntry> {
+    entries.on(unit, line).iter().collect()
 }
 
 /// The latest entry of one stage on a line.
-pub fn latest<'a>(entries: &'a [ScoreEntry], unit: i64, line: &str, stage: Stage) -> Option<&'a ScoreEntry> {
-    on(entries, unit, line).filter(|e| e.stage == stage).max_by_key(|e| e.seq)
+pub fn latest<'a>(entries: &'a Entries, unit: i64, line: &str, stage: Stage) -> Option<&'a ScoreEntry> {
+    latest_of(entries.on(unit, line), stage)
 }
 
 /// The latest entry of a line at any stage: the base of the next save ([`check_base`]).
-pub fn latest_any<'a>(entries: &'a [ScoreEntry], unit: i64, line: &str) -> Option<&'a ScoreEntry> {
-    on(entries, unit, line).max_by_key(|e| e.seq)
+pub fn latest_any<'a>(entries: &'a Entries, unit: i64, line: &str) -> Option<&'a ScoreEntry> {
+    entries.on(unit, line).last()
+}
+
+/// The latest entry of the unit's own stages (self-assessment or
+/// explanation) on a line: the one whose evidence files are the line's.
+pub fn own_latest<'a>(entries: &'a Entries, unit: i64, line: &str) -> Option<&'a ScoreEntry> {
+    entries.on(unit, line).iter().rev().find(|e| matches!(e.stage, Stage::SelfAssessment | Stage::Explanation))
 }
 
 /// The head unit's proposal on a line that still waits for the unit's
 /// answer: the latest head-review entry, unless an explanation, appraisal or
 /// final entry came after it.
-pub fn open_proposal<'a>(entries: &'a [ScoreEntry], unit: i64, line: &str) -> Option<&'a ScoreEntry> {
-    let p = latest(entries, unit, line, Stage::HeadReview)?;
-    let answered = on(entries, unit, line).any(|e| e.stage > Stage::HeadReview && e.seq > p.seq);
+pub fn open_proposal<'a>(entries: &'a Entries, unit: i64, line: &str) -> Option<&'a ScoreEntry> {
+    let on = entries.on(unit, line);
+    let p = latest_of(on, Stage::HeadReview)?;
+    let answered = on.iter().any(|e| e.stage > Stage::HeadReview && e.seq > p.seq);
     (!answered).then_some(p)
+}
+
+/// What a code is in a table, for [`unit_inputs`].
+#[derive(Clone, Copy)]
+enum CodeKind {
+    Leaf,
+    Bonus,
+    Penalty,
+}
+
+fn code_kinds(table: &ScoringTable) -> HashMap<&str, CodeKind> {
+    let mut m = HashMap::new();
+    for a in &table.penalties {
+        m.insert(a.code.as_str(), CodeKind::Penalty);
+    }
+    for a in &table.bonus {
+        m.insert(a.code.as_str(), CodeKind::Bonus);
+    }
+    for l in table.walk() {
+        if l.is_leaf() {
+            m.insert(l.code.as_str(), CodeKind::Leaf);
+        }
+    }
+    m
 }
 
 /// Builds each unit's input from the entries: `bases` give the name and the
 /// targets (from the covenant); their values, bonus and penalties are
-/// replaced by the value `pick` chooses on each line (a leaf, a bonus or a
-/// penalty line of the table; other codes are left out). With [`current`],
-/// this is the input of the ranking.
+/// replaced by the value `pick` chooses among the entries of each line (a
+/// leaf, a bonus or a penalty line of the table; other codes are left out).
+/// With [`current_of`], this is the input of the ranking.
 pub fn unit_inputs<'a>(
     table: &ScoringTable,
     bases: &[UnitInput],
-    entries: &'a [ScoreEntry],
-    pick: impl Fn(&'a [ScoreEntry], i64, &str) -> Option<&'a ScoreEntry>,
+    entries: &'a Entries,
+    pick: impl Fn(&'a [ScoreEntry]) -> Option<&'a ScoreEntry>,
 ) -> Vec<UnitInput> {
+    let kinds = code_kinds(table);
     bases
         .iter()
         .map(|b| {
@@ -253,18 +370,20 @@ pub fn unit_inputs<'a>(
                 targets: b.targets.clone(),
                 ..Default::default()
             };
-            let lines: BTreeSet<&str> =
-                entries.iter().filter(|e| e.unit_id == b.unit_id).map(|e| e.line_code.as_str()).collect();
-            for code in lines {
-                let Some(e) = pick(entries, b.unit_id, code) else { continue };
-                if table.find(code).is_some_and(|l| l.is_leaf()) {
-                    u.values.insert(code.to_string(), e.value.clone());
-                } else if let RawValue::Count(n) = e.value {
-                    if table.find_bonus(code).is_some() {
-                        u.bonus.insert(code.to_string(), n);
-                    } else if table.find_penalty(code).is_some() {
-                        u.penalties.insert(code.to_string(), n);
+            for (code, line) in entries.lines_of(b.unit_id) {
+                let Some(kind) = kinds.get(code) else { continue };
+                let Some(e) = pick(line) else { continue };
+                match (kind, &e.value) {
+                    (CodeKind::Leaf, v) => {
+                        u.values.insert(code.to_string(), v.clone());
                     }
+                    (CodeKind::Bonus, RawValue::Count(n)) => {
+                        u.bonus.insert(code.to_string(), *n);
+                    }
+                    (CodeKind::Penalty, RawValue::Count(n)) => {
+                        u.penalties.insert(code.to_string(), *n);
+                    }
+                    _ => {}
                 }
             }
             u
@@ -273,8 +392,8 @@ pub fn unit_inputs<'a>(
 }
 
 /// The inputs in force (for the ranking).
-pub fn inputs_in_force(table: &ScoringTable, bases: &[UnitInput], entries: &[ScoreEntry]) -> Vec<UnitInput> {
-    unit_inputs(table, bases, entries, current)
+pub fn inputs_in_force(table: &ScoringTable, bases: &[UnitInput], entries: &Entries) -> Vec<UnitInput> {
+    unit_inputs(table, bases, entries, current_of)
 }
 
 /// The state of a unit's self-assessment sheet.
@@ -867,7 +986,7 @@ fn same_value(a: &RawValue, b: &RawValue) -> bool {
 /// self-assessment value (`Ok(false)`); nothing else. A disagreement of
 /// another kind goes in the reason, for the appraisal.
 pub fn check_answer(
-    entries: &[ScoreEntry],
+    entries: &Entries,
     table: &ScoringTable,
     unit: i64,
     code: &str,
@@ -972,6 +1091,32 @@ fn median(mut v: Vec<Points>) -> Points {
     }
 }
 
+/// The self-assessment values with the inspection proposals put in their
+/// place (the latest proposal on each leaf that has one), and the lines that
+/// have a proposal: what the inspection total and the "far above the
+/// inspection" flag are computed on.
+pub fn inspection_inputs(
+    table: &ScoringTable,
+    bases: &[UnitInput],
+    entries: &Entries,
+) -> (Vec<UnitInput>, BTreeSet<(i64, String)>) {
+    let mut inputs = unit_inputs(table, bases, entries, |line| latest_of(line, Stage::SelfAssessment));
+    let mut proposed: BTreeSet<(i64, String)> = BTreeSet::new();
+    let kinds = code_kinds(table);
+    for u in &mut inputs {
+        for (code, line) in entries.lines_of(u.unit_id) {
+            if !matches!(kinds.get(code), Some(CodeKind::Leaf)) {
+                continue;
+            }
+            if let Some(p) = latest_of(line, Stage::InspectionProposal) {
+                u.values.insert(code.to_string(), p.value.clone());
+                proposed.insert((u.unit_id, code.to_string()));
+            }
+        }
+    }
+    (inputs, proposed)
+}
+
 /// The flags of the head review over a group's entries (see the module
 /// documentation). `bases` give each unit's name and targets; `sheets` each
 /// unit's sheet state (a unit missing there counts as a draft). Errors when
@@ -979,29 +1124,41 @@ fn median(mut v: Vec<Points>) -> Points {
 pub fn review_flags(
     table: &ScoringTable,
     bases: &[UnitInput],
-    entries: &[ScoreEntry],
+    entries: &Entries,
     sheets: &[(i64, SheetState)],
     deadlines: &Deadlines,
     now: &str,
     rules: &FlagRules,
 ) -> Result<Vec<Flag>, Vec<Invalid>> {
-    let now = parse_stamp("Thời điểm", now).map_err(|e| vec![e])?;
-    let own = |es: &[ScoreEntry], u: i64, l: &str| latest(es, u, l, Stage::SelfAssessment).map(|e| e.value.clone());
-    let self_inputs = unit_inputs(table, bases, entries, |es, u, l| latest(es, u, l, Stage::SelfAssessment));
+    let mut flags = sheet_flags(bases, sheets, deadlines, now).map_err(|e| vec![e])?;
+    let self_inputs = unit_inputs(table, bases, entries, |line| latest_of(line, Stage::SelfAssessment));
     let selfs = compute(table, &self_inputs)?;
-    let mut insp_inputs = self_inputs.clone();
-    let mut proposed: BTreeSet<(i64, String)> = BTreeSet::new();
-    for u in &mut insp_inputs {
-        for e in entries.iter().filter(|e| e.unit_id == u.unit_id && e.stage == Stage::InspectionProposal) {
-            if table.find(&e.line_code).is_some_and(|l| l.is_leaf())
-                && let Some(p) = latest(entries, u.unit_id, &e.line_code, Stage::InspectionProposal)
-            {
-                u.values.insert(e.line_code.clone(), p.value.clone());
-                proposed.insert((u.unit_id, e.line_code.clone()));
-            }
-        }
-    }
+    let (insp_inputs, proposed) = inspection_inputs(table, bases, entries);
     let insps = compute(table, &insp_inputs)?;
+    flags.extend(line_flags(table, bases, entries, &selfs, &insps, &proposed, rules));
+    sort_flags(&mut flags);
+    Ok(flags)
+}
+
+/// The order flags are shown in: by unit, line, kind.
+pub fn sort_flags(flags: &mut [Flag]) {
+    flags.sort_by(|a, b| (a.unit_id, &a.line_code, a.kind).cmp(&(b.unit_id, &b.line_code, b.kind)));
+}
+
+/// The flags on lines (full marks without evidence, far above the
+/// inspection, outliers), from the figures of the self-assessment (`selfs`)
+/// and of [`inspection_inputs`] (`insps`, `proposed`). They do not depend on
+/// the time.
+pub fn line_flags(
+    table: &ScoringTable,
+    bases: &[UnitInput],
+    entries: &Entries,
+    selfs: &GroupResult,
+    insps: &GroupResult,
+    proposed: &BTreeSet<(i64, String)>,
+    rules: &FlagRules,
+) -> Vec<Flag> {
+    let own = |es: &Entries, u: i64, l: &str| latest(es, u, l, Stage::SelfAssessment).map(|e| e.value.clone());
     let name = |id: i64| bases.iter().find(|b| b.unit_id == id).map(|b| b.name.clone()).unwrap_or_default();
     let mut flags = Vec::new();
     let leaves: Vec<_> = table.walk().into_iter().filter(|l| l.is_leaf()).collect();
@@ -1066,6 +1223,19 @@ pub fn review_flags(
             }
         }
     }
+    flags
+}
+
+/// The flags on sheets: submitted after the self-assessment deadline, or
+/// not submitted once it passed (at `now`).
+pub fn sheet_flags(
+    bases: &[UnitInput],
+    sheets: &[(i64, SheetState)],
+    deadlines: &Deadlines,
+    now: &str,
+) -> Result<Vec<Flag>, Invalid> {
+    let now = parse_stamp("Thời điểm", now)?;
+    let mut flags = Vec::new();
     if let Some(d) = deadlines.self_assessment {
         let sheet_of: BTreeMap<i64, &SheetState> = sheets.iter().map(|(u, s)| (*u, s)).collect();
         for b in bases {
@@ -1094,7 +1264,6 @@ pub fn review_flags(
             }
         }
     }
-    flags.sort_by(|a, b| (a.unit_id, &a.line_code, a.kind).cmp(&(b.unit_id, &b.line_code, b.kind)));
     Ok(flags)
 }
 
@@ -1264,7 +1433,7 @@ mod tests {
 
     #[test]
     fn current_ignores_proposals_until_answered() {
-        let mut es = vec![e(1, "II.3", SELF, RawValue::Count(5), 1)];
+        let mut es = Entries::from(vec![e(1, "II.3", SELF, RawValue::Count(5), 1)]);
         es.push(e(1, "II.3", Stage::InspectionProposal, RawValue::Count(2), 2));
         es.push(e(1, "II.3", Stage::HeadReview, RawValue::Count(3), 3));
         assert_eq!(current(&es, 1, "II.3").map(|x| x.seq), Some(1));
@@ -1279,7 +1448,7 @@ mod tests {
         assert_eq!(current(&es, 1, "II.3").map(|x| x.seq), Some(6));
         assert_eq!(history(&es, 1, "II.3").iter().map(|x| x.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
         assert!(current(&es, 2, "II.3").is_none());
-        let only = vec![e(1, "II.3", Stage::InspectionProposal, RawValue::Count(2), 1)];
+        let only = Entries::from(vec![e(1, "II.3", Stage::InspectionProposal, RawValue::Count(2), 1)]);
         assert!(current(&only, 1, "II.3").is_none());
         let bases = vec![UnitInput { unit_id: 1, name: "Sở A".into(), ..Default::default() }];
         let ins = inputs_in_force(&sample_table(), &bases, &es);
@@ -1303,7 +1472,7 @@ mod tests {
         let t = sample_table();
         let bases: Vec<UnitInput> =
             (1..=4).map(|i| UnitInput { unit_id: i, name: format!("Sở {i}"), ..Default::default() }).collect();
-        let mut es = Vec::new();
+        let mut es = Entries::default();
         for (i, n) in [(1, 5), (2, 1), (3, 1), (4, 2)] {
             es.push(e(i, "II.3", SELF, RawValue::Count(n), i as u64));
         }
@@ -1351,7 +1520,7 @@ mod tests {
     #[test]
     fn an_explanation_accepts_the_proposal_or_keeps_the_units_value() {
         let t = sample_table();
-        let mut es = vec![e(1, "II.2", SELF, RawValue::Level(0), 1)];
+        let mut es = Entries::from(vec![e(1, "II.2", SELF, RawValue::Level(0), 1)]);
         let not_met = RawValue::Level(1);
         assert!(msg(check_answer(&es, &t, 1, "II.2", &not_met).map(|_| ())).contains("không có đề xuất"));
         es.push(e(1, "II.2", Stage::HeadReview, not_met.clone(), 2));
@@ -1416,13 +1585,16 @@ mod tests {
         #[test]
         fn appending_keeps_history_and_current_is_an_entry(es in arb_entries(), cut in 0usize..30, rot in 0usize..30) {
             let cut = cut.min(es.len());
+            let part_es = Entries::from(es[..cut].to_vec());
+            let mut shuffled = es.clone();
+            if !shuffled.is_empty() { let k = rot % shuffled.len(); shuffled.rotate_left(k); }
+            let shuffled = Entries::from(shuffled);
+            let es = Entries::from(es);
             for u in 1..3 {
                 for l in ["II.3", "II.5"] {
                     let full: Vec<u64> = history(&es, u, l).iter().map(|x| x.seq).collect();
-                    let part: Vec<u64> = history(&es[..cut], u, l).iter().map(|x| x.seq).collect();
+                    let part: Vec<u64> = history(&part_es, u, l).iter().map(|x| x.seq).collect();
                     prop_assert_eq!(&full[..part.len()], &part[..]);
-                    let mut shuffled = es.clone();
-                    if !shuffled.is_empty() { let k = rot % shuffled.len(); shuffled.rotate_left(k); }
                     let again: Vec<u64> = history(&shuffled, u, l).iter().map(|x| x.seq).collect();
                     prop_assert_eq!(&again, &full);
                     match current(&es, u, l) {
@@ -1432,6 +1604,11 @@ mod tests {
                         }
                         None => prop_assert!(!es.iter().any(|x| x.unit_id == u && x.line_code == l && x.stage.sets_value())),
                     }
+                    // The index finds exactly what a scan of every entry finds.
+                    let scanned: Vec<u64> = es.iter().filter(|x| x.unit_id == u && x.line_code == l).map(|x| x.seq).collect();
+                    prop_assert_eq!(&scanned, &full);
+                    let scan_latest = es.iter().filter(|x| x.unit_id == u && x.line_code == l).max_by_key(|x| x.seq).map(|x| x.seq);
+                    prop_assert_eq!(latest_any(&es, u, l).map(|x| x.seq), scan_latest);
                 }
             }
         }

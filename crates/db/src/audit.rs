@@ -79,6 +79,24 @@ fn chain_hash(prev: &str, content: &Value) -> String {
     hex::encode(h.finalize())
 }
 
+/// The id of the log's last entry (0 for an empty log): it changes with every
+/// committed change, since every change appends to the log in its own
+/// transaction. Caches of derived data are keyed by it.
+pub async fn head_id(tx: &mut Tx) -> Result<i64> {
+    let id: Option<(i64,)> = tx.opt("SELECT last_id FROM audit_head WHERE id = 1", vec![]).await?;
+    Ok(id.map(|r| r.0).unwrap_or(0))
+}
+
+/// What changed after the entry `after_id`: (id, action, object type,
+/// object id) of at most `limit` entries, oldest first.
+pub async fn since(tx: &mut Tx, after_id: i64, limit: i64) -> Result<Vec<(i64, String, String, String)>> {
+    tx.all(
+        "SELECT id, action, object_type, object_id FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+        args![after_id, limit],
+    )
+    .await
+}
+
 /// Appends an entry inside the caller's transaction. Writers are serialised
 /// (SQLite: the write transaction itself; PostgreSQL: an advisory lock held
 /// to the end of the transaction) so the chain never forks.

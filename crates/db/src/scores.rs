@@ -73,6 +73,17 @@ pub async fn entries(tx: &mut Tx, group_year_id: i64) -> Result<Vec<EntryRow>> {
     .await
 }
 
+/// The entries of a group-year appended after the entry `after_id`, by id.
+pub async fn entries_after(tx: &mut Tx, group_year_id: i64, after_id: i64) -> Result<Vec<EntryRow>> {
+    tx.all(
+        "SELECT e.id, e.group_year_id, e.unit_id, e.line_code, e.stage, e.value_json, e.reason, e.evidence_json, \
+         e.by_user, u.username AS by_name, e.by_unit, e.at \
+         FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $1 AND e.id > $2 ORDER BY e.id",
+        args![group_year_id, after_id],
+    )
+    .await
+}
+
 /// Appends an entry; returns its sequence number (its id).
 pub async fn append(tx: &mut Tx, group_year_id: i64, e: &NewEntry) -> Result<i64> {
     tx.scalar(

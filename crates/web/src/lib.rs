@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pages;
 pub mod view;
+pub mod years;
 
 use std::sync::Arc;
 
@@ -65,11 +66,18 @@ pub struct AppState {
     pub db: Db,
     pub cfg: Arc<WebConfig>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Loaded group-years of the score pages ([`years`]).
+    pub years: Arc<years::Years>,
 }
 
 impl AppState {
     pub fn new(db: Db, cfg: WebConfig) -> Self {
-        AppState { db, cfg: Arc::new(cfg), metrics: Arc::new(metrics::Metrics::default()) }
+        AppState {
+            db,
+            cfg: Arc::new(cfg),
+            metrics: Arc::new(metrics::Metrics::default()),
+            years: Arc::new(years::Years::default()),
+        }
     }
 }
 

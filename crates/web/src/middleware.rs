@@ -66,7 +66,8 @@ async fn healthz(State(st): State<AppState>) -> Response {
 
 async fn metrics(State(st): State<AppState>) -> Response {
     let up = st.db.ping().await.is_ok();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render(up)).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render(up) + &st.years.metrics())
+        .into_response()
 }
 
 pub async fn not_found() -> AppError {

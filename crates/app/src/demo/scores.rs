@@ -365,7 +365,7 @@ struct Book {
     deputy: Option<usize>,
     table: ScoringTable,
     targets: BTreeMap<i64, Points>,
-    entries: Vec<ScoreEntry>,
+    entries: wf::Entries,
 }
 
 impl Book {
@@ -413,7 +413,7 @@ impl Book {
             deputy,
             table,
             targets: BTreeMap::new(),
-            entries: Vec::new(),
+            entries: wf::Entries::default(),
         };
         Ok((book, g, yd))
     }
@@ -532,14 +532,8 @@ impl Book {
         })?;
         let name = f.file_name.clone();
         let Some(id) = files.add(tx, self.gy, u.id, line, f, u.officer, at).await? else { return Ok(()) };
-        let mut evidence: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|e| e.unit_id == u.id && e.line_code == line)
-            .filter(|e| matches!(e.stage, Stage::SelfAssessment | Stage::Explanation))
-            .max_by_key(|e| e.seq)
-            .map(|e| e.evidence.clone())
-            .unwrap_or_default();
+        let mut evidence: Vec<String> =
+            wf::own_latest(&self.entries, u.id, line).map(|e| e.evidence.clone()).unwrap_or_default();
         evidence.push(id.clone());
         let e = ScoreEntry {
             stage: Stage::SelfAssessment,
@@ -581,9 +575,8 @@ impl Book {
                 v.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ")
             ))
         };
-        let selfs = wf::unit_inputs(&self.table, &self.bases(), &self.entries, |es, u, l| {
-            wf::latest(es, u, l, Stage::SelfAssessment)
-        });
+        let selfs =
+            wf::unit_inputs(&self.table, &self.bases(), &self.entries, |l| wf::latest_of(l, Stage::SelfAssessment));
         let selfs = compute(&self.table, &selfs).map_err(failed)?;
         let current =
             compute(&self.table, &wf::inputs_in_force(&self.table, &self.bases(), &self.entries)).map_err(failed)?;

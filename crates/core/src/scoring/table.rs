@@ -240,7 +240,10 @@ impl ScoringTable {
 
     /// The line with this code (exact).
     pub fn find(&self, code: &str) -> Option<&Line> {
-        self.walk().into_iter().find(|l| l.code == code)
+        fn within<'a>(lines: &'a [Line], code: &str) -> Option<&'a Line> {
+            lines.iter().find_map(|l| if l.code == code { Some(l) } else { within(&l.children, code) })
+        }
+        within(&self.lines, code)
     }
 
     pub fn find_bonus(&self, code: &str) -> Option<&AdjustLine> {

@@ -6,7 +6,8 @@
 //! `thidua_core::workflow`'s; every write appends entries (never changes one)
 //! in one transaction with its audit entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -47,7 +48,7 @@ pub(crate) struct Year {
     pub table: Option<(i32, ScoringTable)>,
     pub targets: Vec<s::TargetRow>,
     pub rows: Vec<EntryRow>,
-    pub entries: Vec<ScoreEntry>,
+    pub entries: wf::Entries,
     pub sheets: BTreeMap<i64, SheetState>,
     pub phase: Phase,
     pub stored: Option<YearRow>,
@@ -55,6 +56,24 @@ pub(crate) struct Year {
     pub evidence: Vec<EvidenceRow>,
     /// inspected unit → inspector unit
     pub inspector_of: BTreeMap<i64, i64>,
+    /// The figures, computed once on first use (a cached year is shared).
+    computed: Computed,
+}
+
+type Computation = Result<GroupResult, Vec<Invalid>>;
+/// The figures with the inspection proposals in place, and the lines proposed.
+type Inspection = (GroupResult, BTreeSet<(i64, String)>);
+
+#[derive(Default)]
+struct Computed {
+    selfs: OnceLock<Computation>,
+    current: OnceLock<Computation>,
+    inspection: OnceLock<Option<Inspection>>,
+    line_flags: OnceLock<Vec<wf::Flag>>,
+}
+
+fn no_table() -> Vec<Invalid> {
+    vec![]
 }
 
 impl Year {
@@ -102,8 +121,49 @@ impl Year {
         self.sheets.get(&unit).cloned().unwrap_or(SheetState::Draft)
     }
 
-    fn row(&self, seq: u64) -> Option<&EntryRow> {
-        self.rows.iter().find(|r| r.id as u64 == seq)
+    /// The same group-year with entries appended since it was loaded (rows
+    /// in id order, all after this year's last); its figures are computed
+    /// again on first use.
+    pub(crate) fn with_new_entries(&self, rows: Vec<EntryRow>) -> Year {
+        let mut entries = self.entries.clone();
+        for r in &rows {
+            if let Some(e) = to_entry(r) {
+                entries.push(e);
+            }
+        }
+        let mut all = self.rows.clone();
+        all.extend(rows);
+        Year {
+            g: self.g.clone(),
+            authority_name: self.authority_name.clone(),
+            path: self.path.clone(),
+            gctx: self.gctx.clone(),
+            gy: self.gy,
+            year: self.year,
+            members: self.members.clone(),
+            table: self.table.clone(),
+            targets: self.targets.clone(),
+            rows: all,
+            entries,
+            sheets: self.sheets.clone(),
+            phase: self.phase.clone(),
+            stored: self.stored.clone(),
+            deadlines: self.deadlines,
+            evidence: self.evidence.clone(),
+            inspector_of: self.inspector_of.clone(),
+            computed: Computed::default(),
+        }
+    }
+
+    /// The id of the last entry (0 when there is none).
+    pub(crate) fn last_row_id(&self) -> i64 {
+        self.rows.last().map(|r| r.id).unwrap_or(0)
+    }
+
+    /// The stored row of an entry (rows are read in id order).
+    pub(crate) fn row(&self, seq: u64) -> Option<&EntryRow> {
+        let i = self.rows.binary_search_by_key(&(seq as i64), |r| r.id).ok()?;
+        self.rows.get(i)
     }
 
     /// The evidence files named by an entry.
@@ -117,24 +177,56 @@ impl Year {
     }
 
     /// The figures on the self-assessment values.
-    pub fn self_result(&self) -> Result<GroupResult, Vec<Invalid>> {
-        let table = match &self.table {
-            Some(t) => &t.1,
-            None => return Err(vec![]),
-        };
-        let inputs = wf::unit_inputs(table, &self.bases(), &self.entries, |es, u, l| {
-            wf::latest(es, u, l, Stage::SelfAssessment)
+    pub fn self_result(&self) -> Result<&GroupResult, Vec<Invalid>> {
+        let r = self.computed.selfs.get_or_init(|| {
+            let Some((_, table)) = &self.table else { return Err(no_table()) };
+            let inputs =
+                wf::unit_inputs(table, &self.bases(), &self.entries, |l| wf::latest_of(l, Stage::SelfAssessment));
+            compute(table, &inputs)
         });
-        compute(table, &inputs)
+        r.as_ref().map_err(|e| e.clone())
     }
 
     /// The figures on the values in force.
-    pub fn current_result(&self) -> Result<GroupResult, Vec<Invalid>> {
-        let table = match &self.table {
-            Some(t) => &t.1,
-            None => return Err(vec![]),
-        };
-        compute(table, &wf::inputs_in_force(table, &self.bases(), &self.entries))
+    pub fn current_result(&self) -> Result<&GroupResult, Vec<Invalid>> {
+        let r = self.computed.current.get_or_init(|| {
+            let Some((_, table)) = &self.table else { return Err(no_table()) };
+            compute(table, &wf::inputs_in_force(table, &self.bases(), &self.entries))
+        });
+        r.as_ref().map_err(|e| e.clone())
+    }
+
+    /// The figures of the self-assessment with the inspection proposals in
+    /// their place, and the lines that have a proposal.
+    fn inspection_result(&self) -> Option<&Inspection> {
+        self.computed
+            .inspection
+            .get_or_init(|| {
+                let (_, table) = self.table.as_ref()?;
+                let (inputs, proposed) = wf::inspection_inputs(table, &self.bases(), &self.entries);
+                compute(table, &inputs).ok().map(|r| (r, proposed))
+            })
+            .as_ref()
+    }
+
+    /// The flags of the head review at `now` (those on lines computed once).
+    fn review_flags(&self, now: &str) -> Vec<wf::Flag> {
+        let Some((_, table)) = &self.table else { return vec![] };
+        let bases = self.bases();
+        let lines = self.computed.line_flags.get_or_init(|| match (self.self_result(), self.inspection_result()) {
+            (Ok(selfs), Some((insps, proposed))) => {
+                wf::line_flags(table, &bases, &self.entries, selfs, insps, proposed, &FlagRules::default())
+            }
+            _ => vec![],
+        });
+        if self.self_result().is_err() || self.inspection_result().is_none() {
+            return vec![];
+        }
+        let sheets: Vec<(i64, SheetState)> = self.members.iter().map(|(u, _)| (*u, self.sheet(*u))).collect();
+        let Ok(mut flags) = wf::sheet_flags(&bases, &sheets, &self.deadlines, now) else { return vec![] };
+        flags.extend(lines.iter().cloned());
+        wf::sort_flags(&mut flags);
+        flags
     }
 }
 
@@ -219,6 +311,7 @@ pub(crate) async fn load(tx: &mut Tx, group_id: i64, year: i32) -> AppResult<Yea
         deadlines,
         evidence,
         inspector_of,
+        computed: Computed::default(),
     })
 }
 
@@ -425,15 +518,6 @@ pub(crate) fn lines_of(table: &ScoringTable) -> Vec<(u32, &Line)> {
     all
 }
 
-/// The evidence of a unit's line: the latest entry of the unit's own stages.
-fn own_latest<'a>(entries: &'a [ScoreEntry], unit: i64, code: &str) -> Option<&'a ScoreEntry> {
-    entries
-        .iter()
-        .filter(|e| e.unit_id == unit && e.line_code == code)
-        .filter(|e| matches!(e.stage, Stage::SelfAssessment | Stage::Explanation))
-        .max_by_key(|e| e.seq)
-}
-
 fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
     let es = &y.entries;
     let selfs = y.self_result().ok();
@@ -443,7 +527,7 @@ fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
         Ok(r) => (Some(r), vec![]),
         Err(v) => (None, own_errors(v, &y.name_of(unit), sees_all)),
     };
-    let mine = |r: &Option<GroupResult>| r.as_ref().and_then(|r| r.units.iter().find(|u| u.unit_id == unit).cloned());
+    let mine = |r: &Option<&GroupResult>| r.and_then(|r| r.units.iter().find(|u| u.unit_id == unit).cloned());
     let (sres, cres) = (mine(&selfs), mine(&current));
     let targets = y.targets_of(unit);
     let mut lines = vec![];
@@ -511,7 +595,7 @@ fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
                 .as_ref()
                 .map(|r| r.explanation.for_line(code).map(|s| s.text.clone()).collect())
                 .unwrap_or_default(),
-            evidence: own_latest(es, unit, code).map(|e| y.files_of(e)).unwrap_or_default(),
+            evidence: wf::own_latest(es, unit, code).map(|e| y.files_of(e)).unwrap_or_default(),
             evidence_required: line.is_some_and(|l| l.evidence_required),
             base_seq: wf::latest_any(es, unit, code).map(|e| e.seq as i64),
             history: if leaf { history(code, line) } else { vec![] },
@@ -625,7 +709,7 @@ fn no_stage_message(w: &WriteCtx, phase: &Phase) -> String {
 /// the figures in force, and what the caller may write now.
 pub async fn unit_chain(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit: i64) -> AppResult<ChainView> {
     let mut tx = st.db.read().await?;
-    let y = load(&mut tx, group_id, year).await?;
+    let y = st.years.get(&mut tx, group_id, year).await?;
     if !y.members.iter().any(|m| m.0 == unit) {
         return Err(AppError::NotFound);
     }
@@ -752,33 +836,21 @@ fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
     let mut inspection_totals: BTreeMap<i64, Points> = BTreeMap::new();
     let mut rows = vec![];
     if let Some((_, table)) = &y.table {
-        let sheets: Vec<(i64, SheetState)> = y.members.iter().map(|(u, _)| (*u, y.sheet(*u))).collect();
-        if let Ok(fs) = wf::review_flags(table, &y.bases(), es, &sheets, &y.deadlines, now, &FlagRules::default()) {
-            flags = fs
-                .into_iter()
-                .map(|f| ReviewFlag {
-                    unit_id: f.unit_id,
-                    unit_name: y.name_of(f.unit_id),
-                    line_code: f.line_code,
-                    kind: flag_code(f.kind).into(),
-                    message: f.message_vi,
-                })
-                .collect();
-        }
-        let mut insp = wf::unit_inputs(table, &y.bases(), es, |es, u, l| wf::latest(es, u, l, Stage::SelfAssessment));
-        for u in &mut insp {
-            for e in es.iter().filter(|e| e.unit_id == u.unit_id && e.stage == Stage::InspectionProposal) {
-                if table.find(&e.line_code).is_some_and(|l| l.is_leaf())
-                    && let Some(p) = wf::latest(es, u.unit_id, &e.line_code, Stage::InspectionProposal)
-                {
-                    u.values.insert(e.line_code.clone(), p.value.clone());
-                }
-            }
-        }
-        if let Ok(r) = compute(table, &insp) {
+        flags = y
+            .review_flags(now)
+            .into_iter()
+            .map(|f| ReviewFlag {
+                unit_id: f.unit_id,
+                unit_name: y.name_of(f.unit_id),
+                line_code: f.line_code,
+                kind: flag_code(f.kind).into(),
+                message: f.message_vi,
+            })
+            .collect();
+        if let Some((r, _)) = y.inspection_result() {
             inspection_totals = r.units.iter().map(|u| (u.unit_id, u.total)).collect();
         }
-        let pts = |r: &Option<GroupResult>, u: i64, code: &str| -> Option<String> {
+        let pts = |r: &Option<&GroupResult>, u: i64, code: &str| -> Option<String> {
             r.as_ref()?
                 .units
                 .iter()
@@ -794,7 +866,7 @@ fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
                 y.members
                     .iter()
                     .map(|(u, _)| {
-                        let ev = own_latest(es, *u, &l.code).map(|e| e.evidence.len()).unwrap_or(0);
+                        let ev = wf::own_latest(es, *u, &l.code).map(|e| e.evidence.len()).unwrap_or(0);
                         let scored = selfs
                             .as_ref()
                             .and_then(|r| r.units.iter().find(|x| x.unit_id == *u))
@@ -913,7 +985,7 @@ fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
 /// head and deputy units, the authority's readers).
 pub async fn review(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppResult<ReviewView> {
     let mut tx = st.db.read().await?;
-    let y = load(&mut tx, group_id, year).await?;
+    let y = st.years.get(&mut tx, group_id, year).await?;
     let tx = authorize(st, ctx, tx, Action::ReviewGroupYear, &y.target(None), &object(&y, None)).await?;
     tx.rollback().await?;
     Ok(review_view(ctx, &y, &thidua_db::now()))
@@ -1032,7 +1104,7 @@ pub async fn write_stage(
             continue;
         }
         let evidence = if stage == Stage::Explanation {
-            own_latest(es, unit, code).map(|e| e.evidence.clone()).unwrap_or_default()
+            wf::own_latest(es, unit, code).map(|e| e.evidence.clone()).unwrap_or_default()
         } else {
             vec![]
         };
@@ -1345,7 +1417,7 @@ pub async fn add_evidence(
             format!("{code}: hãy ghi và lưu giá trị tự chấm của dòng này trước, rồi tải minh chứng lên."),
         ));
     };
-    let mut evidence = own_latest(&y.entries, unit, code).map(|e| e.evidence.clone()).unwrap_or_default();
+    let mut evidence = wf::own_latest(&y.entries, unit, code).map(|e| e.evidence.clone()).unwrap_or_default();
     if evidence.len() >= MAX_EVIDENCE_PER_LINE {
         tx.rollback().await?;
         return Err(AppError::invalid(
@@ -1417,7 +1489,7 @@ pub async fn remove_evidence(
         return Err(AppError::NotFound);
     };
     let key = evidence_id.to_string();
-    let latest = own_latest(&y.entries, unit, &f.line_code).filter(|e| e.evidence.contains(&key));
+    let latest = wf::own_latest(&y.entries, unit, &f.line_code).filter(|e| e.evidence.contains(&key));
     let (Some(latest), Some(base)) = (latest, evidence_base(&y, unit, &f.line_code)) else {
         tx.rollback().await?;
         return Err(AppError::invalid(
@@ -1451,7 +1523,7 @@ pub async fn evidence_file(st: &AppState, ctx: &Ctx, id: i64) -> AppResult<Downl
     let mut tx = st.db.read().await?;
     let f = sc::evidence_file(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let (group_id, year): (i64, i32) = q::group_year_key(&mut tx, f.group_year_id).await?.ok_or(AppError::NotFound)?;
-    let y = load(&mut tx, group_id, year).await?;
+    let y = st.years.get(&mut tx, group_id, year).await?;
     let tx = authorize(st, ctx, tx, Action::ViewSheet, &y.target(Some(f.unit_id)), &format!("evidence:{id}")).await?;
     tx.rollback().await?;
     let key = BlobKey::parse(&f.sha256).ok_or_else(|| AppError::Internal(format!("bad key {}", f.sha256)))?;
@@ -1615,7 +1687,7 @@ fn published(y: &Year) -> bool {
 /// the authority's readers see them at any time; members once published.
 pub async fn results(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppResult<ResultsView> {
     let mut tx = st.db.read().await?;
-    let y = load(&mut tx, group_id, year).await?;
+    let y = st.years.get(&mut tx, group_id, year).await?;
     let t = y.target(None);
     let action = if decide(&ctx.actor, Action::ReviewGroupYear, &t).is_err() && published(&y) {
         Action::ViewGroup
@@ -1631,7 +1703,7 @@ pub async fn results(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppR
 /// The results as an xlsx file in the officers' layout; with the file name.
 pub async fn results_xlsx(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppResult<(Vec<u8>, String)> {
     let mut tx = st.db.read().await?;
-    let y = load(&mut tx, group_id, year).await?;
+    let y = st.years.get(&mut tx, group_id, year).await?;
     let t = y.target(None);
     let action = if decide(&ctx.actor, Action::ReviewGroupYear, &t).is_err() && published(&y) {
         Action::ViewGroup
@@ -1754,7 +1826,7 @@ pub async fn unit_xlsx(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit:
 /// chose to show them; never evidence.
 pub async fn public_results(st: &AppState, group_id: i64, year: i32) -> AppResult<ResultsView> {
     let mut tx = st.db.read().await?;
-    let y = load(&mut tx, group_id, year).await?;
+    let y = st.years.get(&mut tx, group_id, year).await?;
     tx.rollback().await?;
     if !published(&y) {
         return Err(AppError::NotFound);

@@ -6,7 +6,7 @@
 //! `check_base`). Values only: evidence files are not part of this slice.
 //! Every save appends entries (never changes one) in one transaction.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -14,15 +14,15 @@ use serde_json::{Value, json};
 use thidua_core::Invalid;
 use thidua_core::calendar::Event;
 use thidua_core::policy::{Action, Role, Target, decide};
-use thidua_core::scoring::{AdjustLine, Method, Points, RawValue, ScoringTable, UnitInput, UnitResult, compute};
-use thidua_core::workflow::{self as wf, Deadlines, Phase, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
+use thidua_core::scoring::{AdjustLine, Method, RawValue, ScoringTable, UnitResult, compute};
+use thidua_core::workflow::{self as wf, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
 use thidua_db::org::{self as q, GroupRow};
 use thidua_db::scores::{self as sc, EntryRow};
-use thidua_db::scoring as s;
 use thidua_db::{Tx, audit, calendar as c};
 use utoipa::ToSchema;
 
 use super::authorize;
+use super::chain::Year;
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
@@ -148,20 +148,15 @@ pub struct SheetView {
 
 /// Everything an operation needs about a sheet.
 struct Sheet {
-    g: GroupRow,
+    /// The group-year (shared with the cache on reads).
+    y: Arc<Year>,
     t: Target,
-    gy: i64,
     unit_id: i64,
     unit_name: String,
-    members: Vec<(i64, String)>,
-    table: Option<(i32, ScoringTable)>,
-    targets: Vec<s::TargetRow>,
-    rows: Vec<EntryRow>,
     sheet: SheetState,
     submitted_by: Option<String>,
-    deadlines: Deadlines,
-    phase: Phase,
-    evidence: Vec<sc::EvidenceRow>,
+    /// A preview's entries: the stored ones with what is typed (never stored).
+    typed: Option<wf::Entries>,
 }
 
 fn object(group_id: i64, year: i32, unit_id: i64) -> String {
@@ -169,34 +164,21 @@ fn object(group_id: i64, year: i32, unit_id: i64) -> String {
 }
 
 /// Opens the sheet in `tx` after asking the policy (`Action::ViewSheet`).
+/// The group-year comes from the cache of group-years, which is right for a
+/// read and for a write that has not written yet in `tx` (what it loads is
+/// the committed state); never call it after writing in `tx`.
 async fn open(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_id: i64) -> AppResult<(Tx, Sheet)> {
     let mut tx = tx;
-    let y = super::chain::load(&mut tx, group_id, year).await?;
+    let y = st.years.get(&mut tx, group_id, year).await?;
     let t = y.target(Some(unit_id));
     let mut tx = authorize(st, ctx, tx, Action::ViewSheet, &t, &object(group_id, year, unit_id)).await?;
     let unit_name = y.members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone()).ok_or(AppError::NotFound)?;
-    let submitted_by = match y.sheet(unit_id) {
+    let sheet = y.sheet(unit_id);
+    let submitted_by = match &sheet {
         SheetState::Submitted { .. } => sc::sheet(&mut tx, y.gy, unit_id).await?.and_then(|r| r.submitted_by_name),
         _ => None,
     };
-    let sheet = y.sheet(unit_id);
-    let sh = Sheet {
-        t,
-        gy: y.gy,
-        unit_id,
-        unit_name,
-        sheet,
-        submitted_by,
-        deadlines: y.deadlines,
-        phase: y.phase,
-        g: y.g,
-        members: y.members,
-        table: y.table,
-        targets: y.targets,
-        rows: y.rows,
-        evidence: y.evidence,
-    };
-    Ok((tx, sh))
+    Ok((tx, Sheet { y, t, unit_id, unit_name, sheet, submitted_by, typed: None }))
 }
 
 /// The effective date of a calendar event for the group: its own date, else the authority's default.
@@ -256,12 +238,12 @@ fn writer(ctx: &Ctx, sh: &Sheet) -> Writer {
 }
 
 fn the_table(sh: &Sheet, year: i32) -> AppResult<&ScoringTable> {
-    sh.table.as_ref().map(|t| &t.1).ok_or_else(|| {
+    sh.y.table.as_ref().map(|t| &t.1).ok_or_else(|| {
         AppError::invalid(
             "Bảng điểm",
             format!(
                 "{} chưa có bảng chấm điểm năm {year} đang có hiệu lực: đơn vị trưởng cần thông qua bảng điểm trước khi tự chấm.",
-                sh.g.name
+                sh.y.g.name
             ),
         )
     })
@@ -285,35 +267,24 @@ pub(super) fn method_code(m: &Method) -> &'static str {
     }
 }
 
-fn unit_targets(sh: &Sheet, unit: i64) -> BTreeMap<String, Points> {
-    sh.targets
-        .iter()
-        .filter(|t| t.unit_id == unit)
-        .map(|t| (t.line_code.clone(), Points::from_hundredths(t.target)))
-        .collect()
-}
-
 fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
-    let entries: Vec<ScoreEntry> = sh.rows.iter().filter_map(to_entry).collect();
-    let mine = |code: &str| wf::latest(&entries, sh.unit_id, code, Stage::SelfAssessment);
-    let base = |code: &str| wf::latest_any(&entries, sh.unit_id, code);
-    let who = |seq: u64| sh.rows.iter().find(|r| r.id as u64 == seq);
+    let entries: &wf::Entries = sh.typed.as_ref().unwrap_or(&sh.y.entries);
+    let mine = |code: &str| wf::latest(entries, sh.unit_id, code, Stage::SelfAssessment);
+    let base = |code: &str| wf::latest_any(entries, sh.unit_id, code);
+    let who = |seq: u64| sh.y.row(seq);
     let mut result: Option<UnitResult> = None;
     let mut compute_errors = vec![];
-    if let Some((_, table)) = &sh.table {
-        let bases: Vec<UnitInput> = sh
-            .members
-            .iter()
-            .map(|(id, name)| UnitInput {
-                unit_id: *id,
-                name: name.clone(),
-                targets: unit_targets(sh, *id),
-                ..Default::default()
-            })
-            .collect();
-        let inputs = wf::unit_inputs(table, &bases, &entries, |es, u, l| wf::latest(es, u, l, Stage::SelfAssessment));
-        match compute(table, &inputs) {
-            Ok(r) => result = r.units.into_iter().find(|u| u.unit_id == sh.unit_id),
+    if let Some((_, table)) = &sh.y.table {
+        let computed = match &sh.typed {
+            // what is typed: computed for this answer only
+            Some(typed) => {
+                let inputs = wf::unit_inputs(table, &sh.y.bases(), typed, |l| wf::latest_of(l, Stage::SelfAssessment));
+                compute(table, &inputs).map(|r| r.units.into_iter().find(|u| u.unit_id == sh.unit_id))
+            }
+            None => sh.y.self_result().map(|r| r.units.iter().find(|u| u.unit_id == sh.unit_id).cloned()),
+        };
+        match computed {
+            Ok(r) => result = r,
             Err(v) => {
                 let sees_all = decide(&ctx.actor, Action::ReviewGroupYear, &sh.t).is_ok();
                 compute_errors = super::chain::own_errors(v, &sh.unit_name, sees_all);
@@ -323,10 +294,10 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
     let steps = |code: &str| -> Vec<String> {
         result.as_ref().map(|r| r.explanation.for_line(code).map(|s| s.text.clone()).collect()).unwrap_or_default()
     };
-    let targets = unit_targets(sh, sh.unit_id);
+    let targets = sh.y.targets_of(sh.unit_id);
     let mut lines = vec![];
     let (mut bonus, mut penalties) = (vec![], vec![]);
-    if let Some((_, table)) = &sh.table {
+    if let Some((_, table)) = &sh.y.table {
         fn walk<'a>(
             l: &'a thidua_core::scoring::Line,
             depth: u32,
@@ -366,7 +337,7 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
                 at: writer.map(|r| r.at.clone()),
                 points: result.as_ref().and_then(|r| r.line(&l.code)).map(|x| x.points.to_string()),
                 explanation: steps(&l.code),
-                evidence: if l.is_leaf() { evidence_of(sh, &entries, &l.code) } else { vec![] },
+                evidence: if l.is_leaf() { evidence_of(sh, entries, &l.code) } else { vec![] },
                 evidence_required: l.evidence_required,
             });
         }
@@ -394,9 +365,9 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
             .collect();
     }
     let who_am_i = writer(ctx, sh);
-    let phase = sh.phase.clone();
-    let write = wf::may_write(&who_am_i, Stage::SelfAssessment, &sh.sheet, phase.clone(), now, &sh.deadlines);
-    let sub = wf::may_submit(&who_am_i, &sh.sheet, &phase, now, &sh.deadlines);
+    let phase = sh.y.phase.clone();
+    let write = wf::may_write(&who_am_i, Stage::SelfAssessment, &sh.sheet, phase.clone(), now, &sh.y.deadlines);
+    let sub = wf::may_submit(&who_am_i, &sh.sheet, &phase, now, &sh.y.deadlines);
     let (state, submitted_at) = match &sh.sheet {
         SheetState::Draft => ("draft", None),
         SheetState::Submitted { at, .. } => ("submitted", Some(at.clone())),
@@ -408,16 +379,16 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
     let mut explanation = figures(thidua_core::scoring::Figure::Total);
     explanation.extend(figures(thidua_core::scoring::Figure::Class));
     SheetView {
-        group_id: sh.g.id,
-        group_name: sh.g.name.clone(),
+        group_id: sh.y.g.id,
+        group_name: sh.y.g.name.clone(),
         year,
         unit_id: sh.unit_id,
         unit_name: sh.unit_name.clone(),
-        table_version: sh.table.as_ref().map(|t| t.0),
+        table_version: sh.y.table.as_ref().map(|t| t.0),
         state: state.into(),
         submitted_by: sh.submitted_by.clone(),
         submitted_at,
-        deadline: sh.deadlines.self_assessment.map(|d| d.to_string()),
+        deadline: sh.y.deadlines.self_assessment.map(|d| d.to_string()),
         lines,
         bonus,
         penalties,
@@ -425,31 +396,25 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
         class: result.as_ref().and_then(|r| r.class.as_ref()).map(|c| c.label.clone()),
         explanation,
         compute_errors,
-        may_write: write.is_ok() && sh.table.is_some(),
-        may_add_evidence: write.is_ok() && sh.table.is_some(),
+        may_write: write.is_ok() && sh.y.table.is_some(),
+        may_add_evidence: write.is_ok() && sh.y.table.is_some(),
         write_refusal: write.err().map(|e| e.message),
-        may_submit: sub.is_ok() && sh.table.is_some(),
+        may_submit: sub.is_ok() && sh.y.table.is_some(),
         submit_refusal: sub.err().map(|e| e.message),
         phase: phase.label(),
     }
 }
 
 /// The evidence keys of a unit's line: those of its latest own entry (self-assessment or explanation).
-fn own_evidence(entries: &[ScoreEntry], unit: i64, code: &str) -> Vec<String> {
-    entries
-        .iter()
-        .filter(|e| e.unit_id == unit && e.line_code == code)
-        .filter(|e| matches!(e.stage, Stage::SelfAssessment | Stage::Explanation))
-        .max_by_key(|e| e.seq)
-        .map(|e| e.evidence.clone())
-        .unwrap_or_default()
+fn own_evidence(entries: &wf::Entries, unit: i64, code: &str) -> Vec<String> {
+    wf::own_latest(entries, unit, code).map(|e| e.evidence.clone()).unwrap_or_default()
 }
 
-fn evidence_of(sh: &Sheet, entries: &[ScoreEntry], code: &str) -> Vec<super::chain::EvidenceLink> {
+fn evidence_of(sh: &Sheet, entries: &wf::Entries, code: &str) -> Vec<super::chain::EvidenceLink> {
     own_evidence(entries, sh.unit_id, code)
         .iter()
         .filter_map(|k| k.parse::<i64>().ok())
-        .filter_map(|id| sh.evidence.iter().find(|f| f.id == id))
+        .filter_map(|id| sh.y.evidence.iter().find(|f| f.id == id))
         .map(|f| super::chain::EvidenceLink { id: f.id, file_name: f.file_name.clone(), size_bytes: f.size_bytes })
         .collect()
 }
@@ -548,8 +513,8 @@ pub async fn save(
     let table = the_table(&sh, year)?.clone();
     let now = thidua_db::now();
     let who = writer(ctx, &sh);
-    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, sh.phase.clone(), &now, &sh.deadlines)?;
-    let entries: Vec<ScoreEntry> = sh.rows.iter().filter_map(to_entry).collect();
+    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, sh.y.phase.clone(), &now, &sh.y.deadlines)?;
+    let entries = &sh.y.entries;
     let by_unit = ctx.actor.unit_ids().contains(&unit_id).then_some(unit_id);
     let mut errs: Vec<Invalid> = vec![];
     let mut changed: Vec<ScoreEntry> = vec![];
@@ -558,7 +523,7 @@ pub async fn save(
     for li in &input.lines {
         let code = li.line_code.trim();
         let text = li.value.trim();
-        let old = wf::latest(&entries, unit_id, code, Stage::SelfAssessment).map(|e| e.value.clone());
+        let old = wf::latest(entries, unit_id, code, Stage::SelfAssessment).map(|e| e.value.clone());
         let leaf = table.find(code).is_some_and(|l| l.is_leaf());
         if leaf && text.is_empty() && old.is_none() {
             continue;
@@ -583,7 +548,7 @@ pub async fn save(
             stage: Stage::SelfAssessment,
             value: value.clone(),
             reason: note.clone(),
-            evidence: own_evidence(&entries, unit_id, code),
+            evidence: own_evidence(entries, unit_id, code),
             by_user: ctx.user.id,
             by_unit,
             at: now.clone(),
@@ -593,8 +558,8 @@ pub async fn save(
             errs.push(x);
             continue;
         }
-        let latest = wf::latest_any(&entries, unit_id, code);
-        let latest_row = latest.and_then(|l| sh.rows.iter().find(|r| r.id as u64 == l.seq));
+        let latest = wf::latest_any(entries, unit_id, code);
+        let latest_row = latest.and_then(|l| sh.y.row(l.seq));
         if let Err(x) = wf::check_base(
             latest.map(|l| l.seq),
             li.base_seq.and_then(|b| u64::try_from(b).ok()),
@@ -617,21 +582,17 @@ pub async fn save(
         return Err(AppError::invalid("Phiếu tự chấm", "Không có dòng nào thay đổi: chưa lưu gì."));
     }
     for e in &changed {
-        super::chain::append(&mut tx, sh.gy, e).await?;
+        super::chain::append(&mut tx, sh.y.gy, e).await?;
     }
     let mut a = ctx.entry("score.save", "unit", unit_id);
-    a.authority_id = Some(sh.g.authority_id);
+    a.authority_id = Some(sh.y.g.authority_id);
     a.before = Some(values_json(year, &sh.unit_name, &before));
     a.after = Some(values_json(year, &sh.unit_name, &after));
     a.reason = (!note.is_empty()).then_some(note);
     audit::append(&mut tx, a).await?;
-    let (tx2, sh) = reload(st, ctx, tx, group_id, year, unit_id).await?;
-    tx2.commit().await?;
-    Ok(view(ctx, year, &sh, &now))
-}
-
-async fn reload(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_id: i64) -> AppResult<(Tx, Sheet)> {
-    open(st, ctx, tx, group_id, year, unit_id).await
+    tx.commit().await?;
+    // the answer is read after the commit, outside the write lock
+    sheet(st, ctx, group_id, year, unit_id).await
 }
 
 /// The unit's leader signs and submits the sheet before the deadline: the sheet is then locked.
@@ -641,16 +602,15 @@ pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id:
     the_table(&sh, year)?;
     let now = thidua_db::now();
     let who = writer(ctx, &sh);
-    let state = wf::submit(&who, &sh.sheet, &sh.phase, ctx.user.id, &now, &sh.deadlines)?;
-    sc::set_submitted(&mut tx, sh.gy, unit_id, ctx.user.id, &now).await?;
+    let state = wf::submit(&who, &sh.sheet, &sh.y.phase, ctx.user.id, &now, &sh.y.deadlines)?;
+    sc::set_submitted(&mut tx, sh.y.gy, unit_id, ctx.user.id, &now).await?;
     let mut a = ctx.entry("score.submit", "unit", unit_id);
-    a.authority_id = Some(sh.g.authority_id);
+    a.authority_id = Some(sh.y.g.authority_id);
     a.before = Some(json!({ "year": year, "unit": sh.unit_name, "sheet": sh.sheet }));
     a.after = Some(json!({ "year": year, "unit": sh.unit_name, "sheet": state }));
     audit::append(&mut tx, a).await?;
-    let (tx, sh) = reload(st, ctx, tx, group_id, year, unit_id).await?;
     tx.commit().await?;
-    Ok(view(ctx, year, &sh, &now))
+    sheet(st, ctx, group_id, year, unit_id).await
 }
 
 /// The figures the sheet would have with what is typed, without storing
@@ -679,7 +639,8 @@ pub async fn preview(
     tx.rollback().await?;
     let table = the_table(&sh, year)?.clone();
     let now = thidua_db::now();
-    let mut next = sh.rows.iter().map(|r| r.id).max().unwrap_or(0);
+    let mut typed = sh.y.entries.clone();
+    let mut next = typed.last_seq();
     let mut problems = vec![];
     for li in input.lines.iter().take(2000) {
         let code = li.line_code.trim();
@@ -688,26 +649,25 @@ pub async fn preview(
             continue;
         }
         match parse_typed(&table, code, text, &li.reason) {
-            Ok(v) => {
+            Ok(value) => {
                 next += 1;
-                sh.rows.push(EntryRow {
-                    id: next,
-                    group_year_id: sh.gy,
+                typed.push(ScoreEntry {
                     unit_id,
                     line_code: code.to_string(),
-                    stage: Stage::SelfAssessment.code().into(),
-                    value_json: serde_json::to_string(&v).map_err(|x| AppError::Internal(format!("value: {x}")))?,
+                    stage: Stage::SelfAssessment,
+                    value,
                     reason: String::new(),
-                    evidence_json: "[]".into(),
+                    evidence: vec![],
                     by_user: ctx.user.id,
-                    by_name: ctx.user.username.clone(),
                     by_unit: Some(unit_id),
                     at: now.clone(),
+                    seq: next,
                 });
             }
             Err(e) => problems.push(e.message),
         }
     }
+    sh.typed = Some(typed);
     let v = view(ctx, year, &sh, &now);
     problems.extend(v.compute_errors.iter().cloned());
     let mut points: Vec<(String, String)> =

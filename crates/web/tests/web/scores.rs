@@ -359,3 +359,51 @@ async fn the_preview_computes_what_is_typed_without_storing_it() {
     assert!(page.body.contains("data-preview=\"/api/v1/groups/") && page.body.contains("data-points=\"II.2\""));
     app.finish().await;
 }
+
+/// Two servers on one database, as behind a load balancer: each keeps its
+/// own cache of group-years, and a page on one shows a save made on the
+/// other at once (the cache is keyed by the audit log's last id).
+#[tokio::test]
+async fn a_second_server_shows_a_save_made_on_the_first_at_once() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let other = app.second_server();
+    let mut here = app.api_as("canbo.yte").await;
+    let mut there = app.api_as_on(&other, "canbo.yte").await;
+    let r = there.get(&url(&app, y)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(line(&r.json(), "II.3")["value"], "");
+    let r = here.get(&url(&app, y)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.st.years.len(), 1, "the first server keeps the group-year");
+    let r = save(&mut here, &app, y, json!([{"line_code": "II.3", "value": "2", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let seq = line(&r.json(), "II.3")["base_seq"].as_i64().expect("seq");
+    let r = there.get(&url(&app, y)).await;
+    assert_eq!(line(&r.json(), "II.3")["value"], "2", "the other server does not show its cached copy");
+    assert_eq!(line(&r.json(), "II.3")["base_seq"], seq);
+    // a save on the other server is seen here (the kept copy brought up to date, not loaded again)
+    let [_, updated, loaded] = app.st.years.counts();
+    let r = save(&mut there, &app, y, json!([{"line_code": "II.3", "value": "3", "base_seq": seq}])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = here.get(&url(&app, y)).await;
+    assert_eq!(line(&r.json(), "II.3")["value"], "3");
+    let counts = app.st.years.counts();
+    assert!(counts[1] > updated && counts[2] == loaded, "{counts:?}");
+    // a stale base is still refused on either server
+    let r = save(&mut here, &app, y, json!([{"line_code": "II.3", "value": "4", "base_seq": seq}])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("vừa được canbo.yte lưu lúc"), "{}", r.body);
+    // a denial changes nothing; a submission (not a save) is seen on the other server too
+    let mut other_unit = app.api_as("canbo.hoaan").await;
+    assert_eq!(other_unit.get(&url(&app, y)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(line(&there.get(&url(&app, y)).await.json(), "II.3")["value"], "3");
+    let mut leader = app.api_as("lanhdao.yte").await;
+    let r = leader.post_json(&format!("{}/submit", url(&app, y)), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = there.get(&url(&app, y)).await.json();
+    assert_eq!(v["state"], "submitted", "{v}");
+    assert_eq!(v["may_write"], false);
+    app.finish().await;
+}

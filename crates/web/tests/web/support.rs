@@ -96,10 +96,26 @@ impl TestApp {
     }
 
     pub fn client(&self) -> Client<'_> {
-        Client { app: self, cookies: BTreeMap::new(), csrf: String::new() }
+        Client { app: self, server: None, cookies: BTreeMap::new(), csrf: String::new() }
     }
 
     /// Logs in through the API and returns a client holding the session.
+    /// A second server on the same database, as behind a load balancer: its
+    /// own router and state (its own caches).
+    pub fn second_server(&self) -> Router {
+        thidua_web::router(AppState::new(self.st.db.clone(), self.st.cfg.as_ref().clone()))
+    }
+
+    /// Logged in through the API on `server` (see [`TestApp::second_server`]).
+    pub async fn api_as_on(&self, server: &Router, username: &str) -> Client<'_> {
+        let mut c = self.client();
+        c.server = Some(server.clone());
+        let r = c.post_json("/api/v1/session", serde_json::json!({ "username": username, "password": PASSWORD })).await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.body);
+        c.csrf = r.json()["csrf_token"].as_str().expect("csrf").to_string();
+        c
+    }
+
     pub async fn api_as(&self, username: &str) -> Client<'_> {
         let mut c = self.client();
         let r = c.post_json("/api/v1/session", serde_json::json!({ "username": username, "password": PASSWORD })).await;
@@ -156,6 +172,8 @@ impl Resp {
 
 pub struct Client<'a> {
     app: &'a TestApp,
+    /// Another server on the same database (none: the app's own router).
+    server: Option<Router>,
     pub cookies: BTreeMap<String, String>,
     pub csrf: String,
 }
@@ -167,7 +185,8 @@ impl Client<'_> {
         if !cookie.is_empty() {
             req = req.header(header::COOKIE, cookie);
         }
-        let resp = self.app.router.clone().oneshot(req.body(body).expect("request")).await.expect("response");
+        let router = self.server.clone().unwrap_or_else(|| self.app.router.clone());
+        let resp = router.oneshot(req.body(body).expect("request")).await.expect("response");
         let status = resp.status();
         let headers = resp.headers().clone();
         for v in headers.get_all(header::SET_COOKIE) {

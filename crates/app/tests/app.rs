@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use thidua_app::demo::{self, DEMO_ACTOR, DEMO_PASSWORD, data};
+use chrono::NaiveDate;
+use thidua_app::demo::{self, DEMO_ACTOR, DEMO_PASSWORD, calendar, data};
+use thidua_core::calendar::Event;
 use thidua_core::scoring::ScoringTable;
 use thidua_db::audit::{self, Verdict};
 use thidua_db::sqlx::{self, AssertSqlSafe, Connection};
@@ -93,8 +95,15 @@ fn expect(out: &Output, code: i32) -> (String, String) {
 async fn check_demo(t: &TestDb) {
     let db = t.db().await;
     let started = std::time::Instant::now();
+    let day = thidua_web::ops::today();
     let accounts = demo::load(&db).await.expect("demo loads");
     eprintln!("demo loaded in {:?} on {:?}", started.elapsed(), db.backend());
+    // the calendar of today in Vietnam (or of tomorrow, if midnight passed during the load)
+    let cal = check_demo_calendar(&db, &[day, thidua_web::ops::today()]).await;
+    if day <= ymd(2027, 3, 10) {
+        let ahead = (cal.deadline() - day).num_days();
+        assert!(ahead >= calendar::LEAD_DAYS, "the 2026 self-assessment closes in {ahead} days: {cal:#?}");
+    }
 
     let mut tx = db.read().await.unwrap();
     let auths = org::authorities(&mut tx).await.unwrap();
@@ -119,7 +128,7 @@ async fn check_demo(t: &TestDb) {
     let years = org::years(&mut tx).await.unwrap();
     assert!(years.contains(&2026) && years.contains(&2015), "{years:?}");
 
-    // Calendar: Cao Bằng's eight 2026 dates; the party block moved one.
+    // Calendar: Cao Bằng's eight 2026 dates (checked above); the party block moved one.
     assert_eq!(thidua_db::calendar::defaults(&mut tx, cb, 2026).await.unwrap().len(), 8);
     assert_eq!(tx.scalar("SELECT COUNT(*) FROM group_calendar", vec![]).await.unwrap(), 1);
 
@@ -238,6 +247,74 @@ async fn check_demo(t: &TestDb) {
         Verdict::Intact(n) => assert!(n as usize > data::UNITS.len() + data::LINEAGE.len()),
         other => panic!("{other:?}"),
     }
+    db.close().await;
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a date")
+}
+
+/// Cao Bằng's 2026 calendar as stored, and as the groups' calendar pages show
+/// it, is [`calendar::calendar_for`] one of `days` (the load day); returns it.
+async fn check_demo_calendar(db: &Db, days: &[NaiveDate]) -> calendar::DemoCalendar {
+    let mut tx = db.read().await.unwrap();
+    let auths = org::authorities(&mut tx).await.unwrap();
+    let cb = auths.iter().find(|a| a.name == "Tỉnh Cao Bằng").expect("Cao Bằng").id;
+    let stored: BTreeSet<(String, String, String, String)> =
+        thidua_db::calendar::defaults(&mut tx, cb, demo::DEMO_YEAR)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.event, r.default_on, r.earliest_on, r.latest_on))
+            .collect();
+    let groups = org::groups(&mut tx, Some(&[cb]), &[]).await.unwrap();
+    tx.rollback().await.unwrap();
+    let planned = |c: &calendar::DemoCalendar| -> BTreeSet<(String, String, String, String)> {
+        c.events
+            .iter()
+            .map(|e| (e.event.code().into(), e.default_on.to_string(), e.earliest.to_string(), e.latest.to_string()))
+            .collect()
+    };
+    let cal = days
+        .iter()
+        .map(|d| calendar::calendar_for(*d))
+        .find(|c| planned(c) == stored)
+        .unwrap_or_else(|| panic!("the stored calendar {stored:#?} is the demo's of none of {days:?}"));
+
+    // what the groups' pages show: the party block's own deadline, the authority's for the others
+    let st = AppState::new(db.clone(), WebConfig::default());
+    let sec = thidua_app::users::cli_ctx(db, "banthuongtruc.caobang").await.unwrap();
+    let gid = |key: &str| {
+        let name = data::GROUPS.iter().find(|g| g.key == key).unwrap_or_else(|| panic!("group {key}")).name;
+        groups.iter().find(|g| g.name == name).unwrap_or_else(|| panic!("{name}")).id
+    };
+    for (key, source, deadline) in
+        [(calendar::MOVED_GROUP, "group", cal.moved_deadline), ("cb-khoi-noi-chinh", "authority", cal.deadline())]
+    {
+        let gc = thidua_web::ops::calendar::group_calendar(&st, &sec, gid(key), demo::DEMO_YEAR).await.unwrap();
+        let date = |e: Event| gc.events.iter().find(|x| x.event == e.code()).and_then(|x| x.date.clone());
+        let line = gc.events.iter().find(|x| x.event == Event::SelfAssessmentDeadline.code()).unwrap();
+        assert_eq!((line.date.clone(), line.source.as_str()), (Some(deadline.to_string()), source), "{key}");
+        assert_eq!(date(Event::Explanation), Some(cal.explanation().to_string()), "{key}");
+    }
+    cal
+}
+
+/// The demo loaded on other days: the dates from the self-assessment deadline
+/// on move with the load day, into 2027 and up to 31/03/2027, and the
+/// operations that check the calendar accept them.
+#[tokio::test]
+async fn demo_calendar_follows_the_load_day() {
+    let t = TestDb::sqlite();
+    let db = t.db().await;
+    let day = ymd(2027, 2, 15);
+    demo::load_on(&db, None, day).await.expect("demo loads");
+    let cal = check_demo_calendar(&db, &[day]).await;
+    assert_eq!(cal.deadline(), ymd(2027, 3, 13), "{cal:#?}");
+    assert_eq!(cal.moved_deadline, ymd(2027, 3, 16));
+    assert_eq!(cal.explanation(), ymd(2027, 3, 30));
+    assert_eq!(cal.default_of(Event::YearEndReview), ymd(2027, 3, 31), "held on the year's last day");
+    assert_eq!(cal.default_of(Event::MidYearReview), ymd(2026, 7, 15));
     db.close().await;
 }
 
@@ -1062,7 +1139,8 @@ async fn check_sigkill(t: &TestDb) {
     let r = http(&server.addr, "GET", &sheet, &[("Cookie", &cookie)], "").expect("the sheet");
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
-    // the demo calendar's self-assessment deadline is 05/12/2026: after it the sheet is locked
+    // the demo calendar's self-assessment deadline is at least three weeks after the load day (see
+    // demo::calendar): the sheet is open
     assert_eq!(v["may_write"], true, "the officer cannot write (deadline {}): {}", v["deadline"], v["write_refusal"]);
     assert_eq!(v["state"], "draft");
     let table_version = v["table_version"].as_i64().expect("a table in force");

@@ -534,13 +534,7 @@ struct Block {
 async fn untouched_block(server: &Server) -> Block {
     let party = GROUPS.iter().find(|g| g.key == "cb-khoi-dang").expect("the party block").name;
     let mut tx = server.db.read().await.expect("read");
-    let cb = org::authorities(&mut tx)
-        .await
-        .expect("authorities")
-        .into_iter()
-        .find(|a| a.name == "Tỉnh Cao Bằng")
-        .expect("Cao Bằng in the demo data")
-        .id;
+    let cb = cao_bang_id(&mut tx).await;
     let groups = org::groups(&mut tx, Some(&[cb]), &[]).await.expect("groups");
     let mut seen = Vec::new();
     // from the last: the demo's scores, if any, come first
@@ -701,17 +695,56 @@ async fn expect_flash(b: &Browser, text: &str) {
     assert!(ok.contains(text), "expected {text:?} on {}, the message is {ok:?}", b.url().await);
 }
 
+/// The id of Cao Bằng's authority in the demo data.
+async fn cao_bang_id(tx: &mut thidua_db::Tx) -> i64 {
+    org::authorities(tx)
+        .await
+        .expect("authorities")
+        .into_iter()
+        .find(|a| a.name == "Tỉnh Cao Bằng")
+        .expect("Cao Bằng in the demo data")
+        .id
+}
+
+/// Cao Bằng's self-assessment and explanation deadlines of the demo year, as
+/// the demo stored them (they follow the day the demo was loaded, see
+/// `thidua_app::demo::calendar`), `YYYY-MM-DD`.
+async fn demo_deadlines(server: &Server) -> (String, String) {
+    let mut tx = server.db.read().await.expect("read");
+    let cb = cao_bang_id(&mut tx).await;
+    let defaults = thidua_db::calendar::defaults(&mut tx, cb, DEMO_YEAR).await.expect("the calendar");
+    tx.rollback().await.expect("rollback");
+    let of = |event: &str| {
+        defaults
+            .iter()
+            .find(|d| d.event == event)
+            .map(|d| d.default_on.clone())
+            .unwrap_or_else(|| panic!("no {event} in the demo's {DEMO_YEAR} calendar: {defaults:#?}"))
+    };
+    (of("self_assessment_deadline"), of("explanation"))
+}
+
+/// `YYYY-MM-DD` as the pages write it: `DD/MM/YYYY`.
+fn vn_date(iso: &str) -> String {
+    let p: Vec<&str> = iso.split('-').collect();
+    assert_eq!(p.len(), 3, "a date: {iso}");
+    format!("{}/{}/{}", p[2], p[1], p[0])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() {
-    // The demo calendar closes the self-assessment on 05/12/2026 and the
-    // explanations on 22/12/2026: the unit writes both today.
-    let today = thidua_db::now();
-    assert!(
-        today.as_str() < "2026-12-05",
-        "this test follows the demo's {DEMO_YEAR} calendar, whose self-assessment deadline (05/12/2026) is past \
-         ({today})"
-    );
     let server = Server::start().await;
+    // The demo's calendar puts the self-assessment deadline at least three
+    // weeks after the day it is loaded, and the explanations' after it: the
+    // unit writes both today, before the deadlines, which the pages name.
+    let (deadline, explanation) = demo_deadlines(&server).await;
+    let today = thidua_web::ops::today().to_string();
+    assert!(
+        today < deadline && deadline <= explanation,
+        "this test plays the demo's {DEMO_YEAR} self-assessment, whose deadline ({deadline}) should be ahead of \
+         today ({today}): see thidua_app::demo::calendar"
+    );
+    let (deadline, explanation) = (vn_date(&deadline), vn_date(&explanation));
     let blk = untouched_block(&server).await;
     let (g, u, year) = (blk.id, blk.unit_id, DEMO_YEAR);
     let unit = blk.unit_name.as_str();
@@ -745,7 +778,7 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     assert_eq!(b.text("main h1").await, format!("Phiếu tự chấm điểm năm {year}: {unit}"));
     assert_eq!(fact(&b, "Cụm, khối").await, blk.name);
     assert_eq!(fact(&b, "Bảng điểm áp dụng").await, "Phiên bản 1");
-    assert_eq!(fact(&b, "Hạn tự chấm").await, "05/12/2026");
+    assert_eq!(fact(&b, "Hạn tự chấm").await, deadline);
     assert_eq!(fact(&b, "Trạng thái").await, "Bản nháp");
     let target = points(blk.target);
     let i1 = line_row(&b, "I.1").await;
@@ -824,7 +857,7 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     assert!(!b.exists(advance_button).await, "the head unit moved the year before the self-assessment deadline");
     let body = b.body().await;
     assert!(
-        body.contains("Hạn tự chấm là hết ngày 05/12/2026: chỉ chuyển sang kiểm tra chéo sau hạn này"),
+        body.contains(&format!("Hạn tự chấm là hết ngày {deadline}: chỉ chuyển sang kiểm tra chéo sau hạn này")),
         "why the head unit cannot move the year:\n{body}"
     );
     b.goto(&format!("/cum-khoi/{g}/nam/{year}/kiem-tra-cheo")).await;
@@ -981,7 +1014,10 @@ async fn one_block_year_from_self_assessment_with_evidence_to_the_public_page() 
     b.goto(&review).await;
     assert!(!b.exists(advance_button).await, "the head unit cut the explanation days short");
     let body = b.body().await;
-    assert!(body.contains("Hạn giải trình là hết ngày 22/12/2026: chỉ chuyển sang thẩm định sau hạn này"), "{body}");
+    assert!(
+        body.contains(&format!("Hạn giải trình là hết ngày {explanation}: chỉ chuyển sang thẩm định sau hạn này")),
+        "{body}"
+    );
     b.logout().await;
     b.login(&sec.username, &sec.password).await;
     b.goto(&review).await;

@@ -1,11 +1,15 @@
 //! The demo: loads [`data`] (authorities, units, lineage, groups and their
 //! yearly memberships) and a set of demo accounts into an empty database, in
 //! one transaction, with an audit entry for every object created; then the
-//! scoring tables, covenants and calendar of 2026 ([`covenant`]) and the
-//! scoring years ([`scores`]: 2025 final and published for some groups, 2026
-//! in self-assessment).
+//! scoring tables, covenants and calendar of 2026 ([`covenant`],
+//! [`calendar`]) and the scoring years ([`scores`]: 2025 final and published
+//! for some groups, 2026 in self-assessment).
+//!
+//! The 2026 dates from the self-assessment deadline on follow the day the demo
+//! is loaded, so that a demo loaded on any day up to 10/03/2027 has its 2026
+//! self-assessment open for at least three more weeks: see [`calendar`].
 
-mod calendar;
+pub mod calendar;
 pub mod covenant;
 pub mod data;
 pub mod files;
@@ -15,6 +19,7 @@ mod scoring;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use serde_json::json;
 use thidua_core::policy::Role;
 use thidua_db::org::{self as q, UnitData};
@@ -77,8 +82,15 @@ pub async fn load(db: &Db) -> Result<Vec<DemoAccount>, AppError> {
 
 /// Loads everything; the evidence files of the score chain are stored in
 /// `files` (the file store's directory, `data_dir/files`). Without it, the
-/// score entries carry no evidence file.
+/// score entries carry no evidence file. The 2026 calendar is the one for
+/// today in Vietnam ([`calendar::calendar_for`]).
 pub async fn load_with_files(db: &Db, files: Option<&Path>) -> Result<Vec<DemoAccount>, AppError> {
+    load_on(db, files, thidua_web::ops::today()).await
+}
+
+/// Loads everything as [`load_with_files`] does, with the 2026 calendar of a
+/// demo loaded on `today` ([`calendar::calendar_for`]).
+pub async fn load_on(db: &Db, files: Option<&Path>, today: NaiveDate) -> Result<Vec<DemoAccount>, AppError> {
     let mut tx = db.begin().await?;
     let ids = load_registry(&mut tx).await?;
     let accounts = load_accounts(&mut tx, &ids).await?;
@@ -89,7 +101,7 @@ pub async fn load_with_files(db: &Db, files: Option<&Path>) -> Result<Vec<DemoAc
     let tables = scoring::load_tables(&mut tx, &ids, admin).await?;
     tx.commit().await?;
     covenant::load_covenants(db, &ids, &tables).await?;
-    calendar::load_calendar(db, &ids).await?;
+    calendar::load_calendar(db, &ids, today).await?;
     scores::load_scores(db, &ids, files).await?;
     Ok(accounts)
 }

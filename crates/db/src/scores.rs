@@ -74,6 +74,10 @@ pub async fn entries(tx: &mut Tx, group_year_id: i64) -> Result<Vec<EntryRow>> {
 }
 
 /// The entries of a group-year appended after the entry `after_id`, by id.
+/// Ids follow the commit order within a group-year only because every writer
+/// of its entries holds [`lock`] from its first insert to its commit (on
+/// PostgreSQL, ids are taken at insert time): a new writer of entries must
+/// too, or a reader bringing a cached copy up to date could miss an entry.
 pub async fn entries_after(tx: &mut Tx, group_year_id: i64, after_id: i64) -> Result<Vec<EntryRow>> {
     tx.all(
         "SELECT e.id, e.group_year_id, e.unit_id, e.line_code, e.stage, e.value_json, e.reason, e.evidence_json, \

@@ -11,9 +11,13 @@
 //! sign-out, or a self-assessment save (which only appends score entries), the
 //! kept group-year is brought up to date with the score entries appended
 //! since its last one; anything else loads the group-year again.
-//! Only reads use it (a write loads inside its own transaction and never
-//! stores what it loaded), so the server keeps no state the database does not
-//! have: several servers behind one load balancer each keep their own cache,
+//! Reads use it, and the self-assessment save and submission before they
+//! write in their transaction (a write never uses it after writing: what it
+//! would keep could be rolled back). What is kept is at least as new as its
+//! log id (the id is read first; a PostgreSQL write transaction may see
+//! changes committed after it, which only makes the next read with a newer id
+//! bring it up to date again). The server keeps no state the database does
+//! not have: several servers behind one load balancer each keep their own cache,
 //! and each sees the others' changes by the log's id. An entry older than
 //! [`MAX_AGE`] is loaded again whatever the id, so a change made outside the
 //! application (by hand in SQL, without the log) shows within that time.
@@ -90,6 +94,11 @@ impl Years {
         let stamp = audit::head_id(tx).await?;
         let day = crate::ops::today();
         let kept = match self.slot(group_id, year, day) {
+            // the log went back (a database restored under a running server): start again
+            Some((s, _, _)) if s > stamp => {
+                self.forget(group_id, year);
+                None
+            }
             Some((s, y, _)) if s == stamp => {
                 self.counts[0].fetch_add(1, Ordering::Relaxed);
                 return Ok(y);
@@ -149,6 +158,10 @@ impl Years {
             return;
         }
         g.by_key.insert((group_id, year), Slot { stamp, day, loaded_at, used: tick, year: y });
+    }
+
+    fn forget(&self, group_id: i64, year: i32) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).by_key.remove(&(group_id, year));
     }
 
     /// How many reads were answered as kept, brought up to date, and loaded.

@@ -1161,6 +1161,24 @@ pub async fn write_stage(
     Ok(chain_view(ctx, &y, unit, &now))
 }
 
+/// The stored row of an entry just appended with the id `id` by `by_name`.
+pub(crate) fn entry_row(gy: i64, id: i64, e: &ScoreEntry, by_name: &str) -> EntryRow {
+    EntryRow {
+        id,
+        group_year_id: gy,
+        unit_id: e.unit_id,
+        line_code: e.line_code.clone(),
+        stage: e.stage.code().to_string(),
+        value_json: serde_json::to_string(&e.value).unwrap_or_default(),
+        reason: e.reason.clone(),
+        evidence_json: serde_json::to_string(&e.evidence).unwrap_or_default(),
+        by_user: e.by_user,
+        by_name: by_name.to_string(),
+        by_unit: e.by_unit,
+        at: e.at.clone(),
+    }
+}
+
 pub(crate) async fn append(tx: &mut Tx, gy: i64, e: &ScoreEntry) -> AppResult<i64> {
     let row = NewEntry {
         unit_id: e.unit_id,
@@ -1826,6 +1844,11 @@ pub async fn unit_xlsx(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit:
 /// chose to show them; never evidence.
 pub async fn public_results(st: &AppState, group_id: i64, year: i32) -> AppResult<ResultsView> {
     let mut tx = st.db.read().await?;
+    // an unpublished year is refused before it is read (and kept in the cache)
+    let gy = q::find_group_year(&mut tx, group_id, year).await?.ok_or(AppError::NotFound)?;
+    if sc::year(&mut tx, gy).await?.is_none_or(|r| r.published_at.is_none()) {
+        return Err(AppError::NotFound);
+    }
     let y = st.years.get(&mut tx, group_id, year).await?;
     tx.rollback().await?;
     if !published(&y) {

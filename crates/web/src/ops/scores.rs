@@ -581,8 +581,10 @@ pub async fn save(
         tx.rollback().await?;
         return Err(AppError::invalid("Phiếu tự chấm", "Không có dòng nào thay đổi: chưa lưu gì."));
     }
+    let mut rows = Vec::with_capacity(changed.len());
     for e in &changed {
-        super::chain::append(&mut tx, sh.y.gy, e).await?;
+        let id = super::chain::append(&mut tx, sh.y.gy, e).await?;
+        rows.push(super::chain::entry_row(sh.y.gy, id, e, &ctx.user.username));
     }
     let mut a = ctx.entry("score.save", "unit", unit_id);
     a.authority_id = Some(sh.y.g.authority_id);
@@ -591,8 +593,22 @@ pub async fn save(
     a.reason = (!note.is_empty()).then_some(note);
     audit::append(&mut tx, a).await?;
     tx.commit().await?;
-    // the answer is read after the commit, outside the write lock
-    sheet(st, ctx, group_id, year, unit_id).await
+    let stored = Sheet { y: Arc::new(sh.y.with_new_entries(rows)), ..sh };
+    answer(st, ctx, year, stored, &now).await
+}
+
+/// The answer of a write that committed: the sheet read again after the
+/// commit (outside the write lock, with what others wrote since). Should that
+/// read fail, `stored` (the sheet as the write left it) answers instead: the
+/// write is done, and an error now would have the user write it again.
+async fn answer(st: &AppState, ctx: &Ctx, year: i32, stored: Sheet, now: &str) -> AppResult<SheetView> {
+    match sheet(st, ctx, stored.y.g.id, year, stored.unit_id).await {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "the sheet could not be read again after a committed write; answering from the write");
+            Ok(view(ctx, year, &stored, now))
+        }
+    }
 }
 
 /// The unit's leader signs and submits the sheet before the deadline: the sheet is then locked.
@@ -610,7 +626,9 @@ pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id:
     a.after = Some(json!({ "year": year, "unit": sh.unit_name, "sheet": state }));
     audit::append(&mut tx, a).await?;
     tx.commit().await?;
-    sheet(st, ctx, group_id, year, unit_id).await
+    let submitted_by = Some(ctx.user.username.clone());
+    let stored = Sheet { sheet: state, submitted_by, ..sh };
+    answer(st, ctx, year, stored, &now).await
 }
 
 /// The figures the sheet would have with what is typed, without storing

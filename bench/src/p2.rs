@@ -22,9 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use thidua_core::scoring::{Points, ScoringTable, UnitInput, compute};
-use thidua_core::workflow::{self as wf, ScoreEntry, Stage};
-use thidua_db::scores::{self as scd, EntryRow};
+use thidua_core::workflow as wf;
+use thidua_db::scores as scd;
 use thidua_db::{Db, org, scoring as sc};
+use thidua_web::ops::scores::to_entry;
 use thidua_web::ops::tables::in_force_on;
 
 use crate::{BenchError, Res};
@@ -75,21 +76,6 @@ impl P2 {
     pub fn ratio_parallel(&self) -> f64 {
         Self::best(&self.thidua_parallel) / Self::best(&self.sqlite)
     }
-}
-
-fn to_entry(r: &EntryRow) -> Option<ScoreEntry> {
-    Some(ScoreEntry {
-        unit_id: r.unit_id,
-        line_code: r.line_code.clone(),
-        stage: Stage::parse(&r.stage)?,
-        value: serde_json::from_str(&r.value_json).ok()?,
-        reason: r.reason.clone(),
-        evidence: serde_json::from_str(&r.evidence_json).unwrap_or_default(),
-        by_user: r.by_user,
-        by_unit: r.by_unit,
-        at: r.at.clone(),
-        seq: u64::try_from(r.id).ok()?,
-    })
 }
 
 /// Where thidua's time goes, in nanoseconds summed over the group-years:

@@ -200,7 +200,9 @@ pub(super) async fn event_date(
     Ok(day.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
 }
 
-pub(super) fn to_entry(r: &EntryRow) -> Option<ScoreEntry> {
+/// A stored row as the chain's entry (`None` for a row whose stage or value
+/// cannot be read).
+pub fn to_entry(r: &EntryRow) -> Option<ScoreEntry> {
     Some(ScoreEntry {
         unit_id: r.unit_id,
         line_code: r.line_code.clone(),

@@ -26,6 +26,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
+use crate::rng::SplitMix64;
 
 /// The field named in the refusals.
 const FIELD: &str = "Kiểm tra chéo";
@@ -72,16 +73,12 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-/// A small deterministic generator (splitmix64).
-struct Rng(u64);
+/// The plan's search draws from a deterministic generator.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (`n > 0`).
@@ -173,7 +170,7 @@ pub fn plan(members: &[Member], last_year: &[Pair], seed: u64) -> Result<Plan, I
     let forced_in = (0..n).filter(|&b| (0..n).all(|a| a == b || old[a][b])).count();
     let lower_bound = forced_out.max(forced_in);
 
-    let mut rng = Rng(seed ^ 0x7468_6964_7561_u64);
+    let mut rng = Rng(SplitMix64::new(seed ^ 0x7468_6964_7561_u64));
     let (sigma, exact) = if n <= EXHAUSTIVE_UP_TO {
         (search_all(n, &old, lower_bound, &mut rng), true)
     } else {

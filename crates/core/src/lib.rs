@@ -10,6 +10,7 @@ pub mod inspection;
 pub mod org;
 pub mod password;
 pub mod policy;
+pub mod rng;
 pub mod scoring;
 pub mod table_edit;
 pub mod text;

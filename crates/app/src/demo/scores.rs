@@ -49,6 +49,7 @@ use chrono::{Duration, NaiveDate};
 use serde_json::{Value, json};
 use thidua_core::inspection::{self as ins, Member, Pair};
 use thidua_core::policy::Role;
+use thidua_core::rng::SplitMix64;
 use thidua_core::scoring::{GroupResult, Points, RawValue, ScoringTable, UnitInput, compute, sample_table};
 use thidua_core::workflow::{self as wf, ScoreEntry, Stage};
 use thidua_db::scores::{self as sc, NewEntry, NewEvidence};
@@ -107,8 +108,8 @@ fn stamp(d: NaiveDate, h: u32, m: u32) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// A small deterministic generator (splitmix64) seeded by names.
-struct Rng(u64);
+/// A small deterministic generator seeded by names.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn of(parts: &[&str]) -> Rng {
@@ -119,15 +120,11 @@ impl Rng {
                 h = h.wrapping_mul(0x0000_0100_0000_01B3);
             }
         }
-        Rng(h)
+        Rng(SplitMix64::new(h))
     }
 
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `lo..=hi`.

@@ -81,8 +81,8 @@ mod sample;
 mod table;
 
 pub use compute::{
-    AdjustResult, ClassResult, Explanation, Figure, GroupResult, LineResult, LineStatus, SectionResult, Step,
-    TargetLead, UnitResult, compute,
+    AdjustResult, ClassResult, Explain, Explanation, Figure, GroupResult, LineResult, LineStatus, SectionResult, Step,
+    TargetLead, UnitResult, compute, compute_with,
 };
 pub use input::{MAX_COUNT, RawValue, UnitInput};
 pub use points::{Points, QUANTITY_LIMIT, SCORE_LIMIT, round_hundredths};

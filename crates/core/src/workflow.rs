@@ -139,6 +139,10 @@ impl Stage {
 
     /// Parses a code, or a Vietnamese label (with or without diacritics).
     pub fn parse(s: &str) -> Option<Stage> {
+        // a stored entry has the code: no folding needed
+        if let Some(st) = Stage::ALL.iter().copied().find(|st| st.code() == s) {
+            return Some(st);
+        }
         let f = crate::text::fold(s);
         Stage::ALL.iter().copied().find(|st| st.code() == s.trim() || crate::text::fold(st.label()) == f)
     }

@@ -10,6 +10,13 @@ use super::points::{Points, percent, round_hundredths};
 use super::table::{AdjustLine, Band, Line, NotApplicableRule, ScoringTable, TieBreak};
 use crate::error::Invalid;
 
+/// Formats an explanation's text only when the explanation is kept.
+macro_rules! say {
+    ($on:expr, $($arg:tt)*) => {
+        if $on { format!($($arg)*) } else { String::new() }
+    };
+}
+
 /// Every unit's figures, best first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupResult {
@@ -129,6 +136,9 @@ pub struct ClassResult {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Explanation {
     pub steps: Vec<Step>,
+    /// Not written (see [`Explain`]): the steps stay empty.
+    #[serde(skip)]
+    quiet: bool,
 }
 
 impl Explanation {
@@ -142,8 +152,15 @@ impl Explanation {
         self.steps.iter().filter(move |s| s.figure == figure)
     }
 
+    /// Whether the steps are written.
+    pub fn is_written(&self) -> bool {
+        !self.quiet
+    }
+
     fn push(&mut self, figure: Figure, line: Option<&str>, text: String) {
-        self.steps.push(Step { figure, line: line.map(str::to_string), text });
+        if !self.quiet {
+            self.steps.push(Step { figure, line: line.map(str::to_string), text });
+        }
     }
 }
 
@@ -172,6 +189,28 @@ pub enum Figure {
     Rank,
 }
 
+/// Whose figures [`compute_with`] explains. The figures are the same
+/// whatever the choice; only the texts are left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// Every unit's (what [`compute`] does).
+    All,
+    /// One unit's: a unit's own sheet shows only its own.
+    Unit(i64),
+    /// Nobody's: ranking, totals and classes only.
+    Nobody,
+}
+
+impl Explain {
+    fn covers(self, unit_id: i64) -> bool {
+        match self {
+            Explain::All => true,
+            Explain::Unit(u) => u == unit_id,
+            Explain::Nobody => false,
+        }
+    }
+}
+
 /// Computes every unit's points per line, section totals, bonus and penalty
 /// after caps, total, compared total, class and rank, each explained.
 ///
@@ -179,6 +218,12 @@ pub enum Figure {
 /// raw values that do not fit the table, and a unit to which no criterion
 /// applies. The result does not depend on the order of `units`.
 pub fn compute(table: &ScoringTable, units: &[UnitInput]) -> Result<GroupResult, Vec<Invalid>> {
+    compute_with(table, units, Explain::All)
+}
+
+/// [`compute`], with the explanations of only the units `explain` names
+/// (the others' are empty); every figure is the same.
+pub fn compute_with(table: &ScoringTable, units: &[UnitInput], explain: Explain) -> Result<GroupResult, Vec<Invalid>> {
     table.validate()?;
     let mut errs = Vec::new();
     let mut ids = BTreeSet::new();
@@ -205,7 +250,7 @@ pub fn compute(table: &ScoringTable, units: &[UnitInput]) -> Result<GroupResult,
     let leads = find_leads(table, &checked);
     let mut results = Vec::with_capacity(checked.len());
     for c in &checked {
-        let r = score_unit(table, &leads, c);
+        let r = score_unit(table, &leads, c, explain.covers(c.unit.unit_id));
         if !r.applicable_max.is_positive() {
             errs.push(Invalid::new(
                 "Đơn vị",
@@ -283,8 +328,8 @@ struct Scored {
     status: LineStatus,
 }
 
-fn score_unit(table: &ScoringTable, leads: &BTreeMap<&str, Lead>, c: &Checked<'_>) -> UnitResult {
-    let mut ex = Explanation::default();
+fn score_unit(table: &ScoringTable, leads: &BTreeMap<&str, Lead>, c: &Checked<'_>, on: bool) -> UnitResult {
+    let mut ex = Explanation { steps: vec![], quiet: !on };
     let mut lines = Vec::new();
     let mut sections = Vec::new();
     let mut section_points = Vec::new();
@@ -298,7 +343,8 @@ fn score_unit(table: &ScoringTable, leads: &BTreeMap<&str, Lead>, c: &Checked<'_
     ex.push(
         Figure::Content,
         None,
-        format!(
+        say!(
+            on,
             "Điểm các phần: {} = {content} (tối đa {nominal}).",
             section_points.iter().map(|(s, r)| format!("{} {}", s.code, r.points)).collect::<Vec<_>>().join(" + ")
         ),
@@ -329,14 +375,15 @@ fn score_unit(table: &ScoringTable, leads: &BTreeMap<&str, Lead>, c: &Checked<'_
         ex.push(
             Figure::Compared,
             None,
-            format!("Mọi tiêu chí đều áp dụng: tổng dùng để so sánh là tổng điểm {total}."),
+            say!(on, "Mọi tiêu chí đều áp dụng: tổng dùng để so sánh là tổng điểm {total}."),
         );
         total
     } else if !scaled {
         ex.push(
             Figure::Compared,
             None,
-            format!(
+            say!(
+                on,
                 "Tiêu chí không áp dụng ({}) tính 0 điểm, bảng không quy đổi: tổng dùng để so sánh là tổng điểm {total}.",
                 not_applicable.join(", ")
             ),
@@ -353,7 +400,8 @@ fn score_unit(table: &ScoringTable, leads: &BTreeMap<&str, Lead>, c: &Checked<'_
         ex.push(
             Figure::Compared,
             None,
-            format!(
+            say!(
+                on,
                 "Tiêu chí không áp dụng ({}): điểm tối đa áp dụng {applicable_max}/{nominal}; điểm nội dung quy đổi {content} × {nominal} ÷ {applicable_max} = {sc}.",
                 not_applicable.join(", ")
             ),
@@ -393,12 +441,13 @@ fn finish_total(
     ex: &mut Explanation,
     figure: Figure,
 ) -> Points {
+    let on = ex.is_written();
     let sum = content + bonus - penalty;
-    let mut text = format!("{what}: {content} + {bonus} (thưởng) − {penalty} (trừ) = {sum}");
+    let mut text = say!(on, "{what}: {content} + {bonus} (thưởng) − {penalty} (trừ) = {sum}");
     let mut t = sum;
     let nominal = table.nominal_max();
     if !table.may_exceed_nominal && t > nominal {
-        text.push_str(&format!(", vượt điểm tối đa {nominal} (bảng không cho vượt): tính {nominal}"));
+        text.push_str(&say!(on, ", vượt điểm tối đa {nominal} (bảng không cho vượt): tính {nominal}"));
         t = nominal;
     }
     if t.is_negative() {
@@ -418,6 +467,7 @@ fn score_line(
     out: &mut Vec<LineResult>,
     ex: &mut Explanation,
 ) -> Scored {
+    let on = ex.is_written();
     let code = l.code.as_str();
     let at = out.len();
     out.push(LineResult {
@@ -431,7 +481,7 @@ fn score_line(
     });
     let r = if l.is_leaf() {
         let entry = c.entries.get(code).copied().unwrap_or(Entry::Missing);
-        let (r, text) = score_leaf(l, entry, leads.get(code), c.unit.unit_id);
+        let (r, text) = score_leaf(l, entry, leads.get(code), c.unit.unit_id, on);
         ex.push(Figure::Line, Some(code), text);
         r
     } else {
@@ -446,23 +496,27 @@ fn score_line(
         } else {
             LineStatus::NotEntered
         };
-        let parts = kids.iter().map(|(_, r)| r.points.to_string()).collect::<Vec<_>>().join(" + ");
-        let mut text = if status == LineStatus::NotApplicable {
-            format!("{code}: không áp dụng (mọi tiêu chí con không áp dụng)")
+        let parts = if on {
+            kids.iter().map(|(_, r)| r.points.to_string()).collect::<Vec<_>>().join(" + ")
         } else {
-            format!("{code}: cộng các tiêu chí con {parts} = {sum}")
+            String::new()
+        };
+        let mut text = if status == LineStatus::NotApplicable {
+            say!(on, "{code}: không áp dụng (mọi tiêu chí con không áp dụng)")
+        } else {
+            say!(on, "{code}: cộng các tiêu chí con {parts} = {sum}")
         };
         let points = if sum > l.max {
-            text.push_str(&format!(", vượt điểm tối đa {}: tính {}", l.max, l.max));
+            text.push_str(&say!(on, ", vượt điểm tối đa {}: tính {}", l.max, l.max));
             l.max
         } else {
             if status != LineStatus::NotApplicable {
-                text.push_str(&format!("/{}", l.max));
+                text.push_str(&say!(on, "/{}", l.max));
             }
             sum
         };
         if app < l.max && status != LineStatus::NotApplicable {
-            text.push_str(&format!(" (phần áp dụng tối đa {app})"));
+            text.push_str(&say!(on, " (phần áp dụng tối đa {app})"));
         }
         text.push('.');
         ex.push(Figure::Line, Some(code), text);
@@ -474,23 +528,23 @@ fn score_line(
     r
 }
 
-fn score_leaf(l: &Line, entry: Entry<'_>, lead: Option<&Lead>, unit_id: i64) -> (Scored, String) {
+fn score_leaf(l: &Line, entry: Entry<'_>, lead: Option<&Lead>, unit_id: i64, on: bool) -> (Scored, String) {
     let c = l.code.as_str();
     let m = l.max;
     let scored = |points: Points| Scored { points, applicable_max: m, status: LineStatus::Scored };
     match entry {
         Entry::Missing => (
             Scored { points: Points::ZERO, applicable_max: m, status: LineStatus::NotEntered },
-            format!("{c}: chưa nhập giá trị: tính 0/{m}."),
+            say!(on, "{c}: chưa nhập giá trị: tính 0/{m}."),
         ),
         Entry::NotApplicable(why) => (
             Scored { points: Points::ZERO, applicable_max: Points::ZERO, status: LineStatus::NotApplicable },
             match why {
-                NaReason::Declared => format!("{c}: không áp dụng cho đơn vị."),
-                NaReason::NoTarget => format!("{c}: không áp dụng (đơn vị không được giao chỉ tiêu)."),
+                NaReason::Declared => say!(on, "{c}: không áp dụng cho đơn vị."),
+                NaReason::NoTarget => say!(on, "{c}: không áp dụng (đơn vị không được giao chỉ tiêu)."),
             },
         ),
-        Entry::Level(lv) => (scored(lv.points), format!("{c}: mức \"{}\": {}/{m}.", lv.label, lv.points)),
+        Entry::Level(lv) => (scored(lv.points), say!(on, "{c}: mức \"{}\": {}/{m}.", lv.label, lv.points)),
         Entry::Count(n) => {
             let (per, cap) = match &l.method {
                 Some(super::table::Method::Count { per, cap }) => (*per, *cap),
@@ -498,46 +552,51 @@ fn score_leaf(l: &Line, entry: Entry<'_>, lead: Option<&Lead>, unit_id: i64) -> 
             };
             let raw = per.times(n);
             if raw > cap {
-                (scored(cap), format!("{c}: {n} lần × {per} = {raw}, vượt mức trần {cap}: tính {cap}."))
+                (scored(cap), say!(on, "{c}: {n} lần × {per} = {raw}, vượt mức trần {cap}: tính {cap}."))
             } else {
-                (scored(raw), format!("{c}: {n} lần × {per} = {raw}/{m}."))
+                (scored(raw), say!(on, "{c}: {n} lần × {per} = {raw}/{m}."))
             }
         }
-        Entry::Manual { points, reason } => (scored(points), format!("{c}: chấm {points}/{m}; lý do: {reason}.")),
+        Entry::Manual { points, reason } => (scored(points), say!(on, "{c}: chấm {points}/{m}; lý do: {reason}.")),
         Entry::Target { actual, target } => {
             let (a, t, mh) =
                 (i128::from(actual.hundredths()), i128::from(target.hundredths()), i128::from(m.hundredths()));
-            let head = format!("{c}: thực hiện {actual}/{target} chỉ tiêu");
+            let head = say!(on, "{c}: thực hiện {actual}/{target} chỉ tiêu");
             if a < t {
                 // 0,5 · M · A / T
                 let p = round_hundredths(mh * a, 2 * t);
                 let text =
-                    format!("{head} (đạt {}%), chưa đạt chỉ tiêu; 0,5×{m}×{actual}/{target} = {p}.", percent(a, t));
+                    say!(on, "{head} (đạt {}%), chưa đạt chỉ tiêu; 0,5×{m}×{actual}/{target} = {p}.", percent(a, t));
                 return (scored(p), text);
             }
             if a == t {
                 let p = round_hundredths(mh, 2);
-                return (scored(p), format!("{head}, đạt chỉ tiêu; 0,5×{m} = {p}."));
+                return (scored(p), say!(on, "{head}, đạt chỉ tiêu; 0,5×{m} = {p}."));
             }
             let e = percent(a - t, t);
             let Some(ld) = lead else {
                 // unreachable: a unit exceeding its target makes a leader exist
-                return (scored(m), format!("{head} (vượt {e}%), dẫn đầu: {m}."));
+                return (scored(m), say!(on, "{head} (vượt {e}%), dẫn đầu: {m}."));
             };
             if (a - t) * ld.den == ld.num * t {
-                let others: Vec<&str> =
-                    ld.units.iter().filter(|(id, _)| *id != unit_id).map(|(_, n)| n.as_str()).collect();
-                let with = if others.is_empty() { String::new() } else { format!(" (cùng {})", others.join(", ")) };
+                let with = if on {
+                    let others: Vec<&str> =
+                        ld.units.iter().filter(|(id, _)| *id != unit_id).map(|(_, n)| n.as_str()).collect();
+                    if others.is_empty() { String::new() } else { format!(" (cùng {})", others.join(", ")) }
+                } else {
+                    String::new()
+                };
                 return (
                     scored(m),
-                    format!("{head} (vượt {e}%), dẫn đầu về tiêu chí này{with}: được điểm tối đa {m}."),
+                    say!(on, "{head} (vượt {e}%), dẫn đầu về tiêu chí này{with}: được điểm tối đa {m}."),
                 );
             }
             // 0,5·M + 0,5·M·e/e_lead with e = (A−T)/T, e_lead = num/den:
             // M · (T·num + (A−T)·den) / (2·T·num), exact, rounded once.
             let p = round_hundredths(mh * (t * ld.num + (a - t) * ld.den), 2 * t * ld.num);
             let le = percent(ld.num, ld.den);
-            let text = format!(
+            let text = say!(
+                on,
                 "{head} (vượt {e}%); đơn vị dẫn đầu vượt {le}% ({}); 0,5×{m} + 0,5×{m}×{e}/{le} = {p}.",
                 ld.units.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
             );
@@ -553,6 +612,7 @@ fn adjust(
     what: &str,
     ex: &mut Explanation,
 ) -> (Vec<AdjustResult>, Points) {
+    let on = ex.is_written();
     let mut out = Vec::with_capacity(lines.len());
     for (l, n) in lines {
         let raw = l.per.times(*n);
@@ -561,13 +621,13 @@ fn adjust(
                 ex.push(
                     figure,
                     Some(&l.code),
-                    format!("{}: {n} lần × {} = {raw}, vượt mức tối đa của dòng {cap}: tính {cap}.", l.code, l.per),
+                    say!(on, "{}: {n} lần × {} = {raw}, vượt mức tối đa của dòng {cap}: tính {cap}.", l.code, l.per),
                 );
                 cap
             }
             _ => {
                 if *n > 0 {
-                    ex.push(figure, Some(&l.code), format!("{}: {n} lần × {} = {raw}.", l.code, l.per));
+                    ex.push(figure, Some(&l.code), say!(on, "{}: {n} lần × {} = {raw}.", l.code, l.per));
                 }
                 raw
             }
@@ -578,16 +638,18 @@ fn adjust(
     let sum: Points = scored.iter().map(|r| r.points).sum();
     let total = match total_cap {
         Some(cap) if sum > cap => {
-            let parts = scored.iter().map(|r| r.points.to_string()).collect::<Vec<_>>().join(" + ");
-            ex.push(figure, None, format!("{what}: {parts} = {sum}, vượt mức tối đa {cap}: tính {cap}."));
+            if on {
+                let parts = scored.iter().map(|r| r.points.to_string()).collect::<Vec<_>>().join(" + ");
+                ex.push(figure, None, format!("{what}: {parts} = {sum}, vượt mức tối đa {cap}: tính {cap}."));
+            }
             cap
         }
         _ => {
             if scored.is_empty() {
-                ex.push(figure, None, format!("{what}: không có."));
+                ex.push(figure, None, say!(on, "{what}: không có."));
             } else if scored.len() == 1 {
-                ex.push(figure, None, format!("{what}: {sum}."));
-            } else {
+                ex.push(figure, None, say!(on, "{what}: {sum}."));
+            } else if on {
                 let parts = scored.iter().map(|r| r.points.to_string()).collect::<Vec<_>>().join(" + ");
                 ex.push(figure, None, format!("{what}: {parts} = {sum}."));
             }
@@ -626,22 +688,23 @@ fn classify(
     if table.bands.is_empty() {
         return None;
     }
+    let on = ex.is_written();
     let mut missed = Vec::new();
     for b in &table.bands {
         let why = misses(b, total, sections);
         if why.is_empty() {
-            let mut text = format!("Xếp loại {}: tổng {total} ≥ {}", b.label, b.min_total);
+            let mut text = say!(on, "Xếp loại {}: tổng {total} ≥ {}", b.label, b.min_total);
             if let Some(pct) = b.min_section_share_pct {
-                text.push_str(&format!(" và mọi phần ≥ {pct}%"));
+                text.push_str(&say!(on, " và mọi phần ≥ {pct}%"));
                 if let Some(low) =
                     sections.iter().filter(|s| s.share_basis.is_positive()).min_by_key(|s| s.share_percent)
                 {
-                    text.push_str(&format!(" (thấp nhất: phần {} đạt {}%)", low.code, low.share_percent));
+                    text.push_str(&say!(on, " (thấp nhất: phần {} đạt {}%)", low.code, low.share_percent));
                 }
             }
             // what it would take to move up: the band just above
             if let Some((label, why)) = missed.last() {
-                text.push_str(&format!("; không đạt {label} vì {why}"));
+                text.push_str(&say!(on, "; không đạt {label} vì {why}"));
             }
             text.push('.');
             ex.push(Figure::Class, None, text);
@@ -649,7 +712,8 @@ fn classify(
         }
         missed.push((b.label.as_str(), why.join(", ")));
     }
-    let text = format!(
+    let text = say!(
+        on,
         "Không xếp loại được: {}.",
         missed.iter().map(|(l, w)| format!("không đạt {l} vì {w}")).collect::<Vec<_>>().join("; ")
     );
@@ -686,6 +750,9 @@ fn rank(table: &ScoringTable, results: &mut [UnitResult]) {
         let better = keys.iter().filter(|k| **k > keys[i]).count();
         let rank = 1 + better as u32;
         results[i].rank = rank;
+        if !results[i].explanation.is_written() {
+            continue;
+        }
         let mut text = format!("Hạng {rank}/{n}: tổng dùng để so sánh {}", results[i].compared_total);
         let mut tied: Vec<usize> = (0..n).filter(|&j| j != i && keys[j][0] == keys[i][0]).collect();
         if tied.is_empty() {
@@ -987,6 +1054,39 @@ mod tests {
             let a = compute(&t, &units);
             prop_assert_eq!(&a, &compute(&t, &units));
             prop_assert_eq!(&a, &compute(&t, &shuffled));
+        }
+
+        /// Leaving explanations out changes no figure: with nobody's, every
+        /// explanation is empty; with one unit's, that unit's is the full one.
+        #[test]
+        fn explaining_fewer_units_changes_no_figure((t, units) in group()) {
+            let all = compute(&t, &units);
+            let strip = |g: &GroupResult| {
+                let mut g = g.clone();
+                for u in &mut g.units {
+                    u.explanation = Explanation::default();
+                }
+                g
+            };
+            match &all {
+                Err(e) => prop_assert_eq!(e, &compute_with(&t, &units, Explain::Nobody).unwrap_err()),
+                Ok(all) => {
+                    let none = compute_with(&t, &units, Explain::Nobody).expect("same as compute");
+                    prop_assert!(none.units.iter().all(|u| u.explanation.steps.is_empty()));
+                    prop_assert_eq!(strip(all), strip(&none));
+                    let id = all.units[all.units.len() / 2].unit_id;
+                    let one = compute_with(&t, &units, Explain::Unit(id)).expect("same as compute");
+                    prop_assert_eq!(strip(all), strip(&one));
+                    for (a, o) in all.units.iter().zip(&one.units) {
+                        if a.unit_id == id {
+                            prop_assert!(!a.explanation.steps.is_empty());
+                            prop_assert_eq!(&a.explanation.steps, &o.explanation.steps);
+                        } else {
+                            prop_assert!(o.explanation.steps.is_empty());
+                        }
+                    }
+                }
+            }
         }
 
         /// The leading unit of a target criterion gets its maximum; a unit

@@ -1,6 +1,6 @@
 //! A unit's raw values, and their checking against a table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +88,8 @@ impl UnitInput {
         if self.name.trim().is_empty() {
             errs.push(Invalid::new("Đơn vị", format!("Đơn vị mã {} chưa có tên.", self.unit_id)));
         }
-        let lines: BTreeMap<&str, &Line> = table.walk().into_iter().map(|l| (l.code.as_str(), l)).collect();
+        let all = table.walk();
+        let lines: HashMap<&str, &Line> = all.iter().map(|l| (l.code.as_str(), *l)).collect();
         for code in self.values.keys() {
             match lines.get(code.as_str()) {
                 None => errs.push(Invalid::new(
@@ -125,7 +126,7 @@ impl UnitInput {
             }
         }
         let mut entries = BTreeMap::new();
-        for l in table.walk().into_iter().filter(|l| l.is_leaf()) {
+        for l in all.into_iter().filter(|l| l.is_leaf()) {
             let Some(m) = &l.method else { continue };
             match entry(&u, l, m, self.values.get(&l.code), self.targets.get(&l.code)) {
                 Ok(e) => {

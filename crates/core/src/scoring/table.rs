@@ -218,11 +218,16 @@ impl Line {
 
     /// This line and all below it, parents before children.
     pub fn walk(&self) -> Vec<&Line> {
-        let mut out = vec![self];
-        for c in &self.children {
-            out.extend(c.walk());
-        }
+        let mut out = vec![];
+        self.walk_into(&mut out);
         out
+    }
+
+    fn walk_into<'a>(&'a self, out: &mut Vec<&'a Line>) {
+        out.push(self);
+        for c in &self.children {
+            c.walk_into(out);
+        }
     }
 }
 
@@ -235,7 +240,11 @@ impl AdjustLine {
 impl ScoringTable {
     /// Every line, parents before children, sections in order.
     pub fn walk(&self) -> Vec<&Line> {
-        self.lines.iter().flat_map(Line::walk).collect()
+        let mut out = Vec::new();
+        for l in &self.lines {
+            l.walk_into(&mut out);
+        }
+        out
     }
 
     /// The line with this code (exact).

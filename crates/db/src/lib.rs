@@ -8,6 +8,7 @@
 //! `BEGIN IMMEDIATE` so that concurrent writers queue instead of failing late.
 
 pub mod audit;
+pub mod batch;
 pub mod calendar;
 pub mod documents;
 pub mod inspection;

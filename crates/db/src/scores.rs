@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use crate::{Result, Tx, args};
+use thidua_core::workflow::{ScoreEntry, Stage};
+
+use crate::{Backend, DbError, Result, Tx, args};
 
 /// One stored entry; `value_json` and `evidence_json` hold the core types as JSON.
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
@@ -73,6 +75,54 @@ pub async fn entries(tx: &mut Tx, group_year_id: i64) -> Result<Vec<EntryRow>> {
     .await
 }
 
+/// Every entry of a group-year as figures need them, in id order: the unit,
+/// line, stage and value, without who wrote it, when, why or with what
+/// evidence (`reason` and `at` are empty, `evidence` none, `by_user` 0).
+/// For ranking many group-years, where the history is not shown. The
+/// database hands them over as one JSON array (one row instead of one per
+/// entry: the SQLite driver's cost is per row); an entry whose stage or
+/// value cannot be read is left out, as the chain's loading does.
+pub async fn entries_for_figures(tx: &mut Tx, group_year_id: i64) -> Result<Vec<ScoreEntry>> {
+    let (json,): (String,) = match tx.backend() {
+        Backend::Sqlite => {
+            tx.one(
+                "SELECT COALESCE(json_group_array(json_array(id, unit_id, line_code, stage, json(value_json))), '[]') \
+                 FROM (SELECT id, unit_id, line_code, stage, value_json FROM score_entries \
+                 WHERE group_year_id = $1 ORDER BY id)",
+                args![group_year_id],
+            )
+            .await?
+        }
+        Backend::Postgres => {
+            tx.one(
+                "SELECT COALESCE(json_agg(json_build_array(id, unit_id, line_code, stage, value_json::json) \
+                 ORDER BY id)::text, '[]') FROM score_entries WHERE group_year_id = $1",
+                args![group_year_id],
+            )
+            .await?
+        }
+    };
+    let rows: Vec<(i64, i64, String, String, serde_json::Value)> =
+        serde_json::from_str(&json).map_err(|e| DbError::Other(format!("score entries of {group_year_id}: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, unit_id, line_code, stage, value)| {
+            Some(ScoreEntry {
+                unit_id,
+                line_code,
+                stage: Stage::parse(&stage)?,
+                value: serde_json::from_value(value).ok()?,
+                reason: String::new(),
+                evidence: vec![],
+                by_user: 0,
+                by_unit: None,
+                at: String::new(),
+                seq: u64::try_from(id).ok()?,
+            })
+        })
+        .collect())
+}
+
 /// The entries of a group-year appended after the entry `after_id`, by id.
 /// Ids follow the commit order within a group-year only because every writer
 /// of its entries holds [`lock`] from its first insert to its commit (on
@@ -90,24 +140,69 @@ pub async fn entries_after(tx: &mut Tx, group_year_id: i64, after_id: i64) -> Re
 
 /// Appends an entry; returns its sequence number (its id).
 pub async fn append(tx: &mut Tx, group_year_id: i64, e: &NewEntry) -> Result<i64> {
-    tx.scalar(
-        "INSERT INTO score_entries (group_year_id, unit_id, line_code, stage, value_json, reason, evidence_json, \
-         by_user, by_unit, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        args![
-            group_year_id,
-            e.unit_id,
-            e.line_code.clone(),
-            e.stage.clone(),
-            e.value_json.clone(),
-            e.reason.clone(),
-            e.evidence_json.clone(),
-            e.by_user,
-            e.by_unit,
-            e.at.clone()
-        ],
-    )
-    .await
+    let ids = append_all(tx, group_year_id, std::slice::from_ref(e)).await?;
+    ids.first().copied().ok_or_else(|| DbError::Other("no id returned for an entry".into()))
 }
+
+/// Appends entries with one statement per [`APPEND_CHUNK`] of them; returns
+/// their ids in the order given. In one statement the ids are taken in the
+/// order of the rows (SQLite: one past the largest rowid, row by row;
+/// PostgreSQL: the id sequence, row by row), so the returned ids, sorted,
+/// are the rows' ids in order.
+pub async fn append_all(tx: &mut Tx, group_year_id: i64, entries: &[NewEntry]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(entries.len());
+    for chunk in entries.chunks(APPEND_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO score_entries (group_year_id, unit_id, line_code, stage, value_json, reason, evidence_json, \
+             by_user, by_unit, at) VALUES ",
+        );
+        let mut args = Vec::with_capacity(chunk.len() * 10);
+        for (i, e) in chunk.iter().enumerate() {
+            let n = i * 10;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8,
+                n + 9,
+                n + 10
+            ));
+            args.extend(args![
+                group_year_id,
+                e.unit_id,
+                e.line_code.clone(),
+                e.stage.clone(),
+                e.value_json.clone(),
+                e.reason.clone(),
+                e.evidence_json.clone(),
+                e.by_user,
+                e.by_unit,
+                e.at.clone()
+            ]);
+        }
+        sql.push_str(" RETURNING id");
+        let rows: Vec<(i64,)> = tx.all_dyn(sql, args).await?;
+        let mut got: Vec<i64> = rows.into_iter().map(|r| r.0).collect();
+        got.sort_unstable();
+        if got.len() != chunk.len() {
+            return Err(DbError::Other(format!("{} entries written, {} ids returned", chunk.len(), got.len())));
+        }
+        ids.extend(got);
+    }
+    Ok(ids)
+}
+
+/// Rows per statement of [`append_all`]: few enough parameters for both
+/// databases and for binding them by name.
+pub const APPEND_CHUNK: usize = 100;
 
 /// A unit's sheet, if it was ever submitted or reopened (none means a draft).
 pub async fn sheet(tx: &mut Tx, group_year_id: i64, unit_id: i64) -> Result<Option<SheetRow>> {

@@ -160,27 +160,34 @@ async fn concurrent_appends_keep_one_chain() {
     .await;
 }
 
+/// A province with a block for 2026 and these departments: (group-year, unit ids).
+async fn block_2026(tx: &mut thidua_db::Tx, names: &[&str]) -> (i64, Vec<i64>) {
+    use thidua_db::org;
+    let a = org::insert_authority(tx, "Tỉnh Cao Bằng", "Cao Bằng", "province", None).await.expect("authority");
+    org::insert_year(tx, 2026).await.expect("year");
+    let g = org::insert_group(tx, "block", "Khối thi đua các cơ quan Đảng", a).await.expect("group");
+    let gy = org::group_year(tx, g, 2026).await.expect("group year");
+    let mut ids = Vec::new();
+    for name in names {
+        let u = org::UnitData {
+            name: name.to_string(),
+            short_name: name.to_string(),
+            kind: "department".into(),
+            authority_id: a,
+            active_from: None,
+            active_to: None,
+        };
+        ids.push(org::insert_unit(tx, &u).await.expect("unit"));
+    }
+    (gy, ids)
+}
+
 #[tokio::test]
 async fn one_head_per_group_year_is_enforced_by_the_database() {
     each_backend(|db| async move {
         use thidua_db::org;
         let mut tx = db.begin().await.expect("tx");
-        let a = org::insert_authority(&mut tx, "Tỉnh Cao Bằng", "Cao Bằng", "province", None).await.expect("authority");
-        org::insert_year(&mut tx, 2026).await.expect("year");
-        let g = org::insert_group(&mut tx, "block", "Khối thi đua các cơ quan Đảng", a).await.expect("group");
-        let gy = org::group_year(&mut tx, g, 2026).await.expect("group year");
-        let mut ids = Vec::new();
-        for name in ["Sở Tư pháp", "Sở Y tế"] {
-            let u = org::UnitData {
-                name: name.into(),
-                short_name: name.into(),
-                kind: "department".into(),
-                authority_id: a,
-                active_from: None,
-                active_to: None,
-            };
-            ids.push(org::insert_unit(&mut tx, &u).await.expect("unit"));
-        }
+        let (gy, ids) = block_2026(&mut tx, &["Sở Tư pháp", "Sở Y tế"]).await;
         org::insert_membership(&mut tx, gy, ids[0], "head").await.expect("head");
         let second = org::insert_membership(&mut tx, gy, ids[1], "head").await;
         assert!(matches!(second, Err(thidua_db::DbError::Conflict(_))), "{second:?}");
@@ -212,6 +219,128 @@ async fn search_key_finds_vietnamese_without_marks() {
         let found = org::search_units(&mut tx, &q).await.expect("search");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "Sở Nội vụ thành phố Đà Nẵng");
+    })
+    .await;
+}
+
+/// Writers that arrive together share commits; one that gives up or fails
+/// leaves nothing, and the others lose nothing; the audit chain stays one.
+#[tokio::test]
+async fn batched_writers_keep_their_own_work_only() {
+    each_backend(|db| async move {
+        let batcher = thidua_db::batch::Batcher::new(db.clone());
+        let mut handles = Vec::new();
+        for n in 0..60usize {
+            let batcher = batcher.clone();
+            handles.push(tokio::spawn(async move {
+                let mut b = batcher.begin().await.expect("turn");
+                audit::append(b.tx(), entry(n)).await.expect("append");
+                match n % 6 {
+                    // changes its mind: nothing of it stays
+                    1 => {
+                        b.rollback().await.expect("rollback");
+                        false
+                    }
+                    // gives up in the middle (a request dropped): nothing of it stays
+                    2 => {
+                        drop(b);
+                        false
+                    }
+                    // fails on a statement: its own part is undone
+                    3 => {
+                        let bad = b.tx().exec("INSERT INTO audit_head (id, last_id) VALUES (1, 0)", vec![]).await;
+                        assert!(bad.is_err(), "the second head row must be refused");
+                        b.rollback().await.expect("rollback");
+                        false
+                    }
+                    _ => {
+                        b.commit().await.expect("commit");
+                        true
+                    }
+                }
+            }));
+        }
+        let mut kept = 0;
+        for h in handles {
+            if h.await.expect("task") {
+                kept += 1;
+            }
+        }
+        // a dropped writer's part is rolled back by a task of its own: wait for the last turn
+        let b = batcher.begin().await.expect("turn");
+        b.rollback().await.expect("rollback");
+        assert_eq!(kept, 30);
+        assert_eq!(audit::verify(&db).await.expect("verify"), Verdict::Intact(30));
+        let mut tx = db.read().await.expect("read");
+        let objects: Vec<(String,)> =
+            tx.all("SELECT object_id FROM audit_log ORDER BY id", vec![]).await.expect("rows");
+        tx.rollback().await.expect("end");
+        let mut got: Vec<usize> = objects.iter().map(|o| o.0.parse().expect("number")).collect();
+        got.sort();
+        let want: Vec<usize> = (0..60).filter(|n| n % 6 == 0 || n % 6 >= 4).collect();
+        assert_eq!(got, want);
+        if db.backend() == Backend::Sqlite {
+            let (commits, actions) = batcher.counts();
+            assert_eq!(actions, 30);
+            assert!(commits < actions, "writers arriving together share commits: {commits} commits for {actions}");
+        }
+    })
+    .await;
+}
+
+/// Entries appended together get ids in the order given, over several statements.
+#[tokio::test]
+async fn entries_appended_together_keep_their_order() {
+    each_backend(|db| async move {
+        use thidua_db::{scores, users};
+        let mut tx = db.begin().await.expect("tx");
+        let (gy, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
+        let unit = units[0];
+        let user = users::insert_user(&mut tx, "cb.tuphap", "Cán bộ Sở Tư pháp", "x").await.expect("user");
+        let one = |i: usize| scores::NewEntry {
+            unit_id: unit,
+            line_code: format!("I.{i}"),
+            stage: "self_assessment".into(),
+            value_json: if i.is_multiple_of(2) {
+                format!("{{\"count\":{i}}}")
+            } else {
+                serde_json::to_string(&thidua_core::scoring::RawValue::Manual {
+                    points: thidua_core::scoring::Points::from_hundredths(i as i64),
+                    reason: format!("Lý do \"{i}\", có dấu"),
+                })
+                .expect("json")
+            },
+            reason: String::new(),
+            evidence_json: "[]".into(),
+            by_user: user,
+            by_unit: Some(unit),
+            at: "2026-11-22T10:00:00.000000Z".into(),
+        };
+        let first = scores::append(&mut tx, gy, &one(0)).await.expect("one");
+        let many: Vec<scores::NewEntry> = (1..=scores::APPEND_CHUNK * 2 + 5).map(one).collect();
+        let ids = scores::append_all(&mut tx, gy, &many).await.expect("many");
+        tx.commit().await.expect("commit");
+        assert_eq!(ids.len(), many.len());
+        assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[0] > first, "{ids:?}");
+        let mut tx = db.read().await.expect("read");
+        let rows = scores::entries(&mut tx, gy).await.expect("entries");
+        tx.rollback().await.expect("end");
+        assert_eq!(rows.len(), many.len() + 1);
+        for (r, (id, e)) in rows[1..].iter().zip(ids.iter().zip(&many)) {
+            assert_eq!((r.id, &r.line_code, &r.value_json), (*id, &e.line_code, &e.value_json));
+        }
+        // the same entries as figures read them, in one piece
+        let mut tx = db.read().await.expect("read");
+        let lean = scores::entries_for_figures(&mut tx, gy).await.expect("for figures");
+        tx.rollback().await.expect("end");
+        assert_eq!(lean.len(), rows.len());
+        for (l, r) in lean.iter().zip(&rows) {
+            let value: thidua_core::scoring::RawValue = serde_json::from_str(&r.value_json).expect("value");
+            assert_eq!(
+                (l.seq as i64, l.unit_id, &l.line_code, l.stage.code(), &l.value),
+                (r.id, r.unit_id, &r.line_code, r.stage.as_str(), &value)
+            );
+        }
     })
     .await;
 }

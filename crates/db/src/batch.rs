@@ -1,0 +1,288 @@
+//! Group commit on SQLite: writes that arrive together share one transaction
+//! and one commit (one `fsync` for many user actions).
+//!
+//! SQLite has one writer at a time, and with `synchronous=FULL` every commit
+//! waits for the disk. When many users write at once (the last hours before a
+//! self-assessment deadline), each action in its own transaction means one
+//! disk flush per action, one after the other, and the others wait in
+//! SQLite's busy handler, which sleeps and retries instead of queueing.
+//!
+//! A [`Batcher`] queues the writers of this process in arrival order. The
+//! first one begins a write transaction; each writer works inside its own
+//! savepoint of it, so a writer that fails or gives up rolls back only its own
+//! part. When a writer is done and others are already waiting, it leaves the
+//! transaction open for them and waits; the last writer of the queue (or the
+//! one that finds the batch full or old enough) commits, and every writer of
+//! the batch learns the commit's outcome. A writer's action is acknowledged
+//! only after the commit that holds it, so nothing acknowledged can be lost:
+//! either the whole batch is on disk or none of it is, and then every writer
+//! of it gets the error. Each action still writes everything it writes
+//! (entries, audit row) as one all-or-nothing unit: its savepoint.
+//!
+//! On PostgreSQL, which has many writers and commits them in groups itself,
+//! a [`Batch`] is a plain transaction of its own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+
+use crate::{Db, DbError, Result, Tx};
+
+/// The most actions one commit holds.
+pub const MAX_ACTIONS: usize = 64;
+/// How long a batch stays open for writers already waiting; also how long a
+/// writer waits for someone else to commit before it looks again itself.
+pub const MAX_OPEN: Duration = Duration::from_millis(20);
+
+/// The savepoint of the writer at work.
+const SAVEPOINT: &str = "SAVEPOINT thidua_action";
+const RELEASE: &str = "RELEASE SAVEPOINT thidua_action";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT thidua_action";
+
+#[derive(Default)]
+struct State {
+    /// The open transaction of the current batch.
+    tx: Option<Tx>,
+    /// Which batch is open (counts commits).
+    batch: u64,
+    /// When the open batch began.
+    began: Option<Instant>,
+    /// The writers of the open batch whose work is done, waiting for its outcome.
+    done: Vec<oneshot::Sender<Result<(), String>>>,
+    /// A writer was dropped in the middle of its work: its savepoint must be
+    /// rolled back before anything else.
+    abandoned: bool,
+}
+
+struct Shared {
+    db: Db,
+    state: Arc<Mutex<State>>,
+    /// Writers waiting for their turn.
+    waiting: AtomicUsize,
+    /// Commits made and actions committed (for the metrics).
+    commits: AtomicUsize,
+    actions: AtomicUsize,
+}
+
+/// Queues and groups the write transactions of one process (see the module).
+#[derive(Clone)]
+pub struct Batcher(Arc<Shared>);
+
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher").field("backend", &self.0.db.backend()).finish()
+    }
+}
+
+/// One writer's turn: its part of the batch's transaction.
+pub struct Batch {
+    inner: Inner,
+}
+
+enum Inner {
+    Own(Option<Tx>),
+    Shared { guard: Option<OwnedMutexGuard<State>>, b: Batcher },
+}
+
+/// Counts a waiting writer for as long as it waits, even if it gives up.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Batcher {
+    pub fn new(db: Db) -> Batcher {
+        Batcher(Arc::new(Shared {
+            db,
+            state: Arc::new(Mutex::new(State::default())),
+            waiting: AtomicUsize::new(0),
+            commits: AtomicUsize::new(0),
+            actions: AtomicUsize::new(0),
+        }))
+    }
+
+    /// Waits for this writer's turn and opens its part of the batch.
+    pub async fn begin(&self) -> Result<Batch> {
+        if let Db::Postgres(_) = self.0.db {
+            return Ok(Batch { inner: Inner::Own(Some(self.0.db.begin().await?)) });
+        }
+        let mut guard = {
+            self.0.waiting.fetch_add(1, Ordering::SeqCst);
+            let _w = Waiting(&self.0.waiting);
+            self.0.state.clone().lock_owned().await
+        };
+        settle(&mut guard).await;
+        if guard.tx.is_none() {
+            guard.tx = Some(self.0.db.begin().await?);
+            guard.began = Some(Instant::now());
+        }
+        let tx = guard.tx.as_mut().expect("opened above");
+        if let Err(e) = tx.exec(SAVEPOINT, vec![]).await {
+            fail(&mut guard, &e).await;
+            return Err(e);
+        }
+        Ok(Batch { inner: Inner::Shared { guard: Some(guard), b: self.clone() } })
+    }
+
+    /// (commits, actions committed) since the start, for the metrics.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.0.commits.load(Ordering::Relaxed), self.0.actions.load(Ordering::Relaxed))
+    }
+
+    /// Commits the open batch if it is due: nobody waits to add to it, or it is full or old.
+    async fn flush_if_due(&self, g: &mut OwnedMutexGuard<State>) {
+        let due = self.0.waiting.load(Ordering::SeqCst) == 0
+            || g.done.len() >= MAX_ACTIONS
+            || g.began.is_some_and(|t| t.elapsed() >= MAX_OPEN);
+        if due {
+            self.flush(g).await;
+        }
+    }
+
+    /// Commits the open batch and tells its writers the outcome.
+    async fn flush(&self, g: &mut OwnedMutexGuard<State>) {
+        settle(g).await;
+        let Some(tx) = g.tx.take() else { return };
+        g.began = None;
+        g.batch += 1;
+        let done = std::mem::take(&mut g.done);
+        let outcome = if done.is_empty() { tx.rollback().await } else { tx.commit().await };
+        if outcome.is_ok() && !done.is_empty() {
+            self.0.commits.fetch_add(1, Ordering::Relaxed);
+            self.0.actions.fetch_add(done.len(), Ordering::Relaxed);
+        }
+        let outcome = outcome.map_err(|e| e.to_string());
+        for d in done {
+            let _ = d.send(outcome.clone());
+        }
+    }
+}
+
+/// Rolls back the savepoint of a writer that was dropped in the middle of its work.
+async fn settle(g: &mut OwnedMutexGuard<State>) {
+    if !g.abandoned {
+        return;
+    }
+    g.abandoned = false;
+    if let Some(tx) = g.tx.as_mut()
+        && let Err(e) = undo(tx).await
+    {
+        fail(g, &e).await;
+    }
+}
+
+/// Rolls back the work of the writer at work, and ends its savepoint.
+async fn undo(tx: &mut Tx) -> Result<()> {
+    tx.exec(ROLLBACK_TO, vec![]).await?;
+    tx.exec(RELEASE, vec![]).await?;
+    Ok(())
+}
+
+/// The batch's transaction cannot go on: it is rolled back and every writer
+/// of the batch gets the error.
+async fn fail(g: &mut OwnedMutexGuard<State>, e: &DbError) {
+    tracing::error!(error = %e, "a batch of writes failed and was rolled back");
+    if let Some(tx) = g.tx.take() {
+        let _ = tx.rollback().await;
+    }
+    g.began = None;
+    g.batch += 1;
+    for d in std::mem::take(&mut g.done) {
+        let _ = d.send(Err(e.to_string()));
+    }
+}
+
+impl Batch {
+    /// The transaction to write in.
+    pub fn tx(&mut self) -> &mut Tx {
+        match &mut self.inner {
+            Inner::Own(tx) => tx.as_mut().expect("a batch is used until commit or rollback"),
+            Inner::Shared { guard, .. } => {
+                guard.as_mut().and_then(|g| g.tx.as_mut()).expect("a batch is used until commit or rollback")
+            }
+        }
+    }
+
+    /// Keeps this writer's work and returns once the commit that holds it is
+    /// done (its error if that commit failed: then nothing of it is stored).
+    pub async fn commit(mut self) -> Result<()> {
+        match &mut self.inner {
+            Inner::Own(tx) => tx.take().expect("not yet finished").commit().await,
+            Inner::Shared { guard, b } => {
+                let mut g = guard.take().expect("not yet finished");
+                let b = b.clone();
+                let released = match g.tx.as_mut() {
+                    Some(tx) => tx.exec(RELEASE, vec![]).await.map(|_| ()),
+                    None => Err(DbError::Other("the batch's transaction is gone".into())),
+                };
+                if let Err(e) = released {
+                    fail(&mut g, &e).await;
+                    return Err(e);
+                }
+                let (send, mut outcome) = oneshot::channel();
+                g.done.push(send);
+                let batch = g.batch;
+                b.flush_if_due(&mut g).await;
+                drop(g);
+                loop {
+                    match tokio::time::timeout(MAX_OPEN, &mut outcome).await {
+                        Ok(Ok(r)) => return r.map_err(DbError::Other),
+                        Ok(Err(_)) => return Err(DbError::Other("the batch ended without an outcome".into())),
+                        Err(_) => {
+                            // nobody committed in time (the writers that were waiting gave up): look again
+                            let mut g = b.0.state.clone().lock_owned().await;
+                            if g.batch == batch {
+                                b.flush(&mut g).await;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Undoes this writer's work (only its own) and ends its turn.
+    pub async fn rollback(mut self) -> Result<()> {
+        match &mut self.inner {
+            Inner::Own(tx) => tx.take().expect("not yet finished").rollback().await,
+            Inner::Shared { guard, b } => {
+                let mut g = guard.take().expect("not yet finished");
+                let b = b.clone();
+                let undone = match g.tx.as_mut() {
+                    Some(tx) => undo(tx).await,
+                    None => Ok(()),
+                };
+                if let Err(e) = undone {
+                    fail(&mut g, &e).await;
+                    return Err(e);
+                }
+                b.flush_if_due(&mut g).await;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        // dropped in the middle of its work (a request given up): its part is
+        // rolled back, and the batch committed if nobody else will
+        if let Inner::Shared { guard, b } = &mut self.inner
+            && let Some(mut g) = guard.take()
+        {
+            g.abandoned = true;
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let b = b.clone();
+                rt.spawn(async move {
+                    settle(&mut g).await;
+                    b.flush_if_due(&mut g).await;
+                });
+            }
+        }
+    }
+}

@@ -68,11 +68,15 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Loaded group-years of the score pages ([`years`]).
     pub years: Arc<years::Years>,
+    /// Groups the self-assessment saves that arrive together into one commit
+    /// on SQLite (`thidua_db::batch`).
+    pub writes: thidua_db::batch::Batcher,
 }
 
 impl AppState {
     pub fn new(db: Db, cfg: WebConfig) -> Self {
         AppState {
+            writes: thidua_db::batch::Batcher::new(db.clone()),
             db,
             cfg: Arc::new(cfg),
             metrics: Arc::new(metrics::Metrics::default()),

@@ -64,9 +64,25 @@ async fn healthz(State(st): State<AppState>) -> Response {
     }
 }
 
+/// The lines of `/metrics` about grouped commits (`thidua_db::batch`).
+fn write_metrics(st: &AppState) -> String {
+    let (commits, actions) = st.writes.counts();
+    format!(
+        "# HELP thidua_write_commits_total Commits of grouped writes (self-assessment saves); on PostgreSQL each write commits alone and is not counted.\n\
+         # TYPE thidua_write_commits_total counter\n\
+         thidua_write_commits_total {commits}\n\
+         # HELP thidua_write_actions_total User actions in those commits.\n\
+         # TYPE thidua_write_actions_total counter\n\
+         thidua_write_actions_total {actions}\n"
+    )
+}
+
 async fn metrics(State(st): State<AppState>) -> Response {
     let up = st.db.ping().await.is_ok();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render(up) + &st.years.metrics())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        st.metrics.render(up) + &st.years.metrics() + &write_metrics(&st),
+    )
         .into_response()
 }
 

@@ -7,14 +7,17 @@
 //! in one transaction with its audit entry.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use thidua_core::Invalid;
 use thidua_core::calendar::Event;
 use thidua_core::policy::{Action, GroupCtx, Role, Target, decide};
-use thidua_core::scoring::{Figure, GroupResult, Line, LineStatus, Points, RawValue, ScoringTable, UnitInput, compute};
+use thidua_core::scoring::{
+    Explain, Figure, GroupResult, Line, LineStatus, Points, RawValue, ScoringTable, UnitInput, UnitResult, compute,
+    compute_with,
+};
 use thidua_core::workflow::{self as wf, Deadlines, FlagRules, Phase, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
 use thidua_db::org::{self as q, GroupRow};
 use thidua_db::scores::{self as sc, EntryRow, EvidenceRow, NewEntry, NewEvidence, YearRow};
@@ -61,12 +64,21 @@ pub(crate) struct Year {
 }
 
 type Computation = Result<GroupResult, Vec<Invalid>>;
+/// A unit's figures (none if it is not a member), or why they cannot be computed.
+pub(crate) type OwnResult = Result<Option<Arc<UnitResult>>, Vec<Invalid>>;
+
+/// How many units' own figures are computed one by one for a group-year
+/// before the whole group's (with every explanation) are computed instead.
+const OWN_RESULTS: usize = 2;
 /// The figures with the inspection proposals in place, and the lines proposed.
 type Inspection = (GroupResult, BTreeSet<(i64, String)>);
 
 #[derive(Default)]
 struct Computed {
     selfs: OnceLock<Computation>,
+    /// Units' figures on the self-assessment values, each explained for
+    /// itself alone (its own sheet), while the whole group's are not computed.
+    own_selfs: std::sync::Mutex<BTreeMap<i64, OwnResult>>,
     current: OnceLock<Computation>,
     inspection: OnceLock<Option<Inspection>>,
     line_flags: OnceLock<Vec<wf::Flag>>,
@@ -174,6 +186,60 @@ impl Year {
             .filter_map(|id| self.evidence.iter().find(|f| f.id == id))
             .map(|f| EvidenceLink { id: f.id, file_name: f.file_name.clone(), size_bytes: f.size_bytes })
             .collect()
+    }
+
+    /// Computes the figures on the self-assessment values, if not yet done,
+    /// on a thread for blocking work: computing a group's figures with their
+    /// explanations takes milliseconds, and on the async threads it would
+    /// hold back every other request, the writer of a batch of saves too.
+    pub async fn with_self_result(self: &Arc<Self>) {
+        if self.computed.selfs.get().is_some() {
+            return;
+        }
+        let y = self.clone();
+        // a failure here (the task panicked) leaves the figures to the caller
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = y.self_result();
+        })
+        .await;
+    }
+
+    /// One unit's figures on the self-assessment values, with its own
+    /// explanation (its sheet). The figures need the whole group (a target
+    /// criterion compares with the group's leader) but the explanations only
+    /// this unit's: computing the group's figures with one unit's explanation
+    /// costs a fraction of every unit's. Right after a save a group-year is
+    /// read again and usually shown to that one unit; when more units ask,
+    /// the whole group's are computed once and serve them all.
+    pub async fn own_self_result(self: &Arc<Self>, unit: i64) -> OwnResult {
+        let find = move |g: &GroupResult| g.units.iter().find(|u| u.unit_id == unit).cloned().map(Arc::new);
+        if let Some(r) = self.computed.selfs.get() {
+            return r.as_ref().map(find).map_err(|e| e.clone());
+        }
+        let asked = {
+            let own = self.computed.own_selfs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(r) = own.get(&unit) {
+                return r.clone();
+            }
+            own.len()
+        };
+        if asked >= OWN_RESULTS {
+            self.with_self_result().await;
+            return self.self_result().map(find);
+        }
+        let y = self.clone();
+        let r = tokio::task::spawn_blocking(move || match &y.table {
+            None => Err(no_table()),
+            Some((_, table)) => {
+                let inputs =
+                    wf::unit_inputs(table, &y.bases(), &y.entries, |l| wf::latest_of(l, Stage::SelfAssessment));
+                compute_with(table, &inputs, Explain::Unit(unit)).map(|g| find(&g))
+            }
+        })
+        .await
+        .map_err(|e| vec![Invalid::new("Điểm", format!("Không tính được điểm: {e}"))])?;
+        self.computed.own_selfs.lock().unwrap_or_else(|p| p.into_inner()).insert(unit, r.clone());
+        r
     }
 
     /// The figures on the self-assessment values.
@@ -1180,7 +1246,17 @@ pub(crate) fn entry_row(gy: i64, id: i64, e: &ScoreEntry, by_name: &str) -> Entr
 }
 
 pub(crate) async fn append(tx: &mut Tx, gy: i64, e: &ScoreEntry) -> AppResult<i64> {
-    let row = NewEntry {
+    Ok(sc::append(tx, gy, &new_entry(e)?).await?)
+}
+
+/// Appends entries in one statement (per hundred); their ids in the order given.
+pub(crate) async fn append_all(tx: &mut Tx, gy: i64, es: &[ScoreEntry]) -> AppResult<Vec<i64>> {
+    let rows = es.iter().map(new_entry).collect::<AppResult<Vec<_>>>()?;
+    Ok(sc::append_all(tx, gy, &rows).await?)
+}
+
+fn new_entry(e: &ScoreEntry) -> AppResult<NewEntry> {
+    Ok(NewEntry {
         unit_id: e.unit_id,
         line_code: e.line_code.clone(),
         stage: e.stage.code().to_string(),
@@ -1190,8 +1266,7 @@ pub(crate) async fn append(tx: &mut Tx, gy: i64, e: &ScoreEntry) -> AppResult<i6
         by_user: e.by_user,
         by_unit: e.by_unit,
         at: e.at.clone(),
-    };
-    Ok(sc::append(tx, gy, &row).await?)
+    })
 }
 
 // ---------- the year's phase ----------

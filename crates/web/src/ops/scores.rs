@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use thidua_core::Invalid;
 use thidua_core::calendar::Event;
 use thidua_core::policy::{Action, Role, Target, decide};
-use thidua_core::scoring::{AdjustLine, Method, RawValue, ScoringTable, UnitResult, compute};
+use thidua_core::scoring::{AdjustLine, Explain, Method, RawValue, ScoringTable, UnitResult, compute_with};
 use thidua_core::workflow::{self as wf, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
 use thidua_db::org::{self as q, GroupRow};
 use thidua_db::scores::{self as sc, EntryRow};
@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use super::authorize;
 use super::chain::Year;
 use crate::AppState;
-use crate::auth::Ctx;
+use crate::auth::{Ctx, record_denial_in};
 use crate::error::{AppError, AppResult};
 
 // ---------- input ----------
@@ -157,6 +157,8 @@ struct Sheet {
     submitted_by: Option<String>,
     /// A preview's entries: the stored ones with what is typed (never stored).
     typed: Option<wf::Entries>,
+    /// The unit's figures, when computed ahead (`Year::own_self_result`).
+    own: Option<super::chain::OwnResult>,
 }
 
 fn object(group_id: i64, year: i32, unit_id: i64) -> String {
@@ -178,7 +180,7 @@ async fn open(st: &AppState, ctx: &Ctx, tx: Tx, group_id: i64, year: i32, unit_i
         SheetState::Submitted { .. } => sc::sheet(&mut tx, y.gy, unit_id).await?.and_then(|r| r.submitted_by_name),
         _ => None,
     };
-    Ok((tx, Sheet { y, t, unit_id, unit_name, sheet, submitted_by, typed: None }))
+    Ok((tx, Sheet { y, t, unit_id, unit_name, sheet, submitted_by, typed: None, own: None }))
 }
 
 /// The effective date of a calendar event for the group: its own date, else the authority's default.
@@ -274,16 +276,22 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
     let mine = |code: &str| wf::latest(entries, sh.unit_id, code, Stage::SelfAssessment);
     let base = |code: &str| wf::latest_any(entries, sh.unit_id, code);
     let who = |seq: u64| sh.y.row(seq);
-    let mut result: Option<UnitResult> = None;
+    let mut result: Option<Arc<UnitResult>> = None;
     let mut compute_errors = vec![];
     if let Some((_, table)) = &sh.y.table {
         let computed = match &sh.typed {
             // what is typed: computed for this answer only
             Some(typed) => {
                 let inputs = wf::unit_inputs(table, &sh.y.bases(), typed, |l| wf::latest_of(l, Stage::SelfAssessment));
-                compute(table, &inputs).map(|r| r.units.into_iter().find(|u| u.unit_id == sh.unit_id))
+                compute_with(table, &inputs, Explain::Unit(sh.unit_id))
+                    .map(|r| r.units.into_iter().find(|u| u.unit_id == sh.unit_id).map(Arc::new))
             }
-            None => sh.y.self_result().map(|r| r.units.iter().find(|u| u.unit_id == sh.unit_id).cloned()),
+            None => match &sh.own {
+                Some(own) => own.clone(),
+                None => {
+                    sh.y.self_result().map(|r| r.units.iter().find(|u| u.unit_id == sh.unit_id).cloned().map(Arc::new))
+                }
+            },
         };
         match computed {
             Ok(r) => result = r,
@@ -488,40 +496,59 @@ fn values_json(year: i32, unit: &str, values: &[(String, Option<RawValue>)]) -> 
 /// unit's values, the computed figures, and what the caller may do.
 pub async fn sheet(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: i64) -> AppResult<SheetView> {
     let tx = st.db.read().await?;
-    let (tx, sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
+    let (tx, mut sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
     tx.rollback().await?;
+    sh.own = Some(sh.y.own_self_result(unit_id).await);
     Ok(view(ctx, year, &sh, &thidua_db::now()))
 }
 
-/// Saves a draft: every changed line becomes a new self-assessment entry, in
-/// one transaction. Refused as a whole (nothing stored) when a value is
-/// invalid, when a line was saved by someone else since the form was loaded,
-/// or when the sheet is locked (submitted, past the deadline).
-pub async fn save(
-    st: &AppState,
-    ctx: &Ctx,
-    group_id: i64,
-    year: i32,
-    unit_id: i64,
-    input: &SaveInput,
-) -> AppResult<SheetView> {
-    let note = input.note.split_whitespace().collect::<Vec<_>>().join(" ");
-    if note.chars().count() > 1000 {
-        return Err(AppError::invalid("Ghi chú", "Ghi chú quá dài (tối đa 1000 ký tự)."));
+/// What a save stores: the new entries, and each changed line's value before and after.
+struct Planned {
+    changed: Vec<ScoreEntry>,
+    before: Vec<(String, Option<RawValue>)>,
+    after: Vec<(String, Option<RawValue>)>,
+}
+
+/// The entries a save is checked against: the group-year's, or only the
+/// unit's with those appended after the group-year's copy (`newer`, by id).
+struct Known<'a> {
+    entries: &'a wf::Entries,
+    newer: &'a [EntryRow],
+    y: &'a Year,
+}
+
+impl Known<'_> {
+    /// The stored row of an entry.
+    fn row(&self, seq: u64) -> Option<&EntryRow> {
+        match self.newer.binary_search_by_key(&(seq as i64), |r| r.id) {
+            Ok(i) => self.newer.get(i),
+            Err(_) => self.y.row(seq),
+        }
     }
-    check_lines(&input.lines)?;
-    let tx = locked(st, group_id, year).await?;
-    let (mut tx, sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
-    let table = the_table(&sh, year)?.clone();
-    let now = thidua_db::now();
-    let who = writer(ctx, &sh);
-    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, sh.y.phase.clone(), &now, &sh.y.deadlines)?;
-    let entries = &sh.y.entries;
+}
+
+/// Checks a save against the sheet as `sh` and `known` hold it: whether the
+/// caller may write now, each typed value, and that each changed line is
+/// still as the form had it. Refused as a whole, with every reason, or
+/// nothing changed.
+#[allow(clippy::too_many_arguments)]
+fn plan(
+    ctx: &Ctx,
+    sh: &Sheet,
+    known: &Known<'_>,
+    year: i32,
+    input: &SaveInput,
+    note: &str,
+    now: &str,
+) -> AppResult<Planned> {
+    let table = the_table(sh, year)?;
+    let who = writer(ctx, sh);
+    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, sh.y.phase.clone(), now, &sh.y.deadlines)?;
+    let unit_id = sh.unit_id;
+    let entries = known.entries;
     let by_unit = ctx.actor.unit_ids().contains(&unit_id).then_some(unit_id);
     let mut errs: Vec<Invalid> = vec![];
-    let mut changed: Vec<ScoreEntry> = vec![];
-    let mut before = vec![];
-    let mut after = vec![];
+    let mut p = Planned { changed: vec![], before: vec![], after: vec![] };
     for li in &input.lines {
         let code = li.line_code.trim();
         let text = li.value.trim();
@@ -530,7 +557,7 @@ pub async fn save(
         if leaf && text.is_empty() && old.is_none() {
             continue;
         }
-        let value = match parse_typed(&table, code, text, &li.reason) {
+        let value = match parse_typed(table, code, text, &li.reason) {
             Ok(v) => v,
             Err(e) => {
                 errs.push(e);
@@ -549,19 +576,19 @@ pub async fn save(
             line_code: code.to_string(),
             stage: Stage::SelfAssessment,
             value: value.clone(),
-            reason: note.clone(),
+            reason: note.to_string(),
             evidence: own_evidence(entries, unit_id, code),
             by_user: ctx.user.id,
             by_unit,
-            at: now.clone(),
+            at: now.to_string(),
             seq: 0,
         };
-        if let Err(x) = wf::check_entry(&e, &table, &sh.unit_name) {
+        if let Err(x) = wf::check_entry(&e, table, &sh.unit_name) {
             errs.push(x);
             continue;
         }
         let latest = wf::latest_any(entries, unit_id, code);
-        let latest_row = latest.and_then(|l| sh.y.row(l.seq));
+        let latest_row = latest.and_then(|l| known.row(l.seq));
         if let Err(x) = wf::check_base(
             latest.map(|l| l.seq),
             li.base_seq.and_then(|b| u64::try_from(b).ok()),
@@ -571,44 +598,149 @@ pub async fn save(
             errs.push(Invalid::new(code, format!("{code}: {}", x.message)));
             continue;
         }
-        before.push((code.to_string(), old));
-        after.push((code.to_string(), Some(value)));
-        changed.push(e);
+        p.before.push((code.to_string(), old));
+        p.after.push((code.to_string(), Some(value)));
+        p.changed.push(e);
     }
     if !errs.is_empty() {
-        tx.rollback().await?;
         return Err(AppError::Invalid(errs));
     }
-    if changed.is_empty() {
-        tx.rollback().await?;
+    if p.changed.is_empty() {
         return Err(AppError::invalid("Phiếu tự chấm", "Không có dòng nào thay đổi: chưa lưu gì."));
     }
-    let mut rows = Vec::with_capacity(changed.len());
-    for e in &changed {
-        let id = super::chain::append(&mut tx, sh.y.gy, e).await?;
+    Ok(p)
+}
+
+/// Saves a draft: every changed line becomes a new self-assessment entry, in
+/// one transaction. Refused as a whole (nothing stored) when a value is
+/// invalid, when a line was saved by someone else since the form was loaded,
+/// or when the sheet is locked (submitted, past the deadline).
+///
+/// The save is checked and written in its part of a batch of writes
+/// (`thidua_db::batch`), on the group-year as the batch sees it: several
+/// saves arriving together are committed together, and each is acknowledged
+/// only once the commit holding it is done. The checks are in memory (the
+/// kept group-year and the entries appended since), so a refused save holds
+/// the batch no longer than an accepted one.
+pub async fn save(
+    st: &AppState,
+    ctx: &Ctx,
+    group_id: i64,
+    year: i32,
+    unit_id: i64,
+    input: &SaveInput,
+) -> AppResult<SheetView> {
+    let note = input.note.split_whitespace().collect::<Vec<_>>().join(" ");
+    if note.chars().count() > 1000 {
+        return Err(AppError::invalid("Ghi chú", "Ghi chú quá dài (tối đa 1000 ký tự)."));
+    }
+    check_lines(&input.lines)?;
+    let mut b = st.writes.begin().await?;
+    let written = match write_save(st, ctx, b.tx(), group_id, year, unit_id, input, &note).await {
+        Ok(w) => w,
+        Err(e) => {
+            b.rollback().await?;
+            return Err(match e {
+                Refusal::Denied { action, target, object, reason } => {
+                    record_denial_in(
+                        &st.db,
+                        &ctx.meta,
+                        Some(ctx),
+                        action.code(),
+                        &object,
+                        &reason,
+                        target.authority_path.first().copied(),
+                    )
+                    .await
+                }
+                Refusal::Other(e) => e,
+            });
+        }
+    };
+    b.commit().await?;
+    let (sh, rows, now) = written;
+    answer(st, ctx, year, (group_id, unit_id), || Sheet { y: Arc::new(sh.y.with_new_entries(rows)), ..sh }, &now).await
+}
+
+/// Why a write in a batch was refused: a denial is recorded only after the
+/// batch's part is rolled back (recording it writes in a transaction of its own).
+enum Refusal {
+    Denied { action: Action, target: Target, object: String, reason: String },
+    Other(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for Refusal {
+    fn from(e: E) -> Self {
+        Refusal::Other(e.into())
+    }
+}
+
+/// The write of a save in its part of a batch: the sheet as the batch sees
+/// it, the policy and the checks again, the entries and the audit entry.
+#[allow(clippy::too_many_arguments)]
+async fn write_save(
+    st: &AppState,
+    ctx: &Ctx,
+    tx: &mut Tx,
+    group_id: i64,
+    year: i32,
+    unit_id: i64,
+    input: &SaveInput,
+    note: &str,
+) -> Result<(Sheet, Vec<EntryRow>, String), Refusal> {
+    let (y, newer) = st.years.in_batch(tx, group_id, year).await?;
+    sc::lock(tx, y.gy).await?;
+    let t = y.target(Some(unit_id));
+    if let Err(denied) = decide(&ctx.actor, Action::ViewSheet, &t) {
+        return Err(Refusal::Denied {
+            action: Action::ViewSheet,
+            target: t,
+            object: object(group_id, year, unit_id),
+            reason: denied.to_string(),
+        });
+    }
+    let unit_name = y.members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone()).ok_or(AppError::NotFound)?;
+    let sheet = y.sheet(unit_id);
+    let sh = Sheet { y, t, unit_id, unit_name, sheet, submitted_by: None, typed: None, own: None };
+    let now = thidua_db::now();
+    // the unit's entries as the batch sees them
+    let mut own: Vec<ScoreEntry> = sh.y.entries.of_unit(unit_id).to_vec();
+    own.extend(newer.iter().filter(|r| r.unit_id == unit_id).filter_map(to_entry));
+    let own = wf::Entries::new(own);
+    let known = Known { entries: &own, newer: &newer, y: &sh.y };
+    let p = plan(ctx, &sh, &known, year, input, note, &now)?;
+    // the fallback answer's entries: those the batch saw after the kept copy, then these
+    let mut rows = newer;
+    let ids = super::chain::append_all(tx, sh.y.gy, &p.changed).await?;
+    for (e, id) in p.changed.iter().zip(ids) {
         rows.push(super::chain::entry_row(sh.y.gy, id, e, &ctx.user.username));
     }
     let mut a = ctx.entry("score.save", "unit", unit_id);
     a.authority_id = Some(sh.y.g.authority_id);
-    a.before = Some(values_json(year, &sh.unit_name, &before));
-    a.after = Some(values_json(year, &sh.unit_name, &after));
-    a.reason = (!note.is_empty()).then_some(note);
-    audit::append(&mut tx, a).await?;
-    tx.commit().await?;
-    let stored = Sheet { y: Arc::new(sh.y.with_new_entries(rows)), ..sh };
-    answer(st, ctx, year, stored, &now).await
+    a.before = Some(values_json(year, &sh.unit_name, &p.before));
+    a.after = Some(values_json(year, &sh.unit_name, &p.after));
+    a.reason = (!note.is_empty()).then(|| note.to_string());
+    audit::append(tx, a).await?;
+    Ok((sh, rows, now))
 }
 
 /// The answer of a write that committed: the sheet read again after the
 /// commit (outside the write lock, with what others wrote since). Should that
 /// read fail, `stored` (the sheet as the write left it) answers instead: the
 /// write is done, and an error now would have the user write it again.
-async fn answer(st: &AppState, ctx: &Ctx, year: i32, stored: Sheet, now: &str) -> AppResult<SheetView> {
-    match sheet(st, ctx, stored.y.g.id, year, stored.unit_id).await {
+async fn answer(
+    st: &AppState,
+    ctx: &Ctx,
+    year: i32,
+    (group_id, unit_id): (i64, i64),
+    stored: impl FnOnce() -> Sheet,
+    now: &str,
+) -> AppResult<SheetView> {
+    match sheet(st, ctx, group_id, year, unit_id).await {
         Ok(v) => Ok(v),
         Err(e) => {
             tracing::warn!(error = %e, "the sheet could not be read again after a committed write; answering from the write");
-            Ok(view(ctx, year, &stored, now))
+            Ok(view(ctx, year, &stored(), now))
         }
     }
 }
@@ -629,8 +761,7 @@ pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id:
     audit::append(&mut tx, a).await?;
     tx.commit().await?;
     let submitted_by = Some(ctx.user.username.clone());
-    let stored = Sheet { sheet: state, submitted_by, ..sh };
-    answer(st, ctx, year, stored, &now).await
+    answer(st, ctx, year, (group_id, unit_id), || Sheet { sheet: state, submitted_by, ..sh }, &now).await
 }
 
 /// The figures the sheet would have with what is typed, without storing

@@ -407,3 +407,59 @@ async fn a_second_server_shows_a_save_made_on_the_first_at_once() {
     assert_eq!(v["may_write"], false);
     app.finish().await;
 }
+
+/// Saves arriving at once are written in one batch of writes
+/// (`thidua_db::batch`): each accepted one is stored whole and acknowledged,
+/// a refused one (bad value, another unit's sheet) leaves nothing, and the
+/// others lose nothing by sharing its commit.
+#[tokio::test]
+async fn saves_arriving_together_are_each_kept_or_refused_whole() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let (y, h, t) = (app.seed.y_te, app.seed.hoa_an, app.seed.tu_phap);
+    let mut yte = app.api_as("canbo.yte").await;
+    let mut yte_leader = app.api_as("lanhdao.yte").await;
+    let mut hoaan = app.api_as("canbo.hoaan").await;
+    let mut hoaan_elsewhere = app.api_as("canbo.hoaan").await;
+    let mut tuphap = app.api_as("canbo.tuphap").await;
+    let (before_commits, before_actions) = app.st.writes.counts();
+    let (a, b, c, d, e) = tokio::join!(
+        save(&mut yte, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])),
+        save(&mut yte_leader, &app, y, json!([{"line_code": "II.4", "value": "Đạt", "base_seq": null}])),
+        save(&mut hoaan, &app, h, json!([{"line_code": "II.2", "value": "Không đạt", "base_seq": null}])),
+        save(&mut hoaan_elsewhere, &app, y, json!([{"line_code": "II.3", "value": "Đạt", "base_seq": null}])),
+        save(
+            &mut tuphap,
+            &app,
+            t,
+            json!([
+                {"line_code": "II.2", "value": "Đạt", "base_seq": null},
+                {"line_code": "I.1", "value": "nhiều lắm", "base_seq": null}
+            ])
+        ),
+    );
+    for r in [&a, &b, &c] {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(d.status, StatusCode::FORBIDDEN, "{}", d.body);
+    assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", e.body);
+    assert_eq!(entries(&app).await, 3, "the three accepted saves, one line each, and nothing else");
+    let actions = app.audit_actions().await;
+    assert_eq!(actions.iter().filter(|a| *a == "score.save").count(), 3, "{actions:?}");
+    assert!(actions.iter().any(|a| a == "denied:view_sheet"), "{actions:?}");
+    // each answer already shows its own save
+    assert_eq!(line(&a.json(), "II.2")["value"], "Đạt");
+    assert_eq!(line(&b.json(), "II.4")["value"], "Đạt");
+    assert_eq!(line(&c.json(), "II.2")["value"], "Không đạt");
+    let v = yte.get(&url(&app, y)).await.json();
+    assert_eq!((line(&v, "II.2")["value"].as_str(), line(&v, "II.4")["value"].as_str()), (Some("Đạt"), Some("Đạt")));
+    assert_eq!(line(&v, "II.3")["value"], "", "the refused save wrote nothing");
+    let (commits, committed) = app.st.writes.counts();
+    if app.st.db.backend() == thidua_db::Backend::Sqlite {
+        assert_eq!(committed - before_actions, 3, "the accepted saves are counted once each");
+        assert!(commits - before_commits <= 3);
+        let m = app.client().get("/metrics").await.body;
+        assert!(m.contains(&format!("thidua_write_actions_total {committed}")), "{m}");
+    }
+    app.finish().await;
+}

@@ -229,8 +229,8 @@ fn print_p3(p: &p3::P3) {
     );
     println!(
         "P3: one officer alone: {} saves, p50 {:.0} ms, max {:.0} ms (the service time of a save); the server used \
-         {:.1} CPU seconds in the {:.1} s of the burst",
-        p.solo_saves, p.solo_p50_ms, p.solo_max_ms, p.server_cpu, p.burst_secs
+         {:.1} CPU seconds in the {:.1} s of the burst; {} saves in {} commits",
+        p.solo_saves, p.solo_p50_ms, p.solo_max_ms, p.server_cpu, p.burst_secs, p.committed_saves, p.commits
     );
     for f in p.failures.iter().take(5) {
         println!("  failure: {f}");

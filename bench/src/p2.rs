@@ -1,6 +1,9 @@
 //! P2: rank every group-year of the dataset with thidua's own code (the
-//! entries of each group-year loaded through `thidua_db`, the values in force
-//! by `workflow::inputs_in_force`, the figures by `scoring::compute`) and with
+//! entries of each group-year loaded through `thidua_db` as figures need them
+//! (`scores::entries_for_figures`: no writer, time, reason or evidence), the
+//! values in force by `workflow::inputs_in_force`, the figures by
+//! `scoring::compute_with` without explanations (`Explain::Nobody`): the
+//! ranking does not show them; the same figures as `compute`) and with
 //! one SQL query run by the `sqlite3` command-line shell on the same file;
 //! time both; compare every unit's total, compared total, class and rank.
 //!
@@ -21,11 +24,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use thidua_core::scoring::{Points, ScoringTable, UnitInput, compute};
+use thidua_core::scoring::{Explain, Points, ScoringTable, UnitInput, compute_with};
 use thidua_core::workflow as wf;
 use thidua_db::scores as scd;
 use thidua_db::{Db, org, scoring as sc};
-use thidua_web::ops::scores::to_entry;
 use thidua_web::ops::tables::in_force_on;
 
 use crate::{BenchError, Res};
@@ -117,12 +119,13 @@ async fn rank_group(db: &Db, gy: i64, group_id: i64, year: i32, today: &str) -> 
         Some(c) => sc::targets(&mut tx, c.id).await?,
         None => vec![],
     };
-    let rows = scd::entries(&mut tx, gy).await?;
+    let read = scd::entries_for_figures(&mut tx, gy).await?;
     tx.rollback().await?;
     phase(0, &mut t);
     let table: ScoringTable =
         serde_json::from_str(&v.content).map_err(|e| BenchError(format!("table of group-year {gy}: {e}")))?;
-    let entries: wf::Entries = rows.iter().filter_map(to_entry).collect();
+    let count = read.len();
+    let entries = wf::Entries::new(read);
     let bases: Vec<UnitInput> = members
         .iter()
         .map(|(id, name)| UnitInput {
@@ -139,7 +142,7 @@ async fn rank_group(db: &Db, gy: i64, group_id: i64, year: i32, today: &str) -> 
     phase(1, &mut t);
     let inputs = wf::inputs_in_force(&table, &bases, &entries);
     phase(2, &mut t);
-    let result = compute(&table, &inputs).map_err(|e| {
+    let result = compute_with(&table, &inputs, Explain::Nobody).map_err(|e| {
         BenchError(format!(
             "compute refused group-year {gy}: {}",
             e.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; ")
@@ -161,7 +164,7 @@ async fn rank_group(db: &Db, gy: i64, group_id: i64, year: i32, today: &str) -> 
             )
         })
         .collect();
-    Ok((out, rows.len()))
+    Ok((out, count))
 }
 
 /// Every group-year: (id, group id, year).

@@ -55,6 +55,10 @@ pub struct P3 {
     pub solo_max_ms: f64,
     /// CPU seconds the server used during the burst.
     pub server_cpu: f64,
+    /// Commits and saves in them during the burst, from the server's `/metrics`
+    /// (`thidua_write_commits_total`, `thidua_write_actions_total`).
+    pub commits: u64,
+    pub committed_saves: u64,
 }
 
 impl P3 {
@@ -259,6 +263,17 @@ async fn officer_burst(
 }
 
 /// Inserts `n` rows, one per transaction, into a fresh SQLite file (WAL, synchronous=FULL).
+/// (commits, actions committed) so far, from the server's `/metrics`.
+async fn grouped(c: &mut Client) -> Res<(u64, u64)> {
+    let text = c.get("/metrics", None).await?.text();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<u64>().ok()))
+            .ok_or_else(|| BenchError(format!("/metrics has no {name}")))
+    };
+    Ok((value("thidua_write_commits_total ")?, value("thidua_write_actions_total ")?))
+}
+
 pub async fn raw_commits(dir: &Path, n: usize) -> Res<f64> {
     let path = dir.join("raw-commits.db");
     crate::generate::remove_sqlite(&path)?;
@@ -349,6 +364,7 @@ pub async fn run(bin: &Path, db_path: &Path, dir: &Path, cfg: Config) -> Res<P3>
         set.spawn(officer_burst(addr, o, s, v, cfg, 1 + i as u64, barrier.clone()));
     }
     let cpu0 = server.cpu_secs();
+    let grouped0 = grouped(&mut c).await?;
     barrier.wait().await;
     let t = Instant::now();
     let mut p =
@@ -372,6 +388,8 @@ pub async fn run(bin: &Path, db_path: &Path, dir: &Path, cfg: Config) -> Res<P3>
     }
     p.burst_secs = t.elapsed().as_secs_f64();
     p.server_cpu = server.cpu_secs() - cpu0;
+    let grouped1 = grouped(&mut c).await?;
+    (p.commits, p.committed_saves) = (grouped1.0 - grouped0.0, grouped1.1 - grouped0.1);
     // a crash right after the last acknowledgement
     server.kill();
     latencies.sort();

@@ -230,11 +230,13 @@ pub fn section(r: &Run<'_>) -> String {
     );
     let _ = writeln!(
         s,
-        "| P3 the server's CPU during the burst | {:.1} CPU seconds in {:.1} s ({:.2} of the {} cores) | | | |",
+        "| P3 the server's CPU during the burst | {:.1} CPU seconds in {:.1} s ({:.2} of the {} cores); {} saves in {} commits | | | |",
         p3.server_cpu,
         p3.burst_secs,
         p3.server_cpu / p3.burst_secs,
-        m.cores
+        m.cores,
+        p3.committed_saves,
+        p3.commits
     );
     let _ = writeln!(
         s,

@@ -32,8 +32,8 @@ use crate::{Db, DbError, Result, Tx};
 
 /// The most actions one commit holds.
 pub const MAX_ACTIONS: usize = 64;
-/// How long a batch stays open for writers already waiting; also how long a
-/// writer waits for someone else to commit before it looks again itself.
+/// How long a batch stays open for writers already waiting: after this it is
+/// committed by the next writer to finish, or by a timer if none does.
 pub const MAX_OPEN: Duration = Duration::from_millis(20);
 
 /// The savepoint of the writer at work.
@@ -51,8 +51,9 @@ struct State {
     began: Option<Instant>,
     /// The writers of the open batch whose work is done, waiting for its outcome.
     done: Vec<oneshot::Sender<Result<(), String>>>,
-    /// A writer was dropped in the middle of its work: its savepoint must be
-    /// rolled back before anything else.
+    /// A writer's savepoint is open that no live writer owns (it was
+    /// dropped in the middle of its work): it must be rolled back before
+    /// anything else.
     abandoned: bool,
 }
 
@@ -111,22 +112,47 @@ impl Batcher {
         if let Db::Postgres(_) = self.0.db {
             return Ok(Batch { inner: Inner::Own(Some(self.0.db.begin().await?)) });
         }
-        let mut guard = {
-            self.0.waiting.fetch_add(1, Ordering::SeqCst);
-            let _w = Waiting(&self.0.waiting);
-            self.0.state.clone().lock_owned().await
-        };
-        settle(&mut guard).await;
-        if guard.tx.is_none() {
-            guard.tx = Some(self.0.db.begin().await?);
-            guard.began = Some(Instant::now());
-        }
-        let tx = guard.tx.as_mut().expect("opened above");
-        if let Err(e) = tx.exec(SAVEPOINT, vec![]).await {
-            fail(&mut guard, &e).await;
-            return Err(e);
-        }
-        Ok(Batch { inner: Inner::Shared { guard: Some(guard), b: self.clone() } })
+        // The turn is taken and the savepoint opened by a task of its own: a
+        // request given up meanwhile never leaves a savepoint nobody knows
+        // of (the task marks it to be rolled back until a `Batch` owns it).
+        let b = self.clone();
+        let turn = tokio::spawn(async move {
+            let mut g = {
+                b.0.waiting.fetch_add(1, Ordering::SeqCst);
+                let _w = Waiting(&b.0.waiting);
+                b.0.state.clone().lock_owned().await
+            };
+            settle(&mut g).await;
+            if g.tx.is_none() {
+                g.tx = Some(b.0.db.begin().await?);
+                g.began = Some(Instant::now());
+                b.flush_later(g.batch);
+            }
+            let tx = g.tx.as_mut().expect("opened above");
+            if let Err(e) = tx.exec(SAVEPOINT, vec![]).await {
+                fail(&mut g, &e).await;
+                return Err(e);
+            }
+            g.abandoned = true;
+            Ok(g)
+        });
+        let mut g = turn.await.map_err(|e| DbError::Other(format!("a writer's turn failed: {e}")))??;
+        g.abandoned = false;
+        Ok(Batch { inner: Inner::Shared { guard: Some(g), b: self.clone() } })
+    }
+
+    /// Commits batch `batch` after [`MAX_OPEN`] if it is still open then:
+    /// every open transaction is committed in time even if the writers that
+    /// were to add to it gave up.
+    fn flush_later(&self, batch: u64) {
+        let b = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(MAX_OPEN).await;
+            let mut g = b.0.state.clone().lock_owned().await;
+            if g.batch == batch {
+                b.flush(&mut g).await;
+            }
+        });
     }
 
     /// (commits, actions committed) since the start, for the metrics.
@@ -210,37 +236,32 @@ impl Batch {
 
     /// Keeps this writer's work and returns once the commit that holds it is
     /// done (its error if that commit failed: then nothing of it is stored).
+    /// The savepoint is released and the batch committed by a task of its
+    /// own, which goes to its end even if this request is given up: the
+    /// other writers of the batch always learn the outcome.
     pub async fn commit(mut self) -> Result<()> {
         match &mut self.inner {
             Inner::Own(tx) => tx.take().expect("not yet finished").commit().await,
             Inner::Shared { guard, b } => {
                 let mut g = guard.take().expect("not yet finished");
                 let b = b.clone();
-                let released = match g.tx.as_mut() {
-                    Some(tx) => tx.exec(RELEASE, vec![]).await.map(|_| ()),
-                    None => Err(DbError::Other("the batch's transaction is gone".into())),
-                };
-                if let Err(e) = released {
-                    fail(&mut g, &e).await;
-                    return Err(e);
-                }
-                let (send, mut outcome) = oneshot::channel();
-                g.done.push(send);
-                let batch = g.batch;
-                b.flush_if_due(&mut g).await;
-                drop(g);
-                loop {
-                    match tokio::time::timeout(MAX_OPEN, &mut outcome).await {
-                        Ok(Ok(r)) => return r.map_err(DbError::Other),
-                        Ok(Err(_)) => return Err(DbError::Other("the batch ended without an outcome".into())),
-                        Err(_) => {
-                            // nobody committed in time (the writers that were waiting gave up): look again
-                            let mut g = b.0.state.clone().lock_owned().await;
-                            if g.batch == batch {
-                                b.flush(&mut g).await;
-                            }
-                        }
+                let (send, outcome) = oneshot::channel();
+                tokio::spawn(async move {
+                    let released = match g.tx.as_mut() {
+                        Some(tx) => tx.exec(RELEASE, vec![]).await.map(|_| ()),
+                        None => Err(DbError::Other("the batch's transaction is gone".into())),
+                    };
+                    if let Err(e) = released {
+                        fail(&mut g, &e).await;
+                        let _ = send.send(Err(e.to_string()));
+                        return;
                     }
+                    g.done.push(send);
+                    b.flush_if_due(&mut g).await;
+                });
+                match outcome.await {
+                    Ok(r) => r.map_err(DbError::Other),
+                    Err(_) => Err(DbError::Other("the batch ended without an outcome".into())),
                 }
             }
         }
@@ -253,16 +274,18 @@ impl Batch {
             Inner::Shared { guard, b } => {
                 let mut g = guard.take().expect("not yet finished");
                 let b = b.clone();
-                let undone = match g.tx.as_mut() {
-                    Some(tx) => undo(tx).await,
-                    None => Ok(()),
-                };
-                if let Err(e) = undone {
-                    fail(&mut g, &e).await;
-                    return Err(e);
-                }
-                b.flush_if_due(&mut g).await;
-                Ok(())
+                let done = tokio::spawn(async move {
+                    let undone = match g.tx.as_mut() {
+                        Some(tx) => undo(tx).await,
+                        None => Ok(()),
+                    };
+                    if let Err(e) = &undone {
+                        fail(&mut g, e).await;
+                    }
+                    b.flush_if_due(&mut g).await;
+                    undone
+                });
+                done.await.map_err(|e| DbError::Other(format!("a writer's rollback failed: {e}")))?
             }
         }
     }

@@ -81,7 +81,8 @@ pub async fn entries(tx: &mut Tx, group_year_id: i64) -> Result<Vec<EntryRow>> {
 /// For ranking many group-years, where the history is not shown. The
 /// database hands them over as one JSON array (one row instead of one per
 /// entry: the SQLite driver's cost is per row); an entry whose stage or
-/// value cannot be read is left out, as the chain's loading does.
+/// value is not one of ours is left out, as the chain's loading does, but a
+/// stored value that is not JSON at all fails the whole read.
 pub async fn entries_for_figures(tx: &mut Tx, group_year_id: i64) -> Result<Vec<ScoreEntry>> {
     let (json,): (String,) = match tx.backend() {
         Backend::Sqlite => {
@@ -188,14 +189,21 @@ pub async fn append_all(tx: &mut Tx, group_year_id: i64, entries: &[NewEntry]) -
                 e.at.clone()
             ]);
         }
-        sql.push_str(" RETURNING id");
-        let rows: Vec<(i64,)> = tx.all_dyn(sql, args).await?;
-        let mut got: Vec<i64> = rows.into_iter().map(|r| r.0).collect();
-        got.sort_unstable();
-        if got.len() != chunk.len() {
-            return Err(DbError::Other(format!("{} entries written, {} ids returned", chunk.len(), got.len())));
+        sql.push_str(" RETURNING id, unit_id, line_code");
+        let mut rows: Vec<(i64, i64, String)> = tx.all_dyn(sql, args).await?;
+        rows.sort_unstable_by_key(|r| r.0);
+        // what the ids are taken for is checked, not assumed: should the
+        // order ever differ, the write is refused (and rolled back by the
+        // caller) rather than any entry given another's id
+        let same =
+            rows.len() == chunk.len() && rows.iter().zip(chunk).all(|(r, e)| r.1 == e.unit_id && r.2 == e.line_code);
+        if !same {
+            return Err(DbError::Other(format!(
+                "{} entries written, the ids returned do not follow their order",
+                chunk.len()
+            )));
         }
-        ids.extend(got);
+        ids.extend(rows.into_iter().map(|r| r.0));
     }
     Ok(ids)
 }

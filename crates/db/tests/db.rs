@@ -344,3 +344,39 @@ async fn entries_appended_together_keep_their_order() {
     })
     .await;
 }
+
+/// A batch left open for a writer that then gives up is still committed (by
+/// its timer), and the writer that gave up leaves nothing.
+#[tokio::test]
+async fn a_batch_whose_next_writer_gives_up_is_committed_all_the_same() {
+    each_backend(|db| async move {
+        let batcher = thidua_db::batch::Batcher::new(db.clone());
+        let mut a = batcher.begin().await.expect("turn");
+        audit::append(a.tx(), entry(1)).await.expect("append");
+        // a second writer queues, then its request is given up
+        let queued = {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let mut b = batcher.begin().await.expect("turn");
+                audit::append(b.tx(), entry(2)).await.expect("append");
+                b.commit().await
+            })
+        };
+        tokio::task::yield_now().await;
+        queued.abort();
+        let done = tokio::time::timeout(std::time::Duration::from_secs(10), a.commit()).await;
+        assert!(matches!(done, Ok(Ok(()))), "the first writer is answered: {done:?}");
+        // the lock is free again: another writer gets its turn and commits
+        let mut c = batcher.begin().await.expect("turn");
+        audit::append(c.tx(), entry(3)).await.expect("append");
+        c.commit().await.expect("commit");
+        let mut tx = db.read().await.expect("read");
+        let objects: Vec<(String,)> =
+            tx.all("SELECT object_id FROM audit_log ORDER BY id", vec![]).await.expect("rows");
+        tx.rollback().await.expect("end");
+        let got: Vec<&str> = objects.iter().map(|o| o.0.as_str()).collect();
+        assert_eq!(got, ["1", "3"], "nothing of the writer that gave up");
+        assert!(matches!(audit::verify(&db).await.expect("verify"), Verdict::Intact(_)));
+    })
+    .await;
+}

@@ -688,8 +688,15 @@ async fn write_save(
     input: &SaveInput,
     note: &str,
 ) -> Result<(Sheet, Vec<EntryRow>, String), Refusal> {
+    // PostgreSQL: the group-year's lock before anything is read (a save, a
+    // submission or finalising committed while this one waited must be seen);
+    // SQLite: the batch's transaction already is the lock
+    if tx.backend() == thidua_db::Backend::Postgres
+        && let Some(gy) = q::find_group_year(tx, group_id, year).await?
+    {
+        sc::lock(tx, gy).await?;
+    }
     let (y, newer) = st.years.in_batch(tx, group_id, year).await?;
-    sc::lock(tx, y.gy).await?;
     let t = y.target(Some(unit_id));
     if let Err(denied) = decide(&ctx.actor, Action::ViewSheet, &t) {
         return Err(Refusal::Denied {

@@ -237,7 +237,10 @@ impl Year {
             }
         })
         .await
-        .map_err(|e| vec![Invalid::new("Điểm", format!("Không tính được điểm: {e}"))])?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "computing a unit's figures failed");
+            vec![Invalid::new("Điểm", "Chưa tính được điểm lúc này: hãy tải lại trang sau ít phút.")]
+        })?;
         self.computed.own_selfs.lock().unwrap_or_else(|p| p.into_inner()).insert(unit, r.clone());
         r
     }

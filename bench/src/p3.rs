@@ -206,24 +206,24 @@ async fn officer_burst(
     let mut run = OfficerRun { latencies: vec![], ok: 0, failed: vec![], acked: vec![] };
     start.wait().await;
     let path = format!("{}/save", sheet_path(&o));
+    // the leaf lines that can be scored (positions in the sheet's lines): found once
+    let leaves: Vec<usize> = view["lines"]
+        .as_array()
+        .map(|ls| {
+            (0..ls.len())
+                .filter(|i| ls[*i]["leaf"].as_bool() == Some(true))
+                .filter(|i| ls[*i]["method"].as_str() != Some("target") || ls[*i]["target"].is_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    if leaves.is_empty() {
+        return Err(BenchError(format!("{}: the sheet has no lines", o.username)));
+    }
     for round in 0..cfg.saves {
-        let leaves: Vec<Value> = view["lines"]
-            .as_array()
-            .map(|ls| {
-                ls.iter()
-                    .filter(|l| l["leaf"].as_bool() == Some(true))
-                    .filter(|l| l["method"].as_str() != Some("target") || l["target"].is_string())
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        if leaves.is_empty() {
-            return Err(BenchError(format!("{}: the sheet has no lines", o.username)));
-        }
         let mut inputs = Vec::new();
         let mut expected = Vec::new();
         for k in 0..cfg.lines.min(leaves.len()) {
-            let l = &leaves[(round * cfg.lines + k + seed as usize) % leaves.len()];
+            let l = &view["lines"][leaves[(round * cfg.lines + k + seed as usize) % leaves.len()]];
             if let Some((input, raw)) = change(l, &mut rng, round) {
                 expected.push((l["code"].as_str().unwrap_or("").to_string(), raw));
                 inputs.push(input);
@@ -236,13 +236,24 @@ async fn officer_burst(
         match r {
             Ok(r) if r.status == StatusCode::OK => {
                 run.ok += 1;
-                view = r.json()?;
+                // the answer: the lines saved, each with its new entry and value
+                let saved: Value = r.json()?;
+                let saved = saved["lines"].as_array().cloned().unwrap_or_default();
                 for (code, raw) in expected {
-                    let line = view["lines"].as_array().and_then(|ls| ls.iter().find(|l| l["code"] == code.as_str()));
-                    let Some(id) = line.and_then(|l| l["base_seq"].as_i64()) else {
+                    let Some(s) = saved.iter().find(|l| l["code"] == code.as_str()) else {
+                        run.failed.push(format!("{}: save acknowledged but {code} is not in the answer", o.username));
+                        continue;
+                    };
+                    let Some(id) = s["base_seq"].as_i64() else {
                         run.failed.push(format!("{}: save acknowledged but {code} has no entry", o.username));
                         continue;
                     };
+                    if let Some(l) =
+                        view["lines"].as_array_mut().and_then(|ls| ls.iter_mut().find(|l| l["code"] == code.as_str()))
+                    {
+                        l["base_seq"] = s["base_seq"].clone();
+                        l["value"] = s["value"].clone();
+                    }
                     run.acked.push((id, o.unit_id, code, raw));
                 }
             }

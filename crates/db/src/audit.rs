@@ -87,14 +87,54 @@ pub async fn head_id(tx: &mut Tx) -> Result<i64> {
     Ok(id.map(|r| r.0).unwrap_or(0))
 }
 
-/// What changed after the entry `after_id`: (id, action, object type,
-/// object id) of at most `limit` entries, oldest first.
-pub async fn since(tx: &mut Tx, after_id: i64, limit: i64) -> Result<Vec<(i64, String, String, String)>> {
-    tx.all(
-        "SELECT id, action, object_type, object_id FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
-        args![after_id, limit],
-    )
-    .await
+/// The log's head and what came after the entry `after_id`, read in one
+/// statement (so both are of the same moment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since {
+    /// The id of the log's last entry (0 for an empty log), as [`head_id`].
+    pub head: i64,
+    /// Entries after `after_id` looked at (at most the limit + 1).
+    pub entries: i64,
+    /// Of them, those of the action `kept` on the object type `kept_on`.
+    pub kept: i64,
+    /// Of them, those that change nothing: a denial (`denied:…`) or one of `harmless`.
+    pub harmless: i64,
+}
+
+impl Since {
+    /// More entries than the limit were found after `after_id`.
+    pub fn beyond(&self, limit: i64) -> bool {
+        self.entries > limit
+    }
+
+    /// Entries that are neither `kept` nor harmless.
+    pub fn others(&self) -> i64 {
+        self.entries - self.kept - self.harmless
+    }
+}
+
+/// The log's head and a count of the entries after `after_id` (looking at
+/// `limit` + 1 at most): of the action `kept.0` on object type `kept.1`, of
+/// the harmless ones (denials and the actions `harmless`), and the rest.
+/// One statement instead of reading the entries: a cache that stays valid
+/// through some actions asks this on every read.
+pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), harmless: &[&str]) -> Result<Since> {
+    let list: Vec<String> = (0..harmless.len()).map(|i| format!("${}", i + 5)).collect();
+    let harmless_sql = if list.is_empty() { "FALSE".to_string() } else { format!("c.action IN ({})", list.join(", ")) };
+    let sql = format!(
+        "SELECT COALESCE((SELECT last_id FROM audit_head WHERE id = 1), 0), COUNT(*), \
+         COALESCE(SUM(CASE WHEN c.action = $3 AND c.object_type = $4 THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN c.action LIKE 'denied:%' OR {harmless_sql} THEN 1 ELSE 0 END), 0) \
+         FROM (SELECT action, object_type FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2) AS c"
+    );
+    let mut a = args![after_id, limit.saturating_add(1), kept.0.to_string(), kept.1.to_string()];
+    for h in harmless {
+        a.push(h.to_string().into());
+    }
+    // an aggregate without GROUP BY always gives its one row
+    let (head, entries, kept, harmless): (i64, i64, i64, i64) =
+        tx.opt_dyn(sql, a).await?.ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Since { head, entries, kept, harmless })
 }
 
 /// Appends an entry inside the caller's transaction. Writers are serialised

@@ -65,6 +65,32 @@ struct Shared {
     /// Commits made and actions committed (for the metrics).
     commits: AtomicUsize,
     actions: AtomicUsize,
+    /// SQLite: the thread the writes run on ([`Batcher::run`]).
+    writer: Option<WriterThread>,
+}
+
+/// A thread of its own with a single-threaded runtime, where the writes of
+/// the batch run: between two statements a writer is taken up again at once,
+/// instead of waiting behind every request the server's threads are busy
+/// with (the batch's transaction, and so every writer queued for it, waits
+/// for each of its statements). It stops when the [`Batcher`] is dropped.
+struct WriterThread {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl WriterThread {
+    fn start() -> std::io::Result<WriterThread> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new().name("thidua-writer".into()).spawn(move || {
+            rt.block_on(async {
+                let _ = stopped.await;
+            })
+        })?;
+        Ok(WriterThread { handle, _stop: stop })
+    }
 }
 
 /// Queues and groups the write transactions of one process (see the module).
@@ -98,13 +124,35 @@ impl Drop for Waiting<'_> {
 
 impl Batcher {
     pub fn new(db: Db) -> Batcher {
+        let writer = match db {
+            Db::Sqlite(_) => match WriterThread::start() {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no thread of its own for the writes: they run with the requests");
+                    None
+                }
+            },
+            Db::Postgres(_) => None,
+        };
         Batcher(Arc::new(Shared {
+            writer,
             db,
             state: Arc::new(Mutex::new(State::default())),
             waiting: AtomicUsize::new(0),
             commits: AtomicUsize::new(0),
             actions: AtomicUsize::new(0),
         }))
+    }
+
+    /// Runs a writer (its turn, its part of the batch, its outcome) on the
+    /// writes' own thread (SQLite), or where it is (PostgreSQL: every writer
+    /// has its own transaction). It runs to its end even if the caller gives
+    /// up waiting for it.
+    pub async fn run<T: Send + 'static>(&self, writer: impl Future<Output = T> + Send + 'static) -> Result<T> {
+        match &self.0.writer {
+            Some(w) => w.handle.spawn(writer).await.map_err(|e| DbError::Other(format!("a writer failed: {e}"))),
+            None => Ok(writer.await),
+        }
     }
 
     /// Waits for this writer's turn and opens its part of the batch.

@@ -377,6 +377,17 @@ impl Tx {
     }
 }
 
+impl Db {
+    /// One statement that only reads, outside any transaction (a statement
+    /// is consistent on its own): one trip to the database instead of three.
+    pub async fn read_one<T: Record>(&self, sql: &'static str, args: Vec<Arg>) -> Result<Option<T>> {
+        Ok(match self {
+            Db::Sqlite(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?,
+            Db::Postgres(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?,
+        })
+    }
+}
+
 /// Now, as stored: UTC, microseconds, `Z`.
 pub fn now() -> String {
     stamp(chrono::Utc::now())

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use thidua_core::policy::{Grant, Role};
 
-use crate::{Result, Tx, args, now};
+use crate::{Backend, Db, DbError, Result, Tx, args, now};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct UserRow {
@@ -144,6 +144,99 @@ pub async fn insert_session(tx: &mut Tx, s: &SessionRow) -> Result<u64> {
 
 pub async fn session(tx: &mut Tx, id_hash: &str) -> Result<Option<SessionRow>> {
     tx.opt("SELECT * FROM sessions WHERE id_hash = $1", args![id_hash]).await
+}
+
+/// A session with its user and the user's grants, as every request reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct SignedInRow {
+    id_hash: String,
+    user_id: i64,
+    csrf_token: String,
+    created_at: String,
+    last_seen_at: String,
+    expires_at: String,
+    ip: String,
+    user_agent: String,
+    username: String,
+    full_name: String,
+    password_hash: String,
+    disabled: bool,
+    user_created_at: String,
+    password_changed_at: String,
+    /// The grants as a JSON array of arrays, in the columns' order of [`GrantRow`].
+    grants: String,
+}
+
+type GrantCells = (i64, i64, String, Option<i64>, Option<i64>, Option<String>, Option<i64>);
+
+/// The session of `id_hash` with its user and the user's grants (by id), in
+/// one statement outside a transaction: what every signed-in request reads.
+/// None when there is no such session (or its user is gone).
+pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, UserRow, Vec<GrantRow>)>> {
+    let row: Option<SignedInRow> = match db.backend() {
+        Backend::Sqlite => {
+            db.read_one(
+                "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
+                 s.user_agent, u.username, u.full_name, u.password_hash, u.disabled, u.created_at AS user_created_at, \
+                 u.password_changed_at, (SELECT COALESCE(json_group_array(json_array(g.id, g.user_id, g.role, \
+                 g.authority_id, g.unit_id, g.scope_name, g.unit_authority_id)), '[]') FROM (SELECT g.id, g.user_id, \
+                 g.role, g.authority_id, g.unit_id, COALESCE(un.name, a.name) AS scope_name, \
+                 un.authority_id AS unit_authority_id FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id \
+                 LEFT JOIN units un ON un.id = g.unit_id WHERE g.user_id = s.user_id ORDER BY g.id) AS g) AS grants \
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
+                args![id_hash],
+            )
+            .await?
+        }
+        Backend::Postgres => {
+            db.read_one(
+                "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
+                 s.user_agent, u.username, u.full_name, u.password_hash, u.disabled, u.created_at AS user_created_at, \
+                 u.password_changed_at, (SELECT COALESCE(json_agg(json_build_array(g.id, g.user_id, g.role, \
+                 g.authority_id, g.unit_id, COALESCE(un.name, a.name), un.authority_id) ORDER BY g.id)::text, '[]') \
+                 FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id \
+                 LEFT JOIN units un ON un.id = g.unit_id WHERE g.user_id = s.user_id) AS grants \
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
+                args![id_hash],
+            )
+            .await?
+        }
+    };
+    let Some(r) = row else { return Ok(None) };
+    let cells: Vec<GrantCells> =
+        serde_json::from_str(&r.grants).map_err(|e| DbError::Other(format!("grants of user {}: {e}", r.user_id)))?;
+    let grants = cells
+        .into_iter()
+        .map(|(id, user_id, role, authority_id, unit_id, scope_name, unit_authority_id)| GrantRow {
+            id,
+            user_id,
+            role,
+            authority_id,
+            unit_id,
+            scope_name,
+            unit_authority_id,
+        })
+        .collect();
+    let user = UserRow {
+        id: r.user_id,
+        username: r.username,
+        full_name: r.full_name,
+        password_hash: r.password_hash,
+        disabled: r.disabled,
+        created_at: r.user_created_at,
+        password_changed_at: r.password_changed_at,
+    };
+    let session = SessionRow {
+        id_hash: r.id_hash,
+        user_id: r.user_id,
+        csrf_token: r.csrf_token,
+        created_at: r.created_at,
+        last_seen_at: r.last_seen_at,
+        expires_at: r.expires_at,
+        ip: r.ip,
+        user_agent: r.user_agent,
+    };
+    Ok(Some((session, user, grants)))
 }
 
 pub async fn touch_session(tx: &mut Tx, id_hash: &str, at: &str) -> Result<u64> {

@@ -55,6 +55,53 @@ fn entry(n: usize) -> Entry {
     }
 }
 
+/// The log's head and the count of what came after an id, by kind, in one
+/// statement: what the cache of group-years asks on every read.
+#[tokio::test]
+async fn the_log_since_an_entry_is_counted_by_kind() {
+    each_backend(|db| async move {
+        let harmless = ["login", "logout"];
+        let kept = ("score.save", "unit");
+        let mut tx = db.read().await.expect("tx");
+        let empty = audit::since(&mut tx, 0, 10, kept, &harmless).await.expect("since");
+        assert_eq!(empty, audit::Since { head: 0, entries: 0, kept: 0, harmless: 0 });
+        tx.rollback().await.expect("rollback");
+        let mut tx = db.begin().await.expect("tx");
+        let kinds = [
+            ("login", "user"),
+            ("score.save", "unit"),
+            ("denied:view_sheet", "unit"),
+            ("score.save", "group"),
+            ("score.save", "unit"),
+            ("logout", "user"),
+            ("score.submit", "unit"),
+        ];
+        for (n, (action, object_type)) in kinds.iter().enumerate() {
+            let mut e = entry(n);
+            e.action = action.to_string();
+            e.object_type = object_type.to_string();
+            audit::append(&mut tx, e).await.expect("append");
+        }
+        tx.commit().await.expect("commit");
+        let mut tx = db.read().await.expect("tx");
+        let all = audit::since(&mut tx, 0, 10, kept, &harmless).await.expect("since");
+        assert_eq!(all, audit::Since { head: 7, entries: 7, kept: 2, harmless: 3 });
+        assert_eq!(all.others(), 2, "the save on a group and the submission");
+        assert!(!all.beyond(10) && all.beyond(6));
+        // from entry 4 on: a save, a sign-out, a submission
+        let later = audit::since(&mut tx, 4, 10, kept, &harmless).await.expect("since");
+        assert_eq!(later, audit::Since { head: 7, entries: 3, kept: 1, harmless: 1 });
+        // at most the limit + 1 are looked at
+        let few = audit::since(&mut tx, 0, 2, kept, &harmless).await.expect("since");
+        assert_eq!((few.head, few.entries, few.kept, few.harmless), (7, 3, 1, 2));
+        assert!(few.beyond(2));
+        let none = audit::since(&mut tx, 7, 10, kept, &[]).await.expect("since");
+        assert_eq!(none, audit::Since { head: 7, entries: 0, kept: 0, harmless: 0 });
+        tx.rollback().await.expect("rollback");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn both_schemas_have_the_same_tables_and_columns() {
     let s = sqlite().await;

@@ -89,14 +89,10 @@ pub struct SessionExpired;
 /// Returns Ok(None) when there is no valid session (and removes an expired one).
 pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta) -> AppResult<Option<Ctx>> {
     let id_hash = sha256_hex(raw);
-    let mut tx = st.db.read().await?;
-    let Some(s) = users::session(&mut tx, &id_hash).await? else {
-        tx.rollback().await?;
+    let Some((s, user, grants)) = users::signed_in(&st.db, &id_hash).await? else {
         return Ok(None);
     };
-    let user = users::user(&mut tx, s.user_id).await?;
-    let grants = users::grants_of(&mut tx, s.user_id).await?;
-    tx.rollback().await?;
+    let user = Some(user);
     let now = Utc::now();
     let last = thidua_db::parse_stamp(&s.last_seen_at).unwrap_or(now);
     let expires = thidua_db::parse_stamp(&s.expires_at).unwrap_or(now);

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use thidua_db::scores::EntryRow;
 use thidua_db::{Tx, audit};
 
 use crate::error::AppResult;
@@ -46,27 +47,25 @@ pub const RESTORED: Duration = Duration::from_secs(2);
 
 /// Log actions that change nothing a group-year holds.
 const HARMLESS: &[&str] = &["login", "login_failed", "login_throttled", "logout", "session.end", "user.password"];
+/// The log action (and object type) that only appends score entries.
+const SAVE: (&str, &str) = ("score.save", "unit");
 
 /// What the log entries since a kept group-year mean for it.
+#[derive(Debug, PartialEq, Eq)]
 enum Delta {
     Nothing,
     NewEntries,
     Reload,
 }
 
-fn delta(changes: &[(i64, String, String, String)]) -> Delta {
-    let mut d = Delta::Nothing;
-    for (_, action, object_type, _) in changes {
-        if action.starts_with("denied:") || HARMLESS.contains(&action.as_str()) {
-            continue;
-        }
-        if action == "score.save" && object_type == "unit" {
-            d = Delta::NewEntries;
-            continue;
-        }
-        return Delta::Reload;
+fn delta(s: &audit::Since) -> Delta {
+    if s.beyond(MAX_DELTA) || s.others() > 0 {
+        Delta::Reload
+    } else if s.kept > 0 {
+        Delta::NewEntries
+    } else {
+        Delta::Nothing
     }
-    d
 }
 
 struct Slot {
@@ -77,14 +76,30 @@ struct Slot {
     kept_at: Instant,
     used: u64,
     year: Arc<Year>,
+    /// The group-year's score entries committed after `year`'s last one, in
+    /// id order (saves acknowledged since the copy was made): a read that
+    /// shows the group-year takes them into a new copy; a save only needs
+    /// its own unit's.
+    extra: Extra,
 }
+
+/// Score entries kept beside a copy of a group-year, shared (not copied) by the saves that read them.
+type Extra = Arc<Vec<Arc<EntryRow>>>;
 
 /// What [`Years::slot`] finds.
 struct Kept {
     stamp: i64,
     year: Arc<Year>,
+    extra: Extra,
     loaded_at: Instant,
     kept_at: Instant,
+}
+
+impl Kept {
+    /// The id of the last score entry this copy holds.
+    fn last_row_id(&self) -> i64 {
+        self.extra.last().map(|r| r.id).unwrap_or_else(|| self.year.last_row_id())
+    }
 }
 
 /// The kept group-years by (group, year), with a use counter, and the locks
@@ -103,12 +118,85 @@ pub struct Years {
     counts: [AtomicU64; 3],
 }
 
+/// The group-year as a write in a batch sees it ([`Years::in_batch`]).
+pub(crate) struct InBatch {
+    /// The kept copy (or one loaded for this write alone).
+    pub year: Arc<Year>,
+    /// The score entries of the group-year after `year`'s last one, in id
+    /// order: those kept beside the copy, then those read after them.
+    kept: Extra,
+    read: Vec<EntryRow>,
+    /// The log's head the write read: after its own log entry (the head + 1,
+    /// if nothing came between) the group-year is `year` with the entries after it and
+    /// what the write appended ([`Years::saved`]).
+    pub stamp: i64,
+}
+
+impl InBatch {
+    /// The score entries after the copy's last one, in id order.
+    pub fn newer(&self) -> impl Iterator<Item = &EntryRow> {
+        self.kept.iter().map(|r| r.as_ref()).chain(self.read.iter())
+    }
+
+    /// The entry `id` among those after the copy.
+    pub fn row(&self, id: i64) -> Option<&EntryRow> {
+        match self.kept.binary_search_by_key(&id, |r| r.id) {
+            Ok(i) => self.kept.get(i).map(|r| r.as_ref()),
+            Err(_) => self.read.binary_search_by_key(&id, |r| r.id).ok().and_then(|i| self.read.get(i)),
+        }
+    }
+}
+
 impl Years {
     /// The group-year as of `tx`'s snapshot: from the cache when nothing was
     /// committed since it was loaded, else loaded in `tx` and kept.
     pub(crate) async fn get(&self, tx: &mut Tx, group_id: i64, year: i32) -> AppResult<Arc<Year>> {
-        let (y, newer) = self.read(tx, group_id, year, true).await?;
-        debug_assert!(newer.is_empty());
+        let day = crate::ops::today();
+        let found = self.slot(group_id, year, day);
+        let since = audit::since(tx, found.as_ref().map_or(i64::MAX, |k| k.stamp), MAX_DELTA, SAVE, HARMLESS).await?;
+        let stamp = since.head;
+        if let Some(y) = self.kept_at_least(group_id, year, day, stamp) {
+            return Ok(y);
+        }
+        // One request at a time brings a group-year up to date; the others
+        // waiting for it then find it kept.
+        let _turn = self.turn(group_id, year).lock_owned().await;
+        if let Some(y) = self.kept_at_least(group_id, year, day, stamp) {
+            return Ok(y);
+        }
+        // The copy kept now: made whole when its entries are kept beside it
+        // (it is as of the log), or brought up to date when the log says
+        // only saves came since (a copy kept meanwhile is newer than the one
+        // looked at: the entries since it are among those).
+        let kept = match (found, self.slot(group_id, year, day)) {
+            (_, Some(k)) if k.stamp == stamp || (k.stamp > stamp && k.kept_at.elapsed() < RESTORED) => Some((k, false)),
+            (Some(f), Some(k)) if f.stamp <= k.stamp && k.stamp < stamp && delta(&since) != Delta::Reload => {
+                Some((k, true))
+            }
+            _ => None,
+        };
+        if let Some((k, behind)) = kept {
+            let mut rows: Vec<EntryRow> = k.extra.iter().map(|r| r.as_ref().clone()).collect();
+            if behind {
+                rows.extend(thidua_db::scores::entries_after(tx, k.year.gy, k.last_row_id()).await?);
+            }
+            // brought up to date, not loaded: the age counts from the load
+            self.counts[1].fetch_add(1, Ordering::Relaxed);
+            let y = if rows.is_empty() {
+                k.year
+            } else {
+                // a copy of the whole group-year: off the async threads (see `Year::with_self_result`)
+                let base = k.year;
+                tokio::task::spawn_blocking(move || Arc::new(base.with_new_entries(rows)))
+                    .await
+                    .map_err(|e| crate::error::AppError::Internal(format!("group-year copy: {e}")))?
+            };
+            self.keep(group_id, year, stamp.max(k.stamp), day, k.loaded_at, y.clone(), Arc::default());
+            return Ok(y);
+        }
+        let y = Arc::new(load(tx, group_id, year).await?);
+        self.counts[2].fetch_add(1, Ordering::Relaxed);
+        self.keep(group_id, year, stamp, day, Instant::now(), y.clone(), Arc::default());
         Ok(y)
     }
 
@@ -117,98 +205,78 @@ impl Years {
     /// kept copy and the score entries appended after it that `tx` sees
     /// (none when it had to be loaded). Nothing is kept, since what `tx`
     /// sees may yet be rolled back; and no copy of the whole group-year is
-    /// made while the batch waits: the write needs only its own unit's entries.
-    pub(crate) async fn in_batch(
-        &self,
-        tx: &mut Tx,
-        group_id: i64,
-        year: i32,
-    ) -> AppResult<(Arc<Year>, Vec<thidua_db::scores::EntryRow>)> {
-        self.read(tx, group_id, year, false).await
-    }
-
-    /// The group-year and, when not `keep`, the entries appended after it.
-    async fn read(
-        &self,
-        tx: &mut Tx,
-        group_id: i64,
-        year: i32,
-        keep: bool,
-    ) -> AppResult<(Arc<Year>, Vec<thidua_db::scores::EntryRow>)> {
-        // The id first, then the data: what is loaded is at least as new as the id.
-        let stamp = audit::head_id(tx).await?;
+    /// made while the batch waits: the write needs only its own unit's
+    /// entries. Once the write is committed, [`Years::saved`] keeps what it saw.
+    pub(crate) async fn in_batch(&self, tx: &mut Tx, group_id: i64, year: i32) -> AppResult<InBatch> {
         let day = crate::ops::today();
-        if let Some(y) = self.kept_at_least(group_id, year, day, stamp, keep) {
-            return Ok((y, vec![]));
-        }
-        // One request at a time brings a group-year up to date; the others
-        // waiting for it then find it kept. A write in a batch does not wait:
-        // what it reads is not kept.
-        let turn = if keep { Some(self.turn(group_id, year).lock_owned().await) } else { None };
-        if turn.is_some()
-            && let Some(y) = self.kept_at_least(group_id, year, day, stamp, keep)
-        {
-            return Ok((y, vec![]));
-        }
-        let kept = match self.slot(group_id, year, day) {
-            Some(k) if k.stamp < stamp && stamp - k.stamp <= MAX_DELTA => Some(k),
-            _ => None,
-        };
-        if let Some(k) = kept {
-            let changes = audit::since(tx, k.stamp, MAX_DELTA).await?;
-            let parts = match delta(&changes) {
-                Delta::Nothing => Some((k.year, vec![])),
-                Delta::NewEntries => {
-                    Some((k.year.clone(), thidua_db::scores::entries_after(tx, k.year.gy, k.year.last_row_id()).await?))
-                }
-                Delta::Reload => None,
-            };
-            if let Some((y, rows)) = parts {
-                // brought up to date, not loaded: the age counts from the load
-                self.counts[1].fetch_add(1, Ordering::Relaxed);
-                if !keep {
-                    return Ok((y, rows));
-                }
-                let y = if rows.is_empty() {
-                    y
+        let found = self.slot(group_id, year, day);
+        let since = audit::since(tx, found.as_ref().map_or(i64::MAX, |k| k.stamp), MAX_DELTA, SAVE, HARMLESS).await?;
+        let stamp = since.head;
+        if let Some(k) = found {
+            let current = k.stamp == stamp || (k.stamp > stamp && k.kept_at.elapsed() < RESTORED);
+            if current || (k.stamp < stamp && delta(&since) != Delta::Reload) {
+                let read = if current {
+                    self.counts[0].fetch_add(1, Ordering::Relaxed);
+                    vec![]
                 } else {
-                    // a copy of the whole group-year: off the async threads (see `Year::with_self_result`)
-                    tokio::task::spawn_blocking(move || Arc::new(y.with_new_entries(rows)))
-                        .await
-                        .map_err(|e| crate::error::AppError::Internal(format!("group-year copy: {e}")))?
+                    self.counts[1].fetch_add(1, Ordering::Relaxed);
+                    thidua_db::scores::entries_after(tx, k.year.gy, k.last_row_id()).await?
                 };
-                self.keep(group_id, year, stamp, day, k.loaded_at, y.clone());
-                return Ok((y, vec![]));
+                return Ok(InBatch { year: k.year, kept: k.extra, read, stamp });
             }
         }
         let y = Arc::new(load(tx, group_id, year).await?);
         self.counts[2].fetch_add(1, Ordering::Relaxed);
-        if keep {
-            self.keep(group_id, year, stamp, day, Instant::now(), y.clone());
-        }
-        Ok((y, vec![]))
+        Ok(InBatch { year: y, kept: Arc::default(), read: vec![], stamp })
     }
 
-    /// The kept group-year if it is as of `stamp` or newer. Newer happens when
-    /// another request, whose snapshot began later, kept it in the meantime:
-    /// it is then at most a moment newer, and what it holds is committed. A
-    /// copy newer than the log that was kept longer ago than [`RESTORED`]
-    /// means the log went back (a database restored under a running server):
-    /// the cache starts again.
-    fn kept_at_least(
-        &self,
-        group_id: i64,
-        year: i32,
-        day: chrono::NaiveDate,
-        stamp: i64,
-        keep: bool,
-    ) -> Option<Arc<Year>> {
+    /// A save committed: its log entry is `logged`, and the group-year is
+    /// `seen` (as [`Years::in_batch`] gave it) with the entries the save
+    /// appended. When nothing else was logged between (`logged` is the head
+    /// it read + 1) and the cache still holds that copy, the copy is kept as
+    /// of `logged` with these entries: the next reads need not look for them.
+    pub(crate) fn saved(&self, group_id: i64, year: i32, seen: InBatch, appended: Vec<EntryRow>, logged: i64) {
+        if logged != seen.stamp + 1 {
+            return;
+        }
+        let mut g = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(s) = g.by_key.get_mut(&(group_id, year)) else { return };
+        if !Arc::ptr_eq(&s.year, &seen.year) || s.stamp >= logged || s.day != crate::ops::today() {
+            return;
+        }
+        // what the save saw after the copy starts with what the slot has
+        if seen.kept.len() > s.extra.len() || seen.kept.iter().zip(s.extra.iter()).any(|(a, b)| a.id != b.id) {
+            return;
+        }
+        let mut rows: Vec<Arc<EntryRow>> = seen.kept.iter().cloned().collect();
+        rows.extend(seen.read.into_iter().map(Arc::new));
+        rows.extend(appended.into_iter().map(Arc::new));
+        if rows.len() < s.extra.len() {
+            return;
+        }
+        s.extra = Arc::new(rows);
+        s.stamp = logged;
+        s.kept_at = Instant::now();
+    }
+
+    /// The kept group-year, as a whole, if it is as of `stamp` or newer.
+    /// Newer happens when another request, whose snapshot began later, kept
+    /// it in the meantime: it is then at most a moment newer, and what it
+    /// holds is committed. A copy newer than the log that was kept longer
+    /// ago than [`RESTORED`] means the log went back (a database restored
+    /// under a running server): the cache starts again. A copy with entries
+    /// kept beside it is made whole (a copy of the group-year) and kept so.
+    fn kept_at_least(&self, group_id: i64, year: i32, day: chrono::NaiveDate, stamp: i64) -> Option<Arc<Year>> {
         let k = self.slot(group_id, year, day)?;
         if k.stamp == stamp || (k.stamp > stamp && k.kept_at.elapsed() < RESTORED) {
+            if !k.extra.is_empty() {
+                // made whole below, by the request whose turn it is
+                return None;
+            }
             self.counts[0].fetch_add(1, Ordering::Relaxed);
             return Some(k.year);
         }
-        if k.stamp > stamp && keep {
+        if k.stamp > stamp {
             self.forget(group_id, year);
         }
         None
@@ -234,10 +302,26 @@ impl Years {
             return None;
         }
         s.used = tick;
-        Some(Kept { stamp: s.stamp, year: s.year.clone(), loaded_at: s.loaded_at, kept_at: s.kept_at })
+        Some(Kept {
+            stamp: s.stamp,
+            year: s.year.clone(),
+            extra: s.extra.clone(),
+            loaded_at: s.loaded_at,
+            kept_at: s.kept_at,
+        })
     }
 
-    fn keep(&self, group_id: i64, year: i32, stamp: i64, day: chrono::NaiveDate, loaded_at: Instant, y: Arc<Year>) {
+    #[allow(clippy::too_many_arguments)]
+    fn keep(
+        &self,
+        group_id: i64,
+        year: i32,
+        stamp: i64,
+        day: chrono::NaiveDate,
+        loaded_at: Instant,
+        y: Arc<Year>,
+        extra: Extra,
+    ) {
         let mut g = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         g.tick += 1;
         let tick = g.tick;
@@ -252,7 +336,10 @@ impl Years {
         if g.by_key.get(&(group_id, year)).is_some_and(|s| s.stamp > stamp) {
             return;
         }
-        g.by_key.insert((group_id, year), Slot { stamp, day, loaded_at, kept_at: Instant::now(), used: tick, year: y });
+        g.by_key.insert(
+            (group_id, year),
+            Slot { stamp, day, loaded_at, kept_at: Instant::now(), used: tick, year: y, extra },
+        );
     }
 
     fn forget(&self, group_id: i64, year: i32) {
@@ -294,18 +381,17 @@ impl Years {
 mod tests {
     use super::*;
 
-    fn c(action: &str, object_type: &str) -> (i64, String, String, String) {
-        (1, action.into(), object_type.into(), "7".into())
+    fn since(entries: i64, kept: i64, harmless: i64) -> audit::Since {
+        audit::Since { head: 100, entries, kept, harmless }
     }
 
     #[test]
     fn only_denials_sign_ins_and_saves_keep_a_group_year() {
-        assert!(matches!(delta(&[]), Delta::Nothing));
-        assert!(matches!(delta(&[c("denied:view_sheet", "unit"), c("login", "user")]), Delta::Nothing));
-        assert!(matches!(delta(&[c("login", "user"), c("score.save", "unit")]), Delta::NewEntries));
-        for other in ["score.submit", "score.appraisal", "score.evidence_add", "membership.add", "covenant.target"] {
-            assert!(matches!(delta(&[c("score.save", "unit"), c(other, "unit")]), Delta::Reload), "{other}");
-        }
-        assert!(matches!(delta(&[c("score.save", "group")]), Delta::Reload));
+        assert_eq!(delta(&since(0, 0, 0)), Delta::Nothing);
+        assert_eq!(delta(&since(2, 0, 2)), Delta::Nothing);
+        assert_eq!(delta(&since(2, 1, 1)), Delta::NewEntries);
+        assert_eq!(delta(&since(3, 1, 1)), Delta::Reload);
+        assert_eq!(delta(&since(MAX_DELTA + 1, MAX_DELTA + 1, 0)), Delta::Reload);
+        assert_eq!(delta(&since(MAX_DELTA, MAX_DELTA, 0)), Delta::NewEntries);
     }
 }

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::AppResult;
-use crate::ops::scores::{self as ops, Preview, SaveInput, SheetView};
+use crate::ops::scores::{self as ops, Preview, SaveInput, SavedSheet, SheetView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,13 +31,13 @@ pub async fn get_sheet(
 
 #[utoipa::path(post, path = "/api/v1/groups/{id}/years/{year}/sheets/{unit_id}/save", tag = "Tự chấm điểm",
     params(("id" = i64, Path), ("year" = i32, Path), ("unit_id" = i64, Path)), request_body = SaveInput,
-    responses((status = 200, description = "Phiếu sau khi lưu nháp (mỗi dòng thay đổi thành một bản ghi mới); bị từ chối cả lần lưu (không lưu gì) nếu có giá trị sai, xung đột hay phiếu đã khóa", body = SheetView), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, description = "Các dòng vừa lưu nháp, mỗi dòng thay đổi thành một bản ghi mới (mã bản ghi là base_seq của lần lưu sau); tổng điểm và xếp loại xem ở phiếu (GET). Bị từ chối cả lần lưu (không lưu gì) nếu có giá trị sai, xung đột hay phiếu đã khóa", body = SavedSheet), (status = 403), (status = 404), (status = 422)))]
 pub async fn save(
     State(st): State<AppState>,
     ctx: Ctx,
     Path((id, year, unit_id)): Path<(i64, i32, i64)>,
     Json(i): Json<SaveInput>,
-) -> AppResult<Json<SheetView>> {
+) -> AppResult<Json<SavedSheet>> {
     Ok(Json(ops::save(&st, &ctx, id, year, unit_id, &i).await?))
 }
 

@@ -513,17 +513,14 @@ struct Planned {
 /// unit's with those appended after the group-year's copy (`newer`, by id).
 struct Known<'a> {
     entries: &'a wf::Entries,
-    newer: &'a [EntryRow],
+    seen: &'a crate::years::InBatch,
     y: &'a Year,
 }
 
 impl Known<'_> {
     /// The stored row of an entry.
     fn row(&self, seq: u64) -> Option<&EntryRow> {
-        match self.newer.binary_search_by_key(&(seq as i64), |r| r.id) {
-            Ok(i) => self.newer.get(i),
-            Err(_) => self.y.row(seq),
-        }
+        self.seen.row(seq as i64).or_else(|| self.y.row(seq))
     }
 }
 
@@ -629,14 +626,30 @@ pub async fn save(
     year: i32,
     unit_id: i64,
     input: &SaveInput,
-) -> AppResult<SheetView> {
+) -> AppResult<SavedSheet> {
     let note = input.note.split_whitespace().collect::<Vec<_>>().join(" ");
     if note.chars().count() > 1000 {
         return Err(AppError::invalid("Ghi chú", "Ghi chú quá dài (tối đa 1000 ký tự)."));
     }
     check_lines(&input.lines)?;
+    // the write, on the writes' own thread (it runs to its end even if this request is given up)
+    let (st, ctx, input) = (st.clone(), ctx.clone(), input.clone());
+    let writes = st.writes.clone();
+    writes.run(async move { save_in_batch(&st, &ctx, group_id, year, unit_id, &input, &note).await }).await?
+}
+
+/// A save's part of a batch of writes, its outcome and, once committed, what the cache may keep.
+async fn save_in_batch(
+    st: &AppState,
+    ctx: &Ctx,
+    group_id: i64,
+    year: i32,
+    unit_id: i64,
+    input: &SaveInput,
+    note: &str,
+) -> AppResult<SavedSheet> {
     let mut b = st.writes.begin().await?;
-    let written = match write_save(st, ctx, b.tx(), group_id, year, unit_id, input, &note).await {
+    let written = match write_save(st, ctx, b.tx(), group_id, year, unit_id, input, note).await {
         Ok(w) => w,
         Err(e) => {
             b.rollback().await?;
@@ -658,8 +671,49 @@ pub async fn save(
         }
     };
     b.commit().await?;
-    let (sh, rows, now) = written;
-    answer(st, ctx, year, (group_id, unit_id), || Sheet { y: Arc::new(sh.y.with_new_entries(rows)), ..sh }, &now).await
+    let Written { seen, appended, logged, answer } = written;
+    st.years.saved(group_id, year, seen, appended, logged);
+    Ok(answer)
+}
+
+/// What a save stored: each line it changed with its new entry. The sheet's
+/// figures are not computed again for it: the sheet (`GET`) shows them, and
+/// the preview computes them as the officer types.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SavedSheet {
+    pub group_id: i64,
+    pub year: i32,
+    pub unit_id: i64,
+    pub unit_name: String,
+    /// draft | reopened
+    pub state: String,
+    /// When the save was stored (UTC).
+    pub saved_at: String,
+    /// The lines this save changed, each with the id of its new entry: the
+    /// `base_seq` of the line's next save.
+    pub lines: Vec<SavedLine>,
+}
+
+/// A line a save changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SavedLine {
+    pub code: String,
+    /// The id of the new entry.
+    pub base_seq: i64,
+    /// The value as the sheet shows it, and the reason of a manual score.
+    pub value: String,
+    pub reason: String,
+}
+
+/// A save written in its part of a batch, to be acknowledged after the commit.
+struct Written {
+    /// The group-year the save was checked against.
+    seen: crate::years::InBatch,
+    /// The rows it appended.
+    appended: Vec<EntryRow>,
+    /// The id of its log entry.
+    logged: i64,
+    answer: SavedSheet,
 }
 
 /// Why a write in a batch was refused: a denial is recorded only after the
@@ -687,7 +741,7 @@ async fn write_save(
     unit_id: i64,
     input: &SaveInput,
     note: &str,
-) -> Result<(Sheet, Vec<EntryRow>, String), Refusal> {
+) -> Result<Written, Refusal> {
     // PostgreSQL: the group-year's lock before anything is read (a save, a
     // submission or finalising committed while this one waited must be seen);
     // SQLite: the batch's transaction already is the lock
@@ -696,7 +750,8 @@ async fn write_save(
     {
         sc::lock(tx, gy).await?;
     }
-    let (y, newer) = st.years.in_batch(tx, group_id, year).await?;
+    let seen = st.years.in_batch(tx, group_id, year).await?;
+    let y = seen.year.clone();
     let t = y.target(Some(unit_id));
     if let Err(denied) = decide(&ctx.actor, Action::ViewSheet, &t) {
         return Err(Refusal::Denied {
@@ -710,25 +765,45 @@ async fn write_save(
     let sheet = y.sheet(unit_id);
     let sh = Sheet { y, t, unit_id, unit_name, sheet, submitted_by: None, typed: None, own: None };
     let now = thidua_db::now();
-    // the unit's entries as the batch sees them
-    let mut own: Vec<ScoreEntry> = sh.y.entries.of_unit(unit_id).to_vec();
-    own.extend(newer.iter().filter(|r| r.unit_id == unit_id).filter_map(to_entry));
+    // the unit's entries on the lines saved, as the batch sees them
+    let codes: std::collections::HashSet<&str> = input.lines.iter().map(|l| l.line_code.trim()).collect();
+    let mut own: Vec<ScoreEntry> =
+        sh.y.entries.of_unit(unit_id).iter().filter(|e| codes.contains(e.line_code.as_str())).cloned().collect();
+    own.extend(
+        seen.newer().filter(|r| r.unit_id == unit_id && codes.contains(r.line_code.as_str())).filter_map(to_entry),
+    );
     let own = wf::Entries::new(own);
-    let known = Known { entries: &own, newer: &newer, y: &sh.y };
+    let known = Known { entries: &own, seen: &seen, y: &sh.y };
     let p = plan(ctx, &sh, &known, year, input, note, &now)?;
-    // the fallback answer's entries: those the batch saw after the kept copy, then these
-    let mut rows = newer;
     let ids = super::chain::append_all(tx, sh.y.gy, &p.changed).await?;
+    let table = the_table(&sh, year)?;
+    let mut appended = Vec::with_capacity(ids.len());
+    let mut lines = Vec::with_capacity(ids.len());
     for (e, id) in p.changed.iter().zip(ids) {
-        rows.push(super::chain::entry_row(sh.y.gy, id, e, &ctx.user.username));
+        appended.push(super::chain::entry_row(sh.y.gy, id, e, &ctx.user.username));
+        let (value, reason) = value_text(&e.value, table.find(&e.line_code).and_then(|l| l.method.as_ref()));
+        lines.push(SavedLine { code: e.line_code.clone(), base_seq: id, value, reason });
     }
     let mut a = ctx.entry("score.save", "unit", unit_id);
     a.authority_id = Some(sh.y.g.authority_id);
     a.before = Some(values_json(year, &sh.unit_name, &p.before));
     a.after = Some(values_json(year, &sh.unit_name, &p.after));
     a.reason = (!note.is_empty()).then(|| note.to_string());
-    audit::append(tx, a).await?;
-    Ok((sh, rows, now))
+    let logged = audit::append(tx, a).await?;
+    let state = match sh.sheet {
+        SheetState::Reopened { .. } => "reopened",
+        _ => "draft",
+    };
+    let answer = SavedSheet {
+        group_id,
+        year,
+        unit_id,
+        unit_name: sh.unit_name.clone(),
+        state: state.into(),
+        saved_at: now,
+        lines,
+    };
+    Ok(Written { seen, appended, logged, answer })
 }
 
 /// The answer of a write that committed: the sheet read again after the

@@ -158,7 +158,8 @@ async fn save(
     let input = SaveInput { lines, note: f.get("note").cloned().unwrap_or_default() };
     match ops::save(&st, &ctx, id, year, unit_id, &input).await {
         Ok(s) => {
-            Ok(redirect_with(&base_of(&s), "ok", &format!("Đã lưu nháp phiếu tự chấm năm {year} của {}.", s.unit_name)))
+            let to = format!("/cum-khoi/{}/nam/{}/tu-cham/{}", s.group_id, s.year, s.unit_id);
+            Ok(redirect_with(&to, "ok", &format!("Đã lưu nháp phiếu tự chấm năm {year} của {}.", s.unit_name)))
         }
         Err(e) => page(&st, &ctx, &headers, key, Some(&input), errors_of(e)?).await,
     }

@@ -111,14 +111,23 @@ async fn the_officer_saves_drafts_and_sees_the_computed_total() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let v = r.json();
+    // the answer: the lines stored, each with its new entry (the base of its next save)
+    let saved = r.json();
     assert_eq!(entries(&app).await, 4, "the unchanged line is not stored");
+    let codes: Vec<&str> =
+        saved["lines"].as_array().expect("lines").iter().filter_map(|l| l["code"].as_str()).collect();
+    assert_eq!(codes, ["II.2", "I.2", "II.3", "TH.1"], "{saved}");
+    assert_eq!(saved["state"], "draft");
+    assert_eq!(line(&saved, "II.2")["value"], "Đạt");
+    assert_eq!(line(&saved, "I.2")["reason"], "Ban hành đủ văn bản đúng hạn");
+    assert_eq!(app.audit_actions().await[0], "score.save");
+    // the sheet read right after shows what was saved, with the figures computed on it
+    let v = officer.get(&url(&app, y)).await.json();
     assert_eq!(line(&v, "II.2")["value"], "Đạt");
-    assert!(line(&v, "II.2")["base_seq"].as_i64().is_some());
+    assert_eq!(line(&v, "II.2")["base_seq"], line(&saved, "II.2")["base_seq"]);
     assert_eq!(line(&v, "I.2")["reason"], "Ban hành đủ văn bản đúng hạn");
     assert!(v["total"].is_string(), "{v}");
     assert!(!line(&v, "II.3")["explanation"].as_array().expect("steps").is_empty());
-    assert_eq!(app.audit_actions().await[0], "score.save");
 
     // the page: the group links to the sheets, the sheet shows the value, a save from the form
     let mut p = app.page_as("canbo.yte").await;
@@ -461,5 +470,60 @@ async fn saves_arriving_together_are_each_kept_or_refused_whole() {
         let m = app.client().get("/metrics").await.body;
         assert!(m.contains(&format!("thidua_write_actions_total {committed}")), "{m}");
     }
+    app.finish().await;
+}
+
+/// A committed save leaves the server's kept group-year as of its own log
+/// entry, with its entries beside it: the sheets read next are those a
+/// server loading everything from the database shows, for every unit, and
+/// the group-year is not loaded again. Anything but a save in between (a
+/// submission) is still seen.
+#[tokio::test]
+async fn saves_keep_the_cached_group_year_as_a_fresh_load_shows_it() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let (y, h) = (app.seed.y_te, app.seed.hoa_an);
+    let mut yte = app.api_as("canbo.yte").await;
+    let mut hoaan = app.api_as("canbo.hoaan").await;
+    assert_eq!(yte.get(&url(&app, y)).await.status, StatusCode::OK);
+    let [_, _, loaded] = app.st.years.counts();
+    let r = save(&mut yte, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let seq = line(&r.json(), "II.2")["base_seq"].clone();
+    // together: two units of the group, one of them twice over (the second on a stale base: refused)
+    let (a, b, c) = tokio::join!(
+        save(&mut yte, &app, y, json!([{"line_code": "II.3", "value": "2", "base_seq": null}])),
+        save(
+            &mut hoaan,
+            &app,
+            h,
+            json!([{"line_code": "II.2", "value": "Không đạt", "base_seq": null},
+                                         {"line_code": "I.2", "value": "70", "reason": "Thiếu một văn bản", "base_seq": null}])
+        ),
+        async {
+            let mut again = app.api_as("canbo.yte").await;
+            save(&mut again, &app, y, json!([{"line_code": "II.2", "value": "Không đạt", "base_seq": null}])).await
+        },
+    );
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(b.status, StatusCode::OK, "{}", b.body);
+    assert_eq!(c.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", c.body);
+    let fresh = app.second_server();
+    for (unit, who) in [(y, "canbo.yte"), (h, "canbo.hoaan")] {
+        let kept = app.api_as(who).await.get(&url(&app, unit)).await.json();
+        let loaded_there = app.api_as_on(&fresh, who).await.get(&url(&app, unit)).await.json();
+        assert_eq!(kept, loaded_there, "unit {unit}");
+    }
+    let v = yte.get(&url(&app, y)).await.json();
+    assert_eq!(line(&v, "II.2")["base_seq"], seq);
+    assert_eq!(line(&v, "II.3")["value"], "2");
+    assert_eq!(app.st.years.counts()[2], loaded, "kept through the saves, never loaded again");
+    // a submission is not a save: the next read sees it, and a save after it is refused
+    let mut leader = app.api_as("lanhdao.yte").await;
+    let r = leader.post_json(&format!("{}/submit", url(&app, y)), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = save(&mut yte, &app, y, json!([{"line_code": "II.4", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(yte.get(&url(&app, y)).await.json()["state"], "submitted");
     app.finish().await;
 }

@@ -84,7 +84,7 @@ pub use compute::{
     AdjustResult, ClassResult, Explain, Explanation, Figure, GroupResult, LineResult, LineStatus, SectionResult, Step,
     TargetLead, UnitResult, compute, compute_with,
 };
-pub use input::{MAX_COUNT, RawValue, UnitInput};
+pub use input::{MAX_COUNT, RawValue, UnitInput, check_value};
 pub use points::{Points, QUANTITY_LIMIT, SCORE_LIMIT, round_hundredths};
 pub use sample::sample_table;
 pub use table::{

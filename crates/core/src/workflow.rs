@@ -918,13 +918,9 @@ pub fn check_entry(e: &ScoreEntry, table: &ScoringTable, unit_name: &str) -> Res
     let c = e.line_code.trim();
     let secretariat_stage = matches!(e.stage, Stage::Appraisal | Stage::Final);
     if let Some(l) = table.find(c) {
-        let mut u = UnitInput { unit_id: e.unit_id, name: unit_name.to_string(), ..Default::default() };
-        u.values.insert(l.code.clone(), e.value.clone());
-        if matches!(e.value, RawValue::Actual { .. }) {
-            // The target comes from the covenant; only the value's own range is checked here.
-            u.targets.insert(l.code.clone(), Points::whole(1));
-        }
-        u.check(table).map_err(|mut errs| errs.remove(0))?;
+        // The target comes from the covenant; only the value's own range is checked here.
+        let target = matches!(e.value, RawValue::Actual { .. }).then(|| Points::whole(1));
+        crate::scoring::check_value(l, e.unit_id, unit_name, &e.value, target.as_ref())?;
     } else if let Some(a) = table.find_bonus(c).or_else(|| table.find_penalty(c)) {
         let RawValue::Count(n) = e.value else {
             return Err(Invalid::new(c, format!("{unit_name}: {c} ({}) nhận số lần: ghi số nguyên không âm.", a.name)));

@@ -141,6 +141,35 @@ impl UnitInput {
     }
 }
 
+/// One value of a unit on one line of the table, checked as
+/// [`UnitInput::check`] checks it among the unit's values (same messages),
+/// without walking the whole table: what a save checks for each line it
+/// writes. `target` is the unit's target on a target line, if any.
+pub fn check_value(
+    line: &Line,
+    unit_id: i64,
+    name: &str,
+    value: &RawValue,
+    target: Option<&Points>,
+) -> Result<(), Invalid> {
+    if name.trim().is_empty() {
+        return Err(Invalid::new("Đơn vị", format!("Đơn vị mã {unit_id} chưa có tên.")));
+    }
+    let code = &line.code;
+    if !line.is_leaf() {
+        return Err(Invalid::new(
+            code,
+            format!(
+                "{name}: {code} là phần tổng hợp, điểm được cộng từ các tiêu chí con: nhập giá trị cho các tiêu chí con của {code}."
+            ),
+        ));
+    }
+    match &line.method {
+        Some(m) => entry(name, line, m, Some(value), target).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
 fn entry<'a>(
     u: &str,
     l: &'a Line,
@@ -324,6 +353,42 @@ mod tests {
 
     fn unit() -> UnitInput {
         UnitInput { unit_id: 7, name: "Sở Tư pháp".into(), ..Default::default() }
+    }
+
+    fn raw_value() -> impl proptest::strategy::Strategy<Value = RawValue> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0usize..6).prop_map(RawValue::Level),
+            (-500i64..200_000).prop_map(|h| RawValue::Actual { actual: Points::from_hundredths(h) }),
+            (0u32..MAX_COUNT + 3).prop_map(RawValue::Count),
+            ((-500i64..12_000), prop_oneof![Just(""), Just("Có văn bản")])
+                .prop_map(|(h, r)| RawValue::Manual { points: Points::from_hundredths(h), reason: r.to_string() }),
+            Just(RawValue::NotApplicable),
+        ]
+    }
+
+    proptest::proptest! {
+        /// A save checks one value on one line with `check_value`: the
+        /// same first error (or none) as the unit's whole input holding
+        /// only that value, on every line of the sample table.
+        #[test]
+        fn one_value_is_checked_as_the_whole_input_checks_it(line in 0usize..100, v in raw_value(), named: bool) {
+            let table = sample_table();
+            let all = table.walk();
+            let l = all[line % all.len()];
+            let mut u = UnitInput { unit_id: 7, name: if named { "Sở Tư pháp".into() } else { " ".into() }, ..Default::default() };
+            u.values.insert(l.code.clone(), v.clone());
+            let target = matches!(v, RawValue::Actual { .. }).then(|| Points::whole(1));
+            if let Some(t) = target {
+                u.targets.insert(l.code.clone(), t);
+            }
+            let whole = u.check(&table).err().map(|mut e| e.remove(0));
+            let one = check_value(l, 7, &u.name, &v, target.as_ref()).err();
+            // a target given on a line that is not a target line is the whole input's own error
+            if target.is_none() || matches!(l.method, Some(Method::Target)) || !l.is_leaf() {
+                proptest::prop_assert_eq!(one, whole);
+            }
+        }
     }
 
     fn errors(u: &UnitInput) -> Vec<String> {

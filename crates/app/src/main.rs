@@ -1,5 +1,11 @@
 //! `thidua`: the web server and its administration commands.
 
+/// mimalloc instead of the system's allocator: a server's requests allocate
+/// and free many small buffers on several threads at once, where glibc's
+/// allocator spends a noticeable share of the time (see bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     thidua_app::main_with_args(std::env::args_os())
 }

@@ -89,10 +89,12 @@ pub async fn head_id(tx: &mut Tx) -> Result<i64> {
 
 /// The log's head and what came after the entry `after_id`, read in one
 /// statement (so both are of the same moment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Since {
     /// The id of the log's last entry (0 for an empty log), as [`head_id`].
     pub head: i64,
+    /// Its hash ("" for an empty log): what the next entry chains to.
+    pub head_hash: String,
     /// Entries after `after_id` looked at (at most the limit + 1).
     pub entries: i64,
     /// Of them, those of the action `kept` on the object type `kept_on`.
@@ -132,7 +134,8 @@ pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), h
     let list = harmless.iter().map(|h| literal(h)).collect::<Result<Vec<_>>>()?;
     let harmless_sql = if list.is_empty() { "FALSE".to_string() } else { format!("c.action IN ({})", list.join(", ")) };
     let sql = format!(
-        "SELECT COALESCE((SELECT last_id FROM audit_head WHERE id = 1), 0), COUNT(*), \
+        "SELECT COALESCE((SELECT last_id FROM audit_head WHERE id = 1), 0), \
+         COALESCE((SELECT last_hash FROM audit_head WHERE id = 1), ''), COUNT(*), \
          COALESCE(SUM(CASE WHEN c.action = {} AND c.object_type = {} THEN 1 ELSE 0 END), 0), \
          COALESCE(SUM(CASE WHEN c.action LIKE 'denied:%' OR {harmless_sql} THEN 1 ELSE 0 END), 0) \
          FROM (SELECT action, object_type FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2) AS c",
@@ -141,20 +144,39 @@ pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), h
     );
     let a = args![after_id, limit.saturating_add(1)];
     // an aggregate without GROUP BY always gives its one row
-    let (head, entries, kept, harmless): (i64, i64, i64, i64) =
+    let (head, head_hash, entries, kept, harmless): (i64, String, i64, i64, i64) =
         tx.opt_dyn(sql, a).await?.ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Since { head, entries, kept, harmless })
+    Ok(Since { head, head_hash, entries, kept, harmless })
 }
 
 /// Appends an entry inside the caller's transaction. Writers are serialised
 /// (SQLite: the write transaction itself; PostgreSQL: an advisory lock held
-/// to the end of the transaction) so the chain never forks.
+/// to the end of the transaction) so the chain never forks. The database
+/// keeps `audit_head` with it (a trigger).
 pub async fn append(tx: &mut Tx, e: Entry) -> Result<i64> {
     if let Tx::Postgres(_) = tx {
         tx.exec("SELECT pg_advisory_xact_lock(7243001)", vec![]).await?;
     }
     let last: Option<(i64, String)> = tx.opt("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", vec![]).await?;
     let (last_id, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
+    append_to(tx, e, last_id, prev_hash).await
+}
+
+/// Appends an entry after the head `since` read in the same SQLite write
+/// transaction, with nothing appended since (one statement less than
+/// [`append`]). On PostgreSQL, whose appends are serialised by a lock taken
+/// when appending, this is [`append`].
+pub async fn append_after(tx: &mut Tx, e: Entry, since: &Since) -> Result<i64> {
+    match tx {
+        Tx::Postgres(_) => append(tx, e).await,
+        Tx::Sqlite(_) => {
+            let prev = if since.head == 0 { GENESIS.to_string() } else { since.head_hash.clone() };
+            append_to(tx, e, since.head, prev).await
+        }
+    }
+}
+
+async fn append_to(tx: &mut Tx, e: Entry, last_id: i64, prev_hash: String) -> Result<i64> {
     let mut row = Row {
         id: last_id + 1,
         at: crate::now(),
@@ -192,12 +214,6 @@ pub async fn append(tx: &mut Tx, e: Entry) -> Result<i64> {
             row.prev_hash.clone(),
             row.hash.clone()
         ],
-    )
-    .await?;
-    tx.exec(
-        "INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, $1, $2) \
-         ON CONFLICT (id) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash",
-        args![row.id, row.hash.clone()],
     )
     .await?;
     Ok(row.id)

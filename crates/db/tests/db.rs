@@ -64,7 +64,7 @@ async fn the_log_since_an_entry_is_counted_by_kind() {
         let kept = ("score.save", "unit");
         let mut tx = db.read().await.expect("tx");
         let empty = audit::since(&mut tx, 0, 10, kept, &harmless).await.expect("since");
-        assert_eq!(empty, audit::Since { head: 0, entries: 0, kept: 0, harmless: 0 });
+        assert_eq!(empty, audit::Since { head: 0, head_hash: String::new(), entries: 0, kept: 0, harmless: 0 });
         tx.rollback().await.expect("rollback");
         let mut tx = db.begin().await.expect("tx");
         let kinds = [
@@ -85,19 +85,35 @@ async fn the_log_since_an_entry_is_counted_by_kind() {
         tx.commit().await.expect("commit");
         let mut tx = db.read().await.expect("tx");
         let all = audit::since(&mut tx, 0, 10, kept, &harmless).await.expect("since");
-        assert_eq!(all, audit::Since { head: 7, entries: 7, kept: 2, harmless: 3 });
+        let (last_hash,): (String,) = tx.one("SELECT hash FROM audit_log WHERE id = 7", vec![]).await.expect("hash");
+        assert_eq!(all.head_hash, last_hash, "the head kept by the database");
+        let counts = |s: &audit::Since| (s.head, s.entries, s.kept, s.harmless);
+        assert_eq!(counts(&all), (7, 7, 2, 3));
         assert_eq!(all.others(), 2, "the save on a group and the submission");
         assert!(!all.beyond(10) && all.beyond(6));
         // from entry 4 on: a save, a sign-out, a submission
         let later = audit::since(&mut tx, 4, 10, kept, &harmless).await.expect("since");
-        assert_eq!(later, audit::Since { head: 7, entries: 3, kept: 1, harmless: 1 });
+        assert_eq!(counts(&later), (7, 3, 1, 1));
         // at most the limit + 1 are looked at
         let few = audit::since(&mut tx, 0, 2, kept, &harmless).await.expect("since");
-        assert_eq!((few.head, few.entries, few.kept, few.harmless), (7, 3, 1, 2));
+        assert_eq!(counts(&few), (7, 3, 1, 2));
         assert!(few.beyond(2));
         let none = audit::since(&mut tx, 7, 10, kept, &[]).await.expect("since");
-        assert_eq!(none, audit::Since { head: 7, entries: 0, kept: 0, harmless: 0 });
+        assert_eq!(counts(&none), (7, 0, 0, 0));
         tx.rollback().await.expect("rollback");
+        // an entry appended after the head read in the same write transaction chains to it
+        let mut tx = db.begin().await.expect("tx");
+        let head = audit::since(&mut tx, 7, 10, kept, &harmless).await.expect("since");
+        assert_eq!(audit::append_after(&mut tx, entry(8), &head).await.expect("append"), 8);
+        tx.commit().await.expect("commit");
+        assert_eq!(audit::verify(&db).await.expect("verify"), Verdict::Intact(8));
+        // after a head that is no longer the last (SQLite): refused, the chain does not fork
+        if db.backend() == Backend::Sqlite {
+            let mut tx = db.begin().await.expect("tx");
+            assert!(audit::append_after(&mut tx, entry(9), &all).await.is_err());
+            drop(tx);
+            assert_eq!(audit::verify(&db).await.expect("verify"), Verdict::Intact(8));
+        }
     })
     .await;
 }

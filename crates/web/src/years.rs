@@ -126,10 +126,10 @@ pub(crate) struct InBatch {
     /// order: those kept beside the copy, then those read after them.
     kept: Extra,
     read: Vec<EntryRow>,
-    /// The log's head the write read: after its own log entry (the head + 1,
-    /// if nothing came between) the group-year is `year` with the entries after it and
-    /// what the write appended ([`Years::saved`]).
-    pub stamp: i64,
+    /// The log's head the write read (its own log entry follows it:
+    /// `audit::append_after`); as of that entry the group-year is `year`
+    /// with the entries after it and what the write appended ([`Years::saved`]).
+    pub since: audit::Since,
 }
 
 impl InBatch {
@@ -222,12 +222,12 @@ impl Years {
                     self.counts[1].fetch_add(1, Ordering::Relaxed);
                     thidua_db::scores::entries_after(tx, k.year.gy, k.last_row_id()).await?
                 };
-                return Ok(InBatch { year: k.year, kept: k.extra, read, stamp });
+                return Ok(InBatch { year: k.year, kept: k.extra, read, since });
             }
         }
         let y = Arc::new(load(tx, group_id, year).await?);
         self.counts[2].fetch_add(1, Ordering::Relaxed);
-        Ok(InBatch { year: y, kept: Arc::default(), read: vec![], stamp })
+        Ok(InBatch { year: y, kept: Arc::default(), read: vec![], since })
     }
 
     /// A save committed: its log entry is `logged`, and the group-year is
@@ -236,7 +236,7 @@ impl Years {
     /// it read + 1) and the cache still holds that copy, the copy is kept as
     /// of `logged` with these entries: the next reads need not look for them.
     pub(crate) fn saved(&self, group_id: i64, year: i32, seen: InBatch, appended: Vec<EntryRow>, logged: i64) {
-        if logged != seen.stamp + 1 {
+        if logged != seen.since.head + 1 {
             return;
         }
         let mut g = self.slots.lock().unwrap_or_else(|p| p.into_inner());
@@ -382,7 +382,7 @@ mod tests {
     use super::*;
 
     fn since(entries: i64, kept: i64, harmless: i64) -> audit::Since {
-        audit::Since { head: 100, entries, kept, harmless }
+        audit::Since { head: 100, head_hash: String::new(), entries, kept, harmless }
     }
 
     #[test]

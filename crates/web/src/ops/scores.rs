@@ -789,7 +789,7 @@ async fn write_save(
     a.before = Some(values_json(year, &sh.unit_name, &p.before));
     a.after = Some(values_json(year, &sh.unit_name, &p.after));
     a.reason = (!note.is_empty()).then(|| note.to_string());
-    let logged = audit::append(tx, a).await?;
+    let logged = audit::append_after(tx, a, &seen.since).await?;
     let state = match sh.sheet {
         SheetState::Reopened { .. } => "reopened",
         _ => "draft",

@@ -386,6 +386,14 @@ impl Db {
             Db::Postgres(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?,
         })
     }
+
+    /// [`Db::read_one`] with a statement built at run time.
+    pub async fn read_one_dyn<T: Record>(&self, sql: String, args: Vec<Arg>) -> Result<Option<T>> {
+        Ok(match self {
+            Db::Sqlite(p) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(p).await?,
+            Db::Postgres(p) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(p).await?,
+        })
+    }
 }
 
 /// Now, as stored: UTC, microseconds, `Z`.

@@ -200,6 +200,24 @@ impl Years {
         Ok(y)
     }
 
+    /// The kept group-year if nothing was committed since it was kept (one
+    /// statement, no transaction); None when it must be read in a
+    /// transaction ([`Years::get`]): not kept, too old, entries kept beside
+    /// it, or the log moved.
+    pub(crate) async fn current(&self, db: &thidua_db::Db, group_id: i64, year: i32) -> AppResult<Option<Arc<Year>>> {
+        let day = crate::ops::today();
+        let Some(k) = self.slot(group_id, year, day) else { return Ok(None) };
+        if !k.extra.is_empty() {
+            return Ok(None);
+        }
+        let since = audit::since_now(db, k.stamp, 0, SAVE, HARMLESS).await?;
+        if since.head != k.stamp {
+            return Ok(None);
+        }
+        self.counts[0].fetch_add(1, Ordering::Relaxed);
+        Ok(Some(k.year))
+    }
+
     /// The group-year as `tx` sees it, for a write transaction that others
     /// of its batch may have written in already (`thidua_db::batch`): the
     /// kept copy and the score entries appended after it that `tx` sees

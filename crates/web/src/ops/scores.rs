@@ -495,6 +495,23 @@ fn values_json(year: i32, unit: &str, values: &[(String, Option<RawValue>)]) -> 
 /// A unit's self-assessment sheet: the lines of the table in force with the
 /// unit's values, the computed figures, and what the caller may do.
 pub async fn sheet(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: i64) -> AppResult<SheetView> {
+    // The kept group-year when nothing changed since (one statement, no
+    // transaction), for a sheet the caller may see that is not submitted
+    // (whose signer is read from the database); anything else (a denial to
+    // record among them) takes the way below.
+    if let Some(y) = st.years.current(&st.db, group_id, year).await? {
+        let t = y.target(Some(unit_id));
+        let sheet = y.sheet(unit_id);
+        let member = y.members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone());
+        if let Some(unit_name) = member
+            && decide(&ctx.actor, Action::ViewSheet, &t).is_ok()
+            && !matches!(sheet, SheetState::Submitted { .. })
+        {
+            let own = Some(y.own_self_result(unit_id).await);
+            let sh = Sheet { y, t, unit_id, unit_name, sheet, submitted_by: None, typed: None, own };
+            return Ok(view(ctx, year, &sh, &thidua_db::now()));
+        }
+    }
     let tx = st.db.read().await?;
     let (tx, mut sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
     tx.rollback().await?;

@@ -300,6 +300,24 @@ pub fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).map(|v| v.trim_start_matches('=').to_string()).unwrap_or_default()
 }
 
+/// Behind TLS every cookie is sent only over it: the cookies set where the
+/// configuration is not at hand (the flash message of a redirect) are marked
+/// `Secure` here.
+fn secure_cookies(h: &mut axum::http::HeaderMap) {
+    let cookies: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if cookies.iter().all(|c| c.to_str().is_ok_and(|v| v.contains("; Secure"))) {
+        return;
+    }
+    h.remove(header::SET_COOKIE);
+    for c in cookies {
+        let marked = match c.to_str() {
+            Ok(v) if !v.contains("; Secure") => HeaderValue::from_str(&format!("{v}; Secure")).unwrap_or(c),
+            _ => c,
+        };
+        h.append(header::SET_COOKIE, marked);
+    }
+}
+
 /// Security headers on every response; metrics of every request.
 async fn security_and_metrics(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -322,6 +340,7 @@ async fn security_and_metrics(State(st): State<AppState>, req: Request, next: Ne
     }
     if st.cfg.tls {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+        secure_cookies(h);
     }
     st.metrics.observe(&method, resp.status().as_u16(), started.elapsed().as_micros() as u64);
     resp

@@ -43,6 +43,12 @@ async fn security_headers_on_every_response() {
     let cookie =
         r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap_or("").to_string()).collect::<Vec<_>>();
     assert!(cookie.iter().any(|c| c.starts_with("thidua_session=") && c.contains("Secure")));
+    // every cookie behind TLS, the flash message of a redirect among them
+    let r = tls.client().login_page("admin", crate::support::PASSWORD).await;
+    let cookies =
+        r.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap_or("").to_string()).collect::<Vec<_>>();
+    assert!(cookies.iter().any(|c| c.starts_with("thidua_flash=")), "{cookies:?}");
+    assert!(cookies.iter().all(|c| c.matches("; Secure").count() == 1), "{cookies:?}");
     tls.finish().await;
     app.finish().await;
 }

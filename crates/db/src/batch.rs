@@ -81,14 +81,23 @@ struct WriterThread {
 
 impl WriterThread {
     fn start() -> std::io::Result<WriterThread> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let handle = rt.handle().clone();
+        // the runtime is built, run and dropped on its own thread
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (give, handle) = std::sync::mpsc::channel();
         std::thread::Builder::new().name("thidua-writer".into()).spawn(move || {
-            rt.block_on(async {
-                let _ = stopped.await;
-            })
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => {
+                    let _ = give.send(Ok(rt.handle().clone()));
+                    rt.block_on(async {
+                        let _ = stopped.await;
+                    });
+                }
+                Err(e) => {
+                    let _ = give.send(Err(e));
+                }
+            }
         })?;
+        let handle = handle.recv().map_err(std::io::Error::other)??;
         Ok(WriterThread { handle, _stop: stop })
     }
 }
@@ -144,15 +153,16 @@ impl Batcher {
         }))
     }
 
-    /// Runs a writer (its turn, its part of the batch, its outcome) on the
-    /// writes' own thread (SQLite), or where it is (PostgreSQL: every writer
-    /// has its own transaction). It runs to its end even if the caller gives
-    /// up waiting for it.
+    /// Runs a writer (its turn, its part of the batch, its outcome) as a
+    /// task of its own: on the writes' own thread (SQLite), or with the
+    /// requests (PostgreSQL: every writer has its own transaction). It runs
+    /// to its end even if the caller gives up waiting for it.
     pub async fn run<T: Send + 'static>(&self, writer: impl Future<Output = T> + Send + 'static) -> Result<T> {
-        match &self.0.writer {
-            Some(w) => w.handle.spawn(writer).await.map_err(|e| DbError::Other(format!("a writer failed: {e}"))),
-            None => Ok(writer.await),
-        }
+        let task = match &self.0.writer {
+            Some(w) => w.handle.spawn(writer),
+            None => tokio::spawn(writer),
+        };
+        task.await.map_err(|e| DbError::Other(format!("a writer failed: {e}")))
     }
 
     /// Waits for this writer's turn and opens its part of the batch.

@@ -179,10 +179,11 @@ pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, Use
                 "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
                  s.user_agent, u.username, u.full_name, u.password_hash, u.disabled, u.created_at AS user_created_at, \
                  u.password_changed_at, (SELECT COALESCE(json_group_array(json_array(g.id, g.user_id, g.role, \
-                 g.authority_id, g.unit_id, g.scope_name, g.unit_authority_id)), '[]') FROM (SELECT g.id, g.user_id, \
+                 g.authority_id, g.unit_id, g.scope_name, g.unit_authority_id) ORDER BY g.id), '[]') \
+                 FROM (SELECT g.id, g.user_id, \
                  g.role, g.authority_id, g.unit_id, COALESCE(un.name, a.name) AS scope_name, \
                  un.authority_id AS unit_authority_id FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id \
-                 LEFT JOIN units un ON un.id = g.unit_id WHERE g.user_id = s.user_id ORDER BY g.id) AS g) AS grants \
+                 LEFT JOIN units un ON un.id = g.unit_id WHERE g.user_id = s.user_id) AS g) AS grants \
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
                 args![id_hash],
             )

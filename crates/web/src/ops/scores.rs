@@ -652,7 +652,8 @@ pub async fn save(
     // the write, on the writes' own thread (it runs to its end even if this request is given up)
     let (st, ctx, input) = (st.clone(), ctx.clone(), input.clone());
     let writes = st.writes.clone();
-    writes.run(async move { save_in_batch(&st, &ctx, group_id, year, unit_id, &input, &note).await }).await?
+    let writer = async move { save_in_batch(&st, &ctx, group_id, year, unit_id, &input, &note).await };
+    writes.run(tracing::Instrument::in_current_span(writer)).await?
 }
 
 /// A save's part of a batch of writes, its outcome and, once committed, what the cache may keep.
@@ -669,7 +670,11 @@ async fn save_in_batch(
     let written = match write_save(st, ctx, b.tx(), group_id, year, unit_id, input, note).await {
         Ok(w) => w,
         Err(e) => {
-            b.rollback().await?;
+            // the refusal is answered (and a denial recorded) even if ending
+            // the savepoint failed: the batch then fails as a whole
+            if let Err(x) = b.rollback().await {
+                tracing::error!(error = %x, "a refused save's part could not be rolled back");
+            }
             return Err(match e {
                 Refusal::Denied { action, target, object, reason } => {
                     record_denial_in(

@@ -121,7 +121,7 @@ impl Since {
 /// One statement instead of reading the entries: a cache that stays valid
 /// through some actions asks this on every read.
 pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), harmless: &[&str]) -> Result<Since> {
-    let sql = since_sql(kept, harmless)?;
+    let sql = since_sql(kept, harmless, "")?;
     // an aggregate without GROUP BY always gives its one row
     let row = tx.opt_dyn(sql, args![after_id, limit.saturating_add(1)]).await?;
     since_row(row)
@@ -130,19 +130,21 @@ pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), h
 /// [`since`] as one statement outside any transaction: whether a kept copy
 /// is still current is then one trip to the database.
 pub async fn since_now(db: &Db, after_id: i64, limit: i64, kept: (&str, &str), harmless: &[&str]) -> Result<Since> {
-    let sql = since_sql(kept, harmless)?;
+    let sql = since_sql(kept, harmless, "")?;
     let row = db.read_one_dyn(sql, args![after_id, limit.saturating_add(1)]).await?;
     since_row(row)
 }
 
-type SinceRow = (i64, String, i64, i64, i64);
+pub(crate) type SinceRow = (i64, String, i64, i64, i64);
 
-fn since_row(row: Option<SinceRow>) -> Result<Since> {
+pub(crate) fn since_row(row: Option<SinceRow>) -> Result<Since> {
     let (head, head_hash, entries, kept, harmless) = row.ok_or(sqlx::Error::RowNotFound)?;
     Ok(Since { head, head_hash, entries, kept, harmless })
 }
 
-fn since_sql(kept: (&str, &str), harmless: &[&str]) -> Result<String> {
+/// The statement of [`since`] (`$1` the id, `$2` the limit + 1), with
+/// `more` (", column…") read in the same statement.
+pub(crate) fn since_sql(kept: (&str, &str), harmless: &[&str], more: &str) -> Result<String> {
     // the names go into the SQL as literals (only the ids are bound: a
     // statement whose other parameters change would be prepared again on
     // every use); they are the application's own constants, checked here
@@ -159,7 +161,7 @@ fn since_sql(kept: (&str, &str), harmless: &[&str]) -> Result<String> {
         "SELECT COALESCE((SELECT last_id FROM audit_head WHERE id = 1), 0), \
          COALESCE((SELECT last_hash FROM audit_head WHERE id = 1), ''), COUNT(*), \
          COALESCE(SUM(CASE WHEN c.action = {} AND c.object_type = {} THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN c.action LIKE 'denied:%' OR {harmless_sql} THEN 1 ELSE 0 END), 0) \
+         COALESCE(SUM(CASE WHEN c.action LIKE 'denied:%' OR {harmless_sql} THEN 1 ELSE 0 END), 0){more} \
          FROM (SELECT action, object_type FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2) AS c",
         literal(kept.0)?,
         literal(kept.1)?

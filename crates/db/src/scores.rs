@@ -139,6 +139,79 @@ pub async fn entries_after(tx: &mut Tx, group_year_id: i64, after_id: i64) -> Re
     .await
 }
 
+/// [`crate::audit::since`] and, in the same statement, [`entries_after`]
+/// (`group_year_id`, `after_id`): what a save in a batch reads of the log and
+/// of its group-year's entries since the copy it keeps, in one trip to the
+/// database. The entries are handed over as one JSON array.
+#[allow(clippy::too_many_arguments)]
+pub async fn since_and_entries_after(
+    tx: &mut Tx,
+    after_log: i64,
+    limit: i64,
+    kept: (&str, &str),
+    harmless: &[&str],
+    group_year_id: i64,
+    after_id: i64,
+) -> Result<(crate::audit::Since, Vec<EntryRow>)> {
+    let more = match tx.backend() {
+        Backend::Sqlite => {
+            ", (SELECT COALESCE(json_group_array(json_array(e.id, e.group_year_id, e.unit_id, e.line_code, e.stage, \
+             e.value_json, e.reason, e.evidence_json, e.by_user, u.username, e.by_unit, e.at) ORDER BY e.id), '[]') \
+             FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $3 AND e.id > $4)"
+        }
+        Backend::Postgres => {
+            ", (SELECT COALESCE(json_agg(json_build_array(e.id, e.group_year_id, e.unit_id, e.line_code, e.stage, \
+             e.value_json, e.reason, e.evidence_json, e.by_user, u.username, e.by_unit, e.at) ORDER BY e.id)::text, '[]') \
+             FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $3 AND e.id > $4)"
+        }
+    };
+    let sql = crate::audit::since_sql(kept, harmless, more)?;
+    let row: Option<(i64, String, i64, i64, i64, String)> =
+        tx.opt_dyn(sql, args![after_log, limit.saturating_add(1), group_year_id, after_id]).await?;
+    let (json, since) = match row {
+        Some((head, hash, n, k, h, json)) => (json, crate::audit::since_row(Some((head, hash, n, k, h)))?),
+        None => return Err(sqlx::Error::RowNotFound.into()),
+    };
+    type Cells = (i64, i64, i64, String, String, String, String, String, i64, String, Option<i64>, String);
+    let cells: Vec<Cells> = serde_json::from_str(&json)
+        .map_err(|e| DbError::Other(format!("score entries of {group_year_id} after {after_id}: {e}")))?;
+    let rows = cells
+        .into_iter()
+        .map(
+            |(
+                id,
+                group_year_id,
+                unit_id,
+                line_code,
+                stage,
+                value_json,
+                reason,
+                evidence_json,
+                by_user,
+                by_name,
+                by_unit,
+                at,
+            )| {
+                EntryRow {
+                    id,
+                    group_year_id,
+                    unit_id,
+                    line_code,
+                    stage,
+                    value_json,
+                    reason,
+                    evidence_json,
+                    by_user,
+                    by_name,
+                    by_unit,
+                    at,
+                }
+            },
+        )
+        .collect();
+    Ok((since, rows))
+}
+
 /// Appends an entry; returns its sequence number (its id).
 pub async fn append(tx: &mut Tx, group_year_id: i64, e: &NewEntry) -> Result<i64> {
     let ids = append_all(tx, group_year_id, std::slice::from_ref(e)).await?;

@@ -404,6 +404,24 @@ async fn entries_appended_together_keep_their_order() {
                 (r.id, r.unit_id, &r.line_code, r.stage.as_str(), &value)
             );
         }
+        // the log's count and the entries after one, in one statement: as read one by one
+        let mut tx = db.begin().await.expect("tx");
+        audit::append(&mut tx, entry(1)).await.expect("append");
+        tx.commit().await.expect("commit");
+        let mut tx = db.read().await.expect("read");
+        let kept = ("score.save", "unit");
+        let (since, after) =
+            scores::since_and_entries_after(&mut tx, 0, 10, kept, &["login"], gy, first).await.expect("both");
+        assert_eq!(since, audit::since(&mut tx, 0, 10, kept, &["login"]).await.expect("since"));
+        assert_eq!((since.head, since.entries), (1, 1));
+        let one_by_one = scores::entries_after(&mut tx, gy, first).await.expect("after");
+        assert_eq!(after.len(), many.len());
+        assert_eq!(format!("{after:?}"), format!("{one_by_one:?}"));
+        let (_, none) = scores::since_and_entries_after(&mut tx, 1, 10, kept, &[], gy, *ids.last().expect("ids"))
+            .await
+            .expect("none");
+        assert!(none.is_empty());
+        tx.rollback().await.expect("end");
     })
     .await;
 }

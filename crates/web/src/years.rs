@@ -228,7 +228,22 @@ impl Years {
     pub(crate) async fn in_batch(&self, tx: &mut Tx, group_id: i64, year: i32) -> AppResult<InBatch> {
         let day = crate::ops::today();
         let found = self.slot(group_id, year, day);
-        let since = audit::since(tx, found.as_ref().map_or(i64::MAX, |k| k.stamp), MAX_DELTA, SAVE, HARMLESS).await?;
+        // the log since the kept copy and the group-year's entries after it, in one statement
+        let (since, after) = match &found {
+            Some(k) => {
+                thidua_db::scores::since_and_entries_after(
+                    tx,
+                    k.stamp,
+                    MAX_DELTA,
+                    SAVE,
+                    HARMLESS,
+                    k.year.gy,
+                    k.last_row_id(),
+                )
+                .await?
+            }
+            None => (audit::since(tx, i64::MAX, MAX_DELTA, SAVE, HARMLESS).await?, vec![]),
+        };
         let stamp = since.head;
         if let Some(k) = found {
             let current = k.stamp == stamp || (k.stamp > stamp && k.kept_at.elapsed() < RESTORED);
@@ -238,7 +253,7 @@ impl Years {
                     vec![]
                 } else {
                     self.counts[1].fetch_add(1, Ordering::Relaxed);
-                    thidua_db::scores::entries_after(tx, k.year.gy, k.last_row_id()).await?
+                    after
                 };
                 return Ok(InBatch { year: k.year, kept: k.extra, read, since });
             }

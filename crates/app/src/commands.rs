@@ -180,6 +180,9 @@ async fn run_demo(s: &Settings, dir: &Path, listen: Option<&str>, prepare_only: 
     println!();
     println!("Tài khoản mẫu (mật khẩu chung: {}):", demo::DEMO_PASSWORD);
     print!("{}", demo::accounts_table(&accounts));
+    println!();
+    println!("Lịch năm {} của dữ liệu mẫu (các hạn dời theo ngày nạp):", demo::DEMO_YEAR);
+    print!("{}", demo::calendar::calendar_for(thidua_web::ops::today()).text());
     let Some(listener) = listener else {
         db.close().await;
         println!();

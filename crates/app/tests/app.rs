@@ -471,6 +471,10 @@ fn demo_command_prepares_a_fresh_database() {
         let (o, _) = expect(&t.run(&["demo", "--dir", "mau", "--prepare-only"], None), 0);
         assert!(o.contains("banthuongtruc.caobang") && o.contains(DEMO_PASSWORD), "{o}");
         assert!(o.contains("Quản trị hệ thống"), "{o}");
+        // and the dates of the demo year as loaded today (they move with the load day)
+        let dates = calendar::calendar_for(thidua_web::ops::today());
+        assert!(o.contains(&dates.text()), "{o}");
+        assert!(o.contains(&thidua_core::text::format_date(dates.deadline())), "{o}");
     }
     let file = t.dir.path().join("mau").join(thidua_app::commands::DEMO_FILE);
     assert!(file.is_file());

@@ -110,6 +110,22 @@ impl DemoCalendar {
     pub fn explanation(&self) -> NaiveDate {
         self.default_of(Event::Explanation)
     }
+
+    /// The dates as `thidua demo` prints them: one line per event, then the
+    /// party block's own deadline.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for e in &self.events {
+            out.push_str(&format!("  {}  {}\n", format_date(e.default_on), e.event.label()));
+        }
+        let party = super::data::GROUPS.iter().find(|g| g.key == MOVED_GROUP).map_or(MOVED_GROUP, |g| g.name);
+        out.push_str(&format!(
+            "  {}  {} của {party} (khối dời hạn của mình)\n",
+            format_date(self.moved_deadline),
+            Event::SelfAssessmentDeadline.label()
+        ));
+        out
+    }
 }
 
 fn ymd((y, m, d): Ymd) -> NaiveDate {
@@ -269,6 +285,13 @@ mod tests {
         }
         // today's demo (22/11/2026)
         let c = calendar_for(d(2026, 11, 22));
+        let text = c.text();
+        assert!(text.contains(&format!("  19/12/2026  {}\n", Event::SelfAssessmentDeadline.label())), "{text}");
+        assert!(
+            text.contains("  22/12/2026  ") && text.contains("Khối thi đua các ban, đơn vị, cơ quan Đảng"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), c.events.len() + 1);
         assert_eq!(
             (c.deadline(), c.moved_deadline, c.default_of(Event::HeadReview), c.explanation()),
             (d(2026, 12, 19), d(2026, 12, 22), d(2026, 12, 29), d(2027, 1, 5))

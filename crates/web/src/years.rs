@@ -116,6 +116,8 @@ pub struct Years {
     slots: Mutex<Slots>,
     /// Answered from the cache as kept, brought up to date, loaded.
     counts: [AtomicU64; 3],
+    /// Of those kept, answered after one statement without a transaction ([`Years::current`]).
+    quick: AtomicU64,
 }
 
 /// The group-year as a write in a batch sees it ([`Years::in_batch`]).
@@ -214,8 +216,14 @@ impl Years {
         if since.head != k.stamp {
             return Ok(None);
         }
-        self.counts[0].fetch_add(1, Ordering::Relaxed);
         Ok(Some(k.year))
+    }
+
+    /// Counts a read answered with what [`Years::current`] gave (the caller
+    /// may decline it and read in a transaction, which counts itself).
+    pub(crate) fn answered_current(&self) {
+        self.counts[0].fetch_add(1, Ordering::Relaxed);
+        self.quick.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The group-year as `tx` sees it, for a write transaction that others
@@ -384,6 +392,11 @@ impl Years {
         [0, 1, 2].map(|i| self.counts[i].load(Ordering::Relaxed))
     }
 
+    /// How many reads were answered as kept after one statement, without a transaction.
+    pub fn quick(&self) -> u64 {
+        self.quick.load(Ordering::Relaxed)
+    }
+
     /// The lines of `/metrics` about the cache.
     pub fn metrics(&self) -> String {
         let [kept, updated, loaded] = self.counts();
@@ -393,9 +406,13 @@ impl Years {
              thidua_group_year_cache_total{{outcome=\"kept\"}} {kept}\n\
              thidua_group_year_cache_total{{outcome=\"updated\"}} {updated}\n\
              thidua_group_year_cache_total{{outcome=\"loaded\"}} {loaded}\n\
+             # HELP thidua_group_year_cache_quick_total Of those kept, sheets answered after one statement without a transaction.\n\
+             # TYPE thidua_group_year_cache_quick_total counter\n\
+             thidua_group_year_cache_quick_total {}\n\
              # HELP thidua_group_year_cache_size Group-years kept.\n\
              # TYPE thidua_group_year_cache_size gauge\n\
              thidua_group_year_cache_size {}\n",
+            self.quick(),
             self.len()
         )
     }

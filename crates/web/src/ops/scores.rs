@@ -507,6 +507,7 @@ pub async fn sheet(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: 
             && decide(&ctx.actor, Action::ViewSheet, &t).is_ok()
             && !matches!(sheet, SheetState::Submitted { .. })
         {
+            st.years.answered_current();
             let own = Some(y.own_self_result(unit_id).await);
             let sh = Sheet { y, t, unit_id, unit_name, sheet, submitted_by: None, typed: None, own };
             return Ok(view(ctx, year, &sh, &thidua_db::now()));

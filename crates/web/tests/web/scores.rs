@@ -525,15 +525,20 @@ async fn saves_keep_the_cached_group_year_as_a_fresh_load_shows_it() {
     let r = save(&mut yte, &app, y, json!([{"line_code": "II.4", "value": "Đạt", "base_seq": null}])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(yte.get(&url(&app, y)).await.json()["state"], "submitted");
-    // nothing committed since: the other unit's sheet comes from the kept copy as it is
+    // nothing committed since: the other unit's sheet comes from the kept copy as it is,
+    // after one statement without a transaction
     let [kept, _, loaded] = app.st.years.counts();
+    let quick = app.st.years.quick();
     let v = hoaan.get(&url(&app, h)).await.json();
     assert_eq!(line(&v, "I.2")["value"], "70");
     assert_eq!(app.st.years.counts()[0], kept + 1);
     assert_eq!(app.st.years.counts()[2], loaded);
-    // a sheet the caller may not see is refused and the denial recorded, kept copy or not
+    assert_eq!(app.st.years.quick(), quick + 1, "answered without a transaction");
+    // a submitted sheet (its signer is read) and a refused one take the transaction: the denial is recorded
+    assert_eq!(yte.get(&url(&app, y)).await.json()["state"], "submitted");
     let r = hoaan.get(&url(&app, y)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(app.audit_actions().await[0], "denied:view_sheet");
+    assert_eq!(app.st.years.quick(), quick + 1);
     app.finish().await;
 }

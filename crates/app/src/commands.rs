@@ -106,7 +106,7 @@ pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, Failure> {
     })
 }
 
-/// Serves until SIGINT/SIGTERM, then closes the pool.
+/// Serves until SIGINT/SIGTERM, then closes the pools.
 pub async fn run_server(
     listener: tokio::net::TcpListener,
     db: Db,
@@ -114,11 +114,13 @@ pub async fn run_server(
     announce: impl FnOnce(&str),
 ) -> Result<(), Failure> {
     let addr = listener.local_addr().map_err(|e| Failure::msg(format!("Không đọc được địa chỉ lắng nghe: {e}.")))?;
-    let app = thidua_web::router(AppState::new(db.clone(), cfg));
+    let st = AppState::new(db.clone(), cfg);
+    let app = thidua_web::router(st.clone());
     announce(&format!("http://{addr}"));
     let res = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;
+    st.writes.close().await;
     db.close().await;
     tracing::info!("đã dừng máy chủ");
     res.map_err(|e| Failure::msg(format!("Máy chủ dừng vì lỗi: {e}.")))

@@ -121,17 +121,17 @@ impl Since {
 /// One statement instead of reading the entries: a cache that stays valid
 /// through some actions asks this on every read.
 pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), harmless: &[&str]) -> Result<Since> {
-    let sql = since_sql(kept, harmless, "")?;
+    let sql = since_sql(kept, harmless, limit, "")?;
     // an aggregate without GROUP BY always gives its one row
-    let row = tx.opt_dyn(sql, args![after_id, limit.saturating_add(1)]).await?;
+    let row = tx.opt_dyn(sql, args![after_id]).await?;
     since_row(row)
 }
 
 /// [`since`] as one statement outside any transaction: whether a kept copy
 /// is still current is then one trip to the database.
 pub async fn since_now(db: &Db, after_id: i64, limit: i64, kept: (&str, &str), harmless: &[&str]) -> Result<Since> {
-    let sql = since_sql(kept, harmless, "")?;
-    let row = db.read_one_dyn(sql, args![after_id, limit.saturating_add(1)]).await?;
+    let sql = since_sql(kept, harmless, limit, "")?;
+    let row = db.read_one_dyn(sql, args![after_id]).await?;
     since_row(row)
 }
 
@@ -142,9 +142,14 @@ pub(crate) fn since_row(row: Option<SinceRow>) -> Result<Since> {
     Ok(Since { head, head_hash, entries, kept, harmless })
 }
 
-/// The statement of [`since`] (`$1` the id, `$2` the limit + 1), with
-/// `more` (", column…") read in the same statement.
-pub(crate) fn since_sql(kept: (&str, &str), harmless: &[&str], more: &str) -> Result<String> {
+/// The statement of [`since`] (`$1` the id), with `more` (", column…",
+/// its parameters from `$2`) read in the same statement.
+///
+/// The limit is written into the statement, not bound: SQLite prepares a
+/// statement whose LIMIT is a parameter again every time it is bound (the
+/// planner uses the value), and this one runs on every read of a kept copy
+/// and every save.
+pub(crate) fn since_sql(kept: (&str, &str), harmless: &[&str], limit: i64, more: &str) -> Result<String> {
     // the names go into the SQL as literals (only the ids are bound: a
     // statement whose other parameters change would be prepared again on
     // every use); they are the application's own constants, checked here
@@ -162,9 +167,10 @@ pub(crate) fn since_sql(kept: (&str, &str), harmless: &[&str], more: &str) -> Re
          COALESCE((SELECT last_hash FROM audit_head WHERE id = 1), ''), COUNT(*), \
          COALESCE(SUM(CASE WHEN c.action = {} AND c.object_type = {} THEN 1 ELSE 0 END), 0), \
          COALESCE(SUM(CASE WHEN c.action LIKE 'denied:%' OR {harmless_sql} THEN 1 ELSE 0 END), 0){more} \
-         FROM (SELECT action, object_type FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2) AS c",
+         FROM (SELECT action, object_type FROM audit_log WHERE id > $1 ORDER BY id LIMIT {}) AS c",
         literal(kept.0)?,
-        literal(kept.1)?
+        literal(kept.1)?,
+        limit.clamp(0, i64::MAX - 1) + 1
     ))
 }
 
@@ -196,6 +202,21 @@ pub async fn append_after(tx: &mut Tx, e: Entry, since: &Since) -> Result<i64> {
 }
 
 async fn append_to(tx: &mut Tx, e: Entry, last_id: i64, prev_hash: String) -> Result<i64> {
+    let (id, sql, args) = insert(e, last_id, prev_hash, 1);
+    tx.exec_dyn(sql, args).await?;
+    Ok(id)
+}
+
+/// The statement that appends `e` after the head `since` read (SQLite, in
+/// the same write transaction, nothing appended since), its parameters
+/// numbered from `$first` so that it can follow other statements in one
+/// call; and the id it gives the entry.
+pub(crate) fn insert_after(e: Entry, since: &Since, first: usize) -> (i64, String, Vec<crate::Arg>) {
+    let prev = if since.head == 0 { GENESIS.to_string() } else { since.head_hash.clone() };
+    insert(e, since.head, prev, first)
+}
+
+fn insert(e: Entry, last_id: i64, prev_hash: String, first: usize) -> (i64, String, Vec<crate::Arg>) {
     let mut row = Row {
         id: last_id + 1,
         at: crate::now(),
@@ -213,29 +234,29 @@ async fn append_to(tx: &mut Tx, e: Entry, last_id: i64, prev_hash: String) -> Re
         hash: String::new(),
     };
     row.hash = row.content_hash();
-    tx.exec(
+    let params = (first..first + 14).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
         "INSERT INTO audit_log (id, at, actor_user_id, actor_name, action, object_type, object_id, authority_id, \
-         before_json, after_json, reason, request_id, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        args![
-            row.id,
-            row.at.clone(),
-            row.actor_user_id,
-            row.actor_name.clone(),
-            row.action.clone(),
-            row.object_type.clone(),
-            row.object_id.clone(),
-            row.authority_id,
-            row.before_json.clone(),
-            row.after_json.clone(),
-            row.reason.clone(),
-            row.request_id.clone(),
-            row.prev_hash.clone(),
-            row.hash.clone()
-        ],
-    )
-    .await?;
-    Ok(row.id)
+         before_json, after_json, reason, request_id, prev_hash, hash) VALUES ({params})"
+    );
+    let id = row.id;
+    let args = args![
+        row.id,
+        row.at,
+        row.actor_user_id,
+        row.actor_name,
+        row.action,
+        row.object_type,
+        row.object_id,
+        row.authority_id,
+        row.before_json,
+        row.after_json,
+        row.reason,
+        row.request_id,
+        row.prev_hash,
+        row.hash
+    ];
+    (id, sql, args)
 }
 
 /// The result of checking the chain.

@@ -8,9 +8,14 @@
 //! SQLite's busy handler, which sleeps and retries instead of queueing.
 //!
 //! A [`Batcher`] queues the writers of this process in arrival order. The
-//! first one begins a write transaction; each writer works inside its own
+//! first one begins a write transaction; each writer writes inside its own
 //! savepoint of it, so a writer that fails or gives up rolls back only its own
-//! part. When a writer is done and others are already waiting, it leaves the
+//! part. A writer that writes with one call ([`Batch::write`]) sends its
+//! savepoint, its statements and the savepoint's release to the database
+//! together: its turn is then one call for its reads and one for its writes,
+//! the fewest trips to SQLite's worker thread (each is a hand-over between
+//! threads, and the writers of a batch take their turns one after another).
+//! When a writer is done and others are already waiting, it leaves the
 //! transaction open for them and waits; the last writer of the queue (or the
 //! one that finds the batch full or old enough) commits, and every writer of
 //! the batch learns the commit's outcome. A writer's action is acknowledged
@@ -28,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
-use crate::{Db, DbError, Result, Tx};
+use crate::{Arg, Db, DbError, Record, Result, Tx};
 
 /// The most actions one commit holds.
 pub const MAX_ACTIONS: usize = 64;
@@ -45,15 +50,15 @@ const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT thidua_action";
 struct State {
     /// The open transaction of the current batch.
     tx: Option<Tx>,
-    /// Which batch is open (counts commits).
+    /// Which batch is open (counts commits and failures).
     batch: u64,
     /// When the open batch began.
     began: Option<Instant>,
     /// The writers of the open batch whose work is done, waiting for its outcome.
     done: Vec<oneshot::Sender<Result<(), String>>>,
-    /// A writer's savepoint is open that no live writer owns (it was
-    /// dropped in the middle of its work): it must be rolled back before
-    /// anything else.
+    /// A writer was dropped in the middle of its work: its savepoint must
+    /// be rolled back before anything else (and if it cannot be, the batch
+    /// fails as a whole).
     abandoned: bool,
 }
 
@@ -115,6 +120,23 @@ impl std::fmt::Debug for Batcher {
 /// One writer's turn: its part of the batch's transaction.
 pub struct Batch {
     inner: Inner,
+    part: Part,
+}
+
+/// What a writer has written in its part of a shared batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Nothing: it has only read, and has nothing of its own to roll back.
+    Clean,
+    /// Its savepoint is open, or may be (a call that opens it was sent):
+    /// rolling back to it undoes this writer's work only. The savepoints of
+    /// the batch's earlier writers are all released, so if this one was not
+    /// opened after all, rolling back to it fails, and the batch fails as a
+    /// whole rather than undo anybody else's work.
+    Open,
+    /// Its writes are done and released into the batch's transaction
+    /// ([`Batch::write`]): they can no longer be undone alone.
+    Kept,
 }
 
 enum Inner {
@@ -143,6 +165,18 @@ impl Batcher {
             },
             Db::Postgres(_) => None,
         };
+        // SQLite: the batches' own connection. A connection's page cache is
+        // dropped whenever it finds that another connection wrote; batches
+        // taking turns on the pool's connections would each start cold.
+        let db = match db {
+            Db::Sqlite(p) => Db::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(15))
+                    .connect_lazy_with((*p.connect_options()).clone()),
+            ),
+            Db::Postgres(p) => Db::Postgres(p),
+        };
         Batcher(Arc::new(Shared {
             writer,
             db,
@@ -168,11 +202,10 @@ impl Batcher {
     /// Waits for this writer's turn and opens its part of the batch.
     pub async fn begin(&self) -> Result<Batch> {
         if let Db::Postgres(_) = self.0.db {
-            return Ok(Batch { inner: Inner::Own(Some(self.0.db.begin().await?)) });
+            return Ok(Batch { inner: Inner::Own(Some(self.0.db.begin().await?)), part: Part::Clean });
         }
-        // The turn is taken and the savepoint opened by a task of its own: a
-        // request given up meanwhile never leaves a savepoint nobody knows
-        // of (the task marks it to be rolled back until a `Batch` owns it).
+        // The turn is taken by a task of its own: a request given up
+        // meanwhile never leaves the batch waiting for it.
         let b = self.clone();
         let turn = tokio::spawn(async move {
             let mut g = {
@@ -186,17 +219,10 @@ impl Batcher {
                 g.began = Some(Instant::now());
                 b.flush_later(g.batch);
             }
-            let tx = g.tx.as_mut().expect("opened above");
-            if let Err(e) = tx.exec(SAVEPOINT, vec![]).await {
-                fail(&mut g, &e).await;
-                return Err(e);
-            }
-            g.abandoned = true;
-            Ok(g)
+            Ok::<_, DbError>(g)
         });
-        let mut g = turn.await.map_err(|e| DbError::Other(format!("a writer's turn failed: {e}")))??;
-        g.abandoned = false;
-        Ok(Batch { inner: Inner::Shared { guard: Some(g), b: self.clone() } })
+        let g = turn.await.map_err(|e| DbError::Other(format!("a writer's turn failed: {e}")))??;
+        Ok(Batch { inner: Inner::Shared { guard: Some(g), b: self.clone() }, part: Part::Clean })
     }
 
     /// Commits batch `batch` after [`MAX_OPEN`] if it is still open then:
@@ -211,6 +237,14 @@ impl Batcher {
                 b.flush(&mut g).await;
             }
         });
+    }
+
+    /// Closes the batches' own connection (SQLite), once the server has
+    /// stopped taking requests.
+    pub async fn close(&self) {
+        if let Db::Sqlite(_) = self.0.db {
+            self.0.db.close().await;
+        }
     }
 
     /// (commits, actions committed) since the start, for the metrics.
@@ -282,12 +316,76 @@ async fn fail(g: &mut OwnedMutexGuard<State>, e: &DbError) {
 }
 
 impl Batch {
-    /// The transaction to write in.
-    pub fn tx(&mut self) -> &mut Tx {
+    /// The transaction to read in. Writes go through [`Batch::write`], or
+    /// in the savepoint [`Batch::open`] opens: only they are this writer's
+    /// own, undone alone if it fails or gives up.
+    pub fn reading(&mut self) -> &mut Tx {
         match &mut self.inner {
             Inner::Own(tx) => tx.as_mut().expect("a batch is used until commit or rollback"),
             Inner::Shared { guard, .. } => {
                 guard.as_mut().and_then(|g| g.tx.as_mut()).expect("a batch is used until commit or rollback")
+            }
+        }
+    }
+
+    /// Opens this writer's savepoint (if not yet open) and gives the
+    /// transaction to write in, with as many statements as it needs.
+    pub async fn open(&mut self) -> Result<&mut Tx> {
+        if let Inner::Shared { guard, .. } = &mut self.inner {
+            let g = guard.as_mut().expect("a batch is used until commit or rollback");
+            match self.part {
+                Part::Open => {}
+                Part::Kept => return Err(DbError::Other("this writer's part is already written".into())),
+                Part::Clean => {
+                    self.part = Part::Open;
+                    let opened = match g.tx.as_mut() {
+                        Some(tx) => tx.exec(SAVEPOINT, vec![]).await.map(|_| ()),
+                        None => Err(DbError::Other("the batch's transaction is gone".into())),
+                    };
+                    if let Err(e) = opened {
+                        self.part = Part::Clean;
+                        fail(g, &e).await;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(self.reading())
+    }
+
+    /// Writes this writer's part in one call: on SQLite, `sql` (one
+    /// statement or several, separated by `;`, their parameters numbered
+    /// across all of them) goes to the database between the writer's
+    /// savepoint and its release. Returns the rows the statements return.
+    /// If a statement fails, nothing of the call is kept (the savepoint is
+    /// rolled back, or the batch fails as a whole if it cannot be). A part is
+    /// written once; after it only [`Batch::commit`] is left.
+    pub async fn write<T: Record>(&mut self, sql: String, args: Vec<Arg>) -> Result<Vec<T>> {
+        let Inner::Shared { guard, .. } = &mut self.inner else {
+            return self.reading().all_dyn(sql, args).await;
+        };
+        let g = guard.as_mut().expect("a batch is used until commit or rollback");
+        let Some(tx) = g.tx.as_mut() else {
+            return Err(DbError::Other("the batch's transaction is gone".into()));
+        };
+        match self.part {
+            Part::Kept => Err(DbError::Other("this writer's part is already written".into())),
+            Part::Open => tx.all_dyn(sql, args).await,
+            Part::Clean => {
+                self.part = Part::Open;
+                match tx.all_dyn(format!("{SAVEPOINT}; {sql}; {RELEASE}"), args).await {
+                    Ok(rows) => {
+                        self.part = Part::Kept;
+                        Ok(rows)
+                    }
+                    Err(e) => {
+                        self.part = Part::Clean;
+                        if let Err(x) = undo(tx).await {
+                            fail(g, &x).await;
+                        }
+                        Err(e)
+                    }
+                }
             }
         }
     }
@@ -298,6 +396,7 @@ impl Batch {
     /// own, which goes to its end even if this request is given up: the
     /// other writers of the batch always learn the outcome.
     pub async fn commit(mut self) -> Result<()> {
+        let part = self.part;
         match &mut self.inner {
             Inner::Own(tx) => tx.take().expect("not yet finished").commit().await,
             Inner::Shared { guard, b } => {
@@ -305,9 +404,10 @@ impl Batch {
                 let b = b.clone();
                 let (send, outcome) = oneshot::channel();
                 tokio::spawn(async move {
-                    let released = match g.tx.as_mut() {
-                        Some(tx) => tx.exec(RELEASE, vec![]).await.map(|_| ()),
-                        None => Err(DbError::Other("the batch's transaction is gone".into())),
+                    let released = match (part, g.tx.as_mut()) {
+                        (Part::Open, Some(tx)) => tx.exec(RELEASE, vec![]).await.map(|_| ()),
+                        (_, Some(_)) => Ok(()),
+                        (_, None) => Err(DbError::Other("the batch's transaction is gone".into())),
                     };
                     if let Err(e) = released {
                         fail(&mut g, &e).await;
@@ -325,23 +425,29 @@ impl Batch {
         }
     }
 
-    /// Undoes this writer's work (only its own) and ends its turn.
+    /// Undoes this writer's work (only its own) and ends its turn. A part
+    /// already written with [`Batch::write`] cannot be undone alone: the
+    /// batch then fails as a whole (nothing of it is stored, and its other
+    /// writers get the error).
     pub async fn rollback(mut self) -> Result<()> {
+        let part = self.part;
         match &mut self.inner {
             Inner::Own(tx) => tx.take().expect("not yet finished").rollback().await,
             Inner::Shared { guard, b } => {
                 let mut g = guard.take().expect("not yet finished");
                 let b = b.clone();
                 let done = tokio::spawn(async move {
-                    let undone = match g.tx.as_mut() {
-                        Some(tx) => undo(tx).await,
-                        None => Ok(()),
+                    let undone = match (part, g.tx.as_mut()) {
+                        (Part::Open, Some(tx)) => undo(tx).await,
+                        (Part::Kept, Some(_)) => Err(DbError::Other("a written part was given up".into())),
+                        _ => Ok(()),
                     };
                     if let Err(e) = &undone {
                         fail(&mut g, e).await;
                     }
                     b.flush_if_due(&mut g).await;
-                    undone
+                    // the writer's own work is undone either way
+                    if part == Part::Kept { Ok(()) } else { undone }
                 });
                 done.await.map_err(|e| DbError::Other(format!("a writer's rollback failed: {e}")))?
             }
@@ -352,11 +458,15 @@ impl Batch {
 impl Drop for Batch {
     fn drop(&mut self) {
         // dropped in the middle of its work (a request given up): its part is
-        // rolled back, and the batch committed if nobody else will
+        // rolled back (with the whole batch, if it was already written), and
+        // the batch committed if nobody else will
+        let part = self.part;
         if let Inner::Shared { guard, b } = &mut self.inner
             && let Some(mut g) = guard.take()
         {
-            g.abandoned = true;
+            // (a written part's savepoint is released: rolling back to it
+            // fails, and so the batch does, before anyone writes again)
+            g.abandoned = part != Part::Clean;
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 let b = b.clone();
                 rt.spawn(async move {

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use thidua_core::workflow::{ScoreEntry, Stage};
 
+use crate::batch::Batch;
 use crate::{Backend, DbError, Result, Tx, args};
 
 /// One stored entry; `value_json` and `evidence_json` hold the core types as JSON.
@@ -157,17 +158,17 @@ pub async fn since_and_entries_after(
         Backend::Sqlite => {
             ", (SELECT COALESCE(json_group_array(json_array(e.id, e.group_year_id, e.unit_id, e.line_code, e.stage, \
              e.value_json, e.reason, e.evidence_json, e.by_user, u.username, e.by_unit, e.at) ORDER BY e.id), '[]') \
-             FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $3 AND e.id > $4)"
+             FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $2 AND e.id > $3)"
         }
         Backend::Postgres => {
             ", (SELECT COALESCE(json_agg(json_build_array(e.id, e.group_year_id, e.unit_id, e.line_code, e.stage, \
              e.value_json, e.reason, e.evidence_json, e.by_user, u.username, e.by_unit, e.at) ORDER BY e.id)::text, '[]') \
-             FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $3 AND e.id > $4)"
+             FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $2 AND e.id > $3)"
         }
     };
-    let sql = crate::audit::since_sql(kept, harmless, more)?;
+    let sql = crate::audit::since_sql(kept, harmless, limit, more)?;
     let row: Option<(i64, String, i64, i64, i64, String)> =
-        tx.opt_dyn(sql, args![after_log, limit.saturating_add(1), group_year_id, after_id]).await?;
+        tx.opt_dyn(sql, args![after_log, group_year_id, after_id]).await?;
     let (json, since) = match row {
         Some((head, hash, n, k, h, json)) => (json, crate::audit::since_row(Some((head, hash, n, k, h)))?),
         None => return Err(sqlx::Error::RowNotFound.into()),
@@ -219,66 +220,101 @@ pub async fn append(tx: &mut Tx, group_year_id: i64, e: &NewEntry) -> Result<i64
 }
 
 /// Appends entries with one statement per [`APPEND_CHUNK`] of them; returns
-/// their ids in the order given. In one statement the ids are taken in the
-/// order of the rows (SQLite: one past the largest rowid, row by row;
-/// PostgreSQL: the id sequence, row by row), so the returned ids, sorted,
-/// are the rows' ids in order.
+/// their ids in the order given (see [`ids_in_order`]).
 pub async fn append_all(tx: &mut Tx, group_year_id: i64, entries: &[NewEntry]) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(APPEND_CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO score_entries (group_year_id, unit_id, line_code, stage, value_json, reason, evidence_json, \
-             by_user, by_unit, at) VALUES ",
-        );
-        let mut args = Vec::with_capacity(chunk.len() * 10);
-        for (i, e) in chunk.iter().enumerate() {
-            let n = i * 10;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8,
-                n + 9,
-                n + 10
-            ));
-            args.extend(args![
-                group_year_id,
-                e.unit_id,
-                e.line_code.clone(),
-                e.stage.clone(),
-                e.value_json.clone(),
-                e.reason.clone(),
-                e.evidence_json.clone(),
-                e.by_user,
-                e.by_unit,
-                e.at.clone()
-            ]);
-        }
-        sql.push_str(" RETURNING id, unit_id, line_code");
-        let mut rows: Vec<(i64, i64, String)> = tx.all_dyn(sql, args).await?;
-        rows.sort_unstable_by_key(|r| r.0);
-        // what the ids are taken for is checked, not assumed: should the
-        // order ever differ, the write is refused (and rolled back by the
-        // caller) rather than any entry given another's id
-        let same =
-            rows.len() == chunk.len() && rows.iter().zip(chunk).all(|(r, e)| r.1 == e.unit_id && r.2 == e.line_code);
-        if !same {
-            return Err(DbError::Other(format!(
-                "{} entries written, the ids returned do not follow their order",
-                chunk.len()
-            )));
-        }
-        ids.extend(rows.into_iter().map(|r| r.0));
+        let (sql, args) = insert(group_year_id, chunk, 1);
+        let rows: Vec<(i64, i64, String)> = tx.all_dyn(sql, args).await?;
+        ids.extend(ids_in_order(rows, chunk)?);
     }
     Ok(ids)
+}
+
+/// Appends entries and the log entry of the action that wrote them as the
+/// writer's one write of its part of a batch ([`Batch::write`]): on SQLite
+/// every statement goes to the database in one call, the log entry chained
+/// to the head `since` read in the batch's transaction. Returns the entries'
+/// ids in the order given, and the log entry's id.
+pub async fn append_logged(
+    b: &mut Batch,
+    group_year_id: i64,
+    entries: &[NewEntry],
+    log: crate::audit::Entry,
+    since: &crate::audit::Since,
+) -> Result<(Vec<i64>, i64)> {
+    if b.reading().backend() == Backend::Postgres {
+        let tx = b.open().await?;
+        let ids = append_all(tx, group_year_id, entries).await?;
+        let logged = crate::audit::append(tx, log).await?;
+        return Ok((ids, logged));
+    }
+    let mut sql = Vec::with_capacity(entries.len() / APPEND_CHUNK + 2);
+    let mut args = Vec::with_capacity(entries.len() * 10 + 14);
+    for chunk in entries.chunks(APPEND_CHUNK) {
+        let (s, a) = insert(group_year_id, chunk, args.len() + 1);
+        sql.push(s);
+        args.extend(a);
+    }
+    let (logged, s, a) = crate::audit::insert_after(log, since, args.len() + 1);
+    sql.push(s);
+    args.extend(a);
+    let rows: Vec<(i64, i64, String)> = b.write(sql.join("; "), args).await?;
+    Ok((ids_in_order(rows, entries)?, logged))
+}
+
+/// The statement appending `entries` (at most [`APPEND_CHUNK`]), its
+/// parameters numbered from `$first`.
+fn insert(group_year_id: i64, entries: &[NewEntry], first: usize) -> (String, Vec<crate::Arg>) {
+    let mut sql = String::from(
+        "INSERT INTO score_entries (group_year_id, unit_id, line_code, stage, value_json, reason, evidence_json, \
+         by_user, by_unit, at) VALUES ",
+    );
+    let mut args = Vec::with_capacity(entries.len() * 10);
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let n = first + i * 10;
+        let row = (n..n + 10).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        sql.push('(');
+        sql.push_str(&row);
+        sql.push(')');
+        args.extend(args![
+            group_year_id,
+            e.unit_id,
+            e.line_code.clone(),
+            e.stage.clone(),
+            e.value_json.clone(),
+            e.reason.clone(),
+            e.evidence_json.clone(),
+            e.by_user,
+            e.by_unit,
+            e.at.clone()
+        ]);
+    }
+    sql.push_str(" RETURNING id, unit_id, line_code");
+    (sql, args)
+}
+
+/// The ids of `entries` from the rows their statements returned. In one
+/// statement the ids are taken in the order of the rows (SQLite: one past
+/// the largest rowid, row by row; PostgreSQL: the id sequence, row by row),
+/// so the returned ids, sorted, are the rows' ids in order. What the ids are
+/// taken for is checked, not assumed: should the order ever differ, the
+/// write is refused (and rolled back by the caller) rather than any entry
+/// given another's id.
+fn ids_in_order(mut rows: Vec<(i64, i64, String)>, entries: &[NewEntry]) -> Result<Vec<i64>> {
+    rows.sort_unstable_by_key(|r| r.0);
+    let same =
+        rows.len() == entries.len() && rows.iter().zip(entries).all(|(r, e)| r.1 == e.unit_id && r.2 == e.line_code);
+    if !same {
+        return Err(DbError::Other(format!(
+            "{} entries written, the ids returned do not follow their order",
+            entries.len()
+        )));
+    }
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// Rows per statement of [`append_all`]: few enough parameters for both

@@ -297,7 +297,7 @@ async fn batched_writers_keep_their_own_work_only() {
             let batcher = batcher.clone();
             handles.push(tokio::spawn(async move {
                 let mut b = batcher.begin().await.expect("turn");
-                audit::append(b.tx(), entry(n)).await.expect("append");
+                audit::append(b.open().await.expect("open"), entry(n)).await.expect("append");
                 match n % 6 {
                     // changes its mind: nothing of it stays
                     1 => {
@@ -311,7 +311,12 @@ async fn batched_writers_keep_their_own_work_only() {
                     }
                     // fails on a statement: its own part is undone
                     3 => {
-                        let bad = b.tx().exec("INSERT INTO audit_head (id, last_id) VALUES (1, 0)", vec![]).await;
+                        let bad = b
+                            .open()
+                            .await
+                            .expect("open")
+                            .exec("INSERT INTO audit_head (id, last_id) VALUES (1, 0)", vec![])
+                            .await;
                         assert!(bad.is_err(), "the second head row must be refused");
                         b.rollback().await.expect("rollback");
                         false
@@ -347,6 +352,156 @@ async fn batched_writers_keep_their_own_work_only() {
             assert_eq!(actions, 30);
             assert!(commits < actions, "writers arriving together share commits: {commits} commits for {actions}");
         }
+    })
+    .await;
+}
+
+/// Writers that write their part in one call (`Batch::write`, as a save
+/// does): a call that fails halfway leaves nothing of it and the batch goes
+/// on; a part given up after it was written takes its batch down with it,
+/// and each writer of that batch is told. Whatever was acknowledged is
+/// stored, nothing else is, and the audit chain stays one.
+#[tokio::test]
+async fn writers_writing_in_one_call_keep_their_own_work_only() {
+    each_backend(|db| async move {
+        use thidua_db::batch::{Batch, Batcher};
+        use thidua_db::{scores, users};
+        let mut tx = db.begin().await.expect("tx");
+        let (gy, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
+        let unit = units[0];
+        let user = users::insert_user(&mut tx, "cb.tuphap", "Cán bộ Sở Tư pháp", "x").await.expect("user");
+        audit::append(&mut tx, entry(0)).await.expect("a first log entry");
+        tx.commit().await.expect("commit");
+        let sqlite = db.backend() == Backend::Sqlite;
+        let lines = move |who: &str, unit_id: i64| {
+            (1..=2)
+                .map(|i| scores::NewEntry {
+                    unit_id,
+                    line_code: format!("{who}.{i}"),
+                    stage: "self_assessment".into(),
+                    value_json: format!("{{\"count\":{i}}}"),
+                    reason: String::new(),
+                    evidence_json: "[]".into(),
+                    by_user: user,
+                    by_unit: Some(unit),
+                    at: "2026-11-22T10:00:00.000000Z".into(),
+                })
+                .collect::<Vec<_>>()
+        };
+        async fn since(b: &mut Batch) -> audit::Since {
+            audit::since(b.reading(), 0, 1000, ("score.save", "unit"), &[]).await.expect("since")
+        }
+        // writes `who`'s lines and log entry (a stale head if asked: the log entry cannot follow)
+        async fn write(
+            b: &mut Batch,
+            gy: i64,
+            lines: Vec<scores::NewEntry>,
+            since: audit::Since,
+            who: &str,
+        ) -> thidua_db::Result<(Vec<i64>, i64)> {
+            let mut e = entry(0);
+            e.object_id = who.to_string();
+            scores::append_logged(b, gy, &lines, e, &since).await
+        }
+        let batcher = Batcher::new(db.clone());
+
+        // A writes and commits while B, C and D wait for their turn: B's
+        // entries are refused (no such unit), C's log entry cannot follow
+        // (SQLite: a stale head; PostgreSQL: no such unit), D commits
+        let mut a = batcher.begin().await.expect("turn");
+        let s = since(&mut a).await;
+        write(&mut a, gy, lines("A", unit), s, "A").await.expect("A writes");
+        let b_ = {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let mut b = batcher.begin().await.expect("turn");
+                let s = since(&mut b).await;
+                let refused = write(&mut b, gy, lines("B", unit + 1000), s, "B").await;
+                assert!(refused.is_err(), "no such unit");
+                b.rollback().await
+            })
+        };
+        let c_ = {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let mut c = batcher.begin().await.expect("turn");
+                let s = since(&mut c).await;
+                let refused = if sqlite {
+                    let stale = audit::Since { head: s.head - 1, ..s };
+                    write(&mut c, gy, lines("C", unit), stale, "C").await
+                } else {
+                    write(&mut c, gy, lines("C", unit + 1000), s, "C").await
+                };
+                assert!(refused.is_err(), "the log entry must not follow a stale head");
+                c.rollback().await
+            })
+        };
+        let d_ = {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let mut d = batcher.begin().await.expect("turn");
+                let s = since(&mut d).await;
+                write(&mut d, gy, lines("D", unit), s, "D").await.expect("D writes");
+                d.commit().await
+            })
+        };
+        tokio::task::yield_now().await;
+        a.commit().await.expect("A is committed");
+        b_.await.expect("B").expect("B's own part is undone");
+        c_.await.expect("C").expect("C's own part is undone");
+        d_.await.expect("D").expect("D is committed");
+
+        // E writes and commits while F and G wait: F gives up its part after
+        // writing it, which (SQLite) takes its batch down, E's with it if E
+        // is still in it; H writes and is dropped without ending its turn
+        let mut e = batcher.begin().await.expect("turn");
+        let s = since(&mut e).await;
+        write(&mut e, gy, lines("E", unit), s, "E").await.expect("E writes");
+        let f_ = {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let mut f = batcher.begin().await.expect("turn");
+                let s = since(&mut f).await;
+                write(&mut f, gy, lines("F", unit), s, "F").await.expect("F writes");
+                f.rollback().await
+            })
+        };
+        let h_ = {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let mut h = batcher.begin().await.expect("turn");
+                let s = since(&mut h).await;
+                write(&mut h, gy, lines("H", unit), s, "H").await.expect("H writes");
+                drop(h);
+            })
+        };
+        tokio::task::yield_now().await;
+        let e_done = e.commit().await;
+        f_.await.expect("F").expect("F's own part is undone");
+        h_.await.expect("H");
+        // G, after them all, commits
+        let mut g = batcher.begin().await.expect("turn");
+        let s = since(&mut g).await;
+        write(&mut g, gy, lines("G", unit), s, "G").await.expect("G writes");
+        g.commit().await.expect("G is committed");
+
+        let mut tx = db.read().await.expect("read");
+        let rows = scores::entries(&mut tx, gy).await.expect("entries");
+        let logged: Vec<(String,)> = tx.all("SELECT object_id FROM audit_log ORDER BY id", vec![]).await.expect("log");
+        tx.rollback().await.expect("end");
+        let mut stored: Vec<&str> = rows.iter().map(|r| r.line_code.as_str()).collect();
+        stored.sort();
+        let mut want = vec!["A.1", "A.2", "D.1", "D.2"];
+        if e_done.is_ok() {
+            want.extend(["E.1", "E.2"]);
+        }
+        want.extend(["G.1", "G.2"]);
+        assert_eq!(stored, want, "exactly the acknowledged writers' entries (E: {e_done:?})");
+        let log: Vec<&str> = logged.iter().map(|l| l.0.as_str()).collect();
+        let want_log: Vec<&str> =
+            ["0", "A", "D"].into_iter().chain(e_done.is_ok().then_some("E")).chain(["G"]).collect();
+        assert_eq!(log, want_log, "one log entry per acknowledged writer");
+        assert_eq!(audit::verify(&db).await.expect("verify"), Verdict::Intact(want_log.len() as u64));
     })
     .await;
 }
@@ -433,13 +588,13 @@ async fn a_batch_whose_next_writer_gives_up_is_committed_all_the_same() {
     each_backend(|db| async move {
         let batcher = thidua_db::batch::Batcher::new(db.clone());
         let mut a = batcher.begin().await.expect("turn");
-        audit::append(a.tx(), entry(1)).await.expect("append");
+        audit::append(a.open().await.expect("open"), entry(1)).await.expect("append");
         // a second writer queues, then its request is given up
         let queued = {
             let batcher = batcher.clone();
             tokio::spawn(async move {
                 let mut b = batcher.begin().await.expect("turn");
-                audit::append(b.tx(), entry(2)).await.expect("append");
+                audit::append(b.open().await.expect("open"), entry(2)).await.expect("append");
                 b.commit().await
             })
         };
@@ -449,7 +604,7 @@ async fn a_batch_whose_next_writer_gives_up_is_committed_all_the_same() {
         assert!(matches!(done, Ok(Ok(()))), "the first writer is answered: {done:?}");
         // the lock is free again: another writer gets its turn and commits
         let mut c = batcher.begin().await.expect("turn");
-        audit::append(c.tx(), entry(3)).await.expect("append");
+        audit::append(c.open().await.expect("open"), entry(3)).await.expect("append");
         c.commit().await.expect("commit");
         let mut tx = db.read().await.expect("read");
         let objects: Vec<(String,)> =

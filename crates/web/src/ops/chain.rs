@@ -1252,13 +1252,8 @@ pub(crate) async fn append(tx: &mut Tx, gy: i64, e: &ScoreEntry) -> AppResult<i6
     Ok(sc::append(tx, gy, &new_entry(e)?).await?)
 }
 
-/// Appends entries in one statement (per hundred); their ids in the order given.
-pub(crate) async fn append_all(tx: &mut Tx, gy: i64, es: &[ScoreEntry]) -> AppResult<Vec<i64>> {
-    let rows = es.iter().map(new_entry).collect::<AppResult<Vec<_>>>()?;
-    Ok(sc::append_all(tx, gy, &rows).await?)
-}
-
-fn new_entry(e: &ScoreEntry) -> AppResult<NewEntry> {
+/// An entry as the database stores it.
+pub(crate) fn new_entry(e: &ScoreEntry) -> AppResult<NewEntry> {
     Ok(NewEntry {
         unit_id: e.unit_id,
         line_code: e.line_code.clone(),

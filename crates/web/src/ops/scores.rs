@@ -668,7 +668,7 @@ async fn save_in_batch(
     note: &str,
 ) -> AppResult<SavedSheet> {
     let mut b = st.writes.begin().await?;
-    let written = match write_save(st, ctx, b.tx(), group_id, year, unit_id, input, note).await {
+    let written = match write_save(st, ctx, &mut b, group_id, year, unit_id, input, note).await {
         Ok(w) => w,
         Err(e) => {
             // the refusal is answered (and a denial recorded) even if ending
@@ -758,13 +758,14 @@ impl<E: Into<AppError>> From<E> for Refusal {
 async fn write_save(
     st: &AppState,
     ctx: &Ctx,
-    tx: &mut Tx,
+    b: &mut thidua_db::batch::Batch,
     group_id: i64,
     year: i32,
     unit_id: i64,
     input: &SaveInput,
     note: &str,
 ) -> Result<Written, Refusal> {
+    let tx = b.reading();
     // PostgreSQL: the group-year's lock before anything is read (a save, a
     // submission or finalising committed while this one waited must be seen);
     // SQLite: the batch's transaction already is the lock
@@ -798,8 +799,15 @@ async fn write_save(
     let own = wf::Entries::new(own);
     let known = Known { entries: &own, seen: &seen, y: &sh.y };
     let p = plan(ctx, &sh, &known, year, input, note, &now)?;
-    let ids = super::chain::append_all(tx, sh.y.gy, &p.changed).await?;
     let table = the_table(&sh, year)?;
+    let rows = p.changed.iter().map(super::chain::new_entry).collect::<AppResult<Vec<_>>>()?;
+    let mut a = ctx.entry("score.save", "unit", unit_id);
+    a.authority_id = Some(sh.y.g.authority_id);
+    a.before = Some(values_json(year, &sh.unit_name, &p.before));
+    a.after = Some(values_json(year, &sh.unit_name, &p.after));
+    a.reason = (!note.is_empty()).then(|| note.to_string());
+    // the entries and the log entry in one call (nothing fallible after it)
+    let (ids, logged) = sc::append_logged(b, sh.y.gy, &rows, a, &seen.since).await?;
     let mut appended = Vec::with_capacity(ids.len());
     let mut lines = Vec::with_capacity(ids.len());
     for (e, id) in p.changed.iter().zip(ids) {
@@ -807,12 +815,6 @@ async fn write_save(
         let (value, reason) = value_text(&e.value, table.find(&e.line_code).and_then(|l| l.method.as_ref()));
         lines.push(SavedLine { code: e.line_code.clone(), base_seq: id, value, reason });
     }
-    let mut a = ctx.entry("score.save", "unit", unit_id);
-    a.authority_id = Some(sh.y.g.authority_id);
-    a.before = Some(values_json(year, &sh.unit_name, &p.before));
-    a.after = Some(values_json(year, &sh.unit_name, &p.after));
-    a.reason = (!note.is_empty()).then(|| note.to_string());
-    let logged = audit::append_after(tx, a, &seen.since).await?;
     let state = match sh.sheet {
         SheetState::Reopened { .. } => "reopened",
         _ => "draft",

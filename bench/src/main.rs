@@ -174,6 +174,16 @@ fn print_p1(p: &p1::P1) {
         p.page.cpu_ms_per_request(),
         p.ratio()
     );
+    println!(
+        "P1 /api/v1/me signed in (the floor of a signed-in request): {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, {} \
+         errors), server CPU {:.2} ms per request; ratio me/static {:.3}",
+        p.floor.rps(),
+        p.floor.p50_ms,
+        p.floor.p99_ms,
+        p.floor.errors,
+        p.floor.cpu_ms_per_request(),
+        p.floor_ratio()
+    );
     match &p.review {
         Ok(l) => println!(
             "P1 head review table: {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, {} errors), server CPU {:.1} ms per \

@@ -4,7 +4,9 @@
 //! client signed in as the officer of its own unit) and, when the server has
 //! it, the head unit's review table (`/cum-khoi/{id}/nam/{year}/tong-hop`,
 //! signed in as the head unit's officer); `/static/app.css` without a session
-//! is the baseline.
+//! is the baseline. For reference, the same clients also ask `/api/v1/me`
+//! (who is signed in: the session checked, a few hundred bytes of JSON):
+//! what any signed-in request costs at least.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -53,6 +55,8 @@ pub struct P1 {
     pub secs: f64,
     pub static_load: Load,
     pub page: Load,
+    /// `/api/v1/me` with the page's sessions: the floor of a signed-in request.
+    pub floor: Load,
     /// The review table, or why it was not measured.
     pub review: Result<Load, String>,
 }
@@ -60,6 +64,11 @@ pub struct P1 {
 impl P1 {
     pub fn ratio(&self) -> f64 {
         self.page.rps() / self.static_load.rps()
+    }
+
+    /// The floor's rate against the static file's.
+    pub fn floor_ratio(&self) -> f64 {
+        self.floor.rps() / self.static_load.rps()
     }
 }
 
@@ -175,8 +184,11 @@ pub async fn run(bin: &Path, db_path: &Path, dir: &Path, cfg: Config) -> Res<P1>
         (0..cfg.clients).map(|_| ("/static/app.css".to_string(), None)).collect();
     eprintln!("  P1: /static/app.css, {} clients, {} s", cfg.clients, cfg.secs);
     let static_load = hammer(&server, statics, cfg.secs).await?;
+    let me: Vec<(String, Option<String>)> = pages.iter().map(|(_, c)| ("/api/v1/me".to_string(), c.clone())).collect();
     eprintln!("  P1: self-assessment page, {} clients, {} s", cfg.clients, cfg.secs);
     let page = hammer(&server, pages, cfg.secs).await?;
+    eprintln!("  P1: /api/v1/me (signed in), {} clients, {} s", cfg.clients, cfg.secs);
+    let floor = hammer(&server, me, cfg.secs).await?;
 
     // the head unit's review table, if the server has it
     let mut groups: Vec<(i64, i32)> = officers.iter().map(|o| (o.group_id, o.year)).collect();
@@ -205,5 +217,5 @@ pub async fn run(bin: &Path, db_path: &Path, dir: &Path, cfg: Config) -> Res<P1>
         }
     };
     server.kill();
-    Ok(P1 { clients: cfg.clients, secs: cfg.secs, static_load, page, review })
+    Ok(P1 { clients: cfg.clients, secs: cfg.secs, static_load, page, floor, review })
 }

@@ -147,6 +147,18 @@ pub fn section(r: &Run<'_>) -> String {
         p1.ratio(),
         met(p1.ratio() >= 0.5)
     );
+    let _ = writeln!(
+        s,
+        "| P1 for reference: `/api/v1/me` signed in, the floor of a signed-in request ({} B) | {:.0} req/s, p50 \
+         {:.1} ms, p99 {:.1} ms, {} errors; server CPU {:.2} ms per request | {:.3} | | |",
+        p1.floor.bytes,
+        p1.floor.rps(),
+        p1.floor.p50_ms,
+        p1.floor.p99_ms,
+        p1.floor.errors,
+        p1.floor.cpu_ms_per_request(),
+        p1.floor_ratio()
+    );
     match &p1.review {
         Ok(l) => {
             let ratio = l.rps() / p1.static_load.rps();

@@ -161,6 +161,7 @@ pub fn table(seed: u64, kha_pct: i64) -> ScoringTable {
             band("khong_hoan_thanh", "Không hoàn thành", 0, None),
         ],
         tie_breaks: vec![TieBreak::MoreBonus, TieBreak::FewerPenalties, TieBreak::MoreInSection("I".to_string())],
+        review_flags: Default::default(),
     }
 }
 

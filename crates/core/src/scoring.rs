@@ -88,6 +88,6 @@ pub use input::{MAX_COUNT, RawValue, UnitInput, check_value};
 pub use points::{Points, QUANTITY_LIMIT, SCORE_LIMIT, round_hundredths};
 pub use sample::sample_table;
 pub use table::{
-    AdjustLine, Band, Level, Line, MAX_ADJUST_LINES, MAX_CODE_CHARS, MAX_LINES, Method, NotApplicableRule,
-    ScoringTable, TieBreak,
+    AdjustLine, Band, FlagRules, Level, Line, MAX_ADJUST_LINES, MAX_CODE_CHARS, MAX_LINES, MAX_OUTLIER_MIN_UNITS,
+    Method, NotApplicableRule, ScoringTable, TieBreak,
 };

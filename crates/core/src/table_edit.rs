@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
-use crate::scoring::{AdjustLine, Band, Line, Method, NotApplicableRule, Points, ScoringTable, TieBreak};
+use crate::scoring::{AdjustLine, Band, FlagRules, Line, Method, NotApplicableRule, Points, ScoringTable, TieBreak};
 
 /// One step of the editor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +63,12 @@ pub enum Edit {
         bands: Vec<Band>,
         tie_breaks: Vec<TieBreak>,
         not_applicable_rule: NotApplicableRule,
+    },
+    /// Replaces the thresholds of the head review's flags.
+    SetFlags {
+        far_above_percent: u32,
+        outlier_percent: u32,
+        outlier_min_units: usize,
     },
 }
 
@@ -259,6 +265,11 @@ pub fn apply(table: &ScoringTable, edit: Edit) -> Result<ScoringTable, Invalid> 
             t.bands = bands;
             t.tie_breaks = tie_breaks;
             t.not_applicable_rule = not_applicable_rule;
+        }
+        Edit::SetFlags { far_above_percent, outlier_percent, outlier_min_units } => {
+            let flags = FlagRules { far_above_percent, outlier_percent, outlier_min_units };
+            flags.check().map_err(|mut e| e.remove(0))?;
+            t.review_flags = flags;
         }
     }
     Ok(t)
@@ -545,6 +556,30 @@ mod tests {
             },
         );
         assert!(r.is_err(), "a section with children cannot get its own method");
+    }
+
+    #[test]
+    fn the_review_flags_thresholds_are_the_tables_own() {
+        let t = sample_table();
+        let set = |far, outlier, units| Edit::SetFlags {
+            far_above_percent: far,
+            outlier_percent: outlier,
+            outlier_min_units: units,
+        };
+        let t2 = apply(&t, set(15, 40, 5)).unwrap();
+        assert_eq!(t2.review_flags, FlagRules { far_above_percent: 15, outlier_percent: 40, outlier_min_units: 5 });
+        assert!(t2.validate().is_ok());
+        let e = apply(&t, set(0, 40, 5)).unwrap_err();
+        assert!(e.message.contains("ghi một số nguyên từ 1 đến 100"), "{}", e.message);
+        let e = apply(&t, set(15, 101, 5)).unwrap_err();
+        assert!(e.message.contains("trung vị của cụm, khối\" là 101%"), "{}", e.message);
+        let e = apply(&t, set(15, 40, 1)).unwrap_err();
+        assert!(e.message.contains("Số đơn vị tối thiểu để so với trung vị là 1"), "{}", e.message);
+        // a table stored before the thresholds were part of it reads with the usual ones
+        let mut json: serde_json::Value = serde_json::to_value(&t2).unwrap();
+        json.as_object_mut().unwrap().remove("review_flags");
+        let old: ScoringTable = serde_json::from_value(json).unwrap();
+        assert_eq!(old.review_flags, FlagRules::default());
     }
 
     #[test]

@@ -1060,22 +1060,7 @@ pub struct Flag {
     pub message_vi: String,
 }
 
-/// The thresholds of the flags, as shares of the line's maximum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlagRules {
-    /// Self points above the inspection proposal by more than this % of the max.
-    pub far_above_percent: u32,
-    /// Self points above the group median by more than this % of the max.
-    pub outlier_percent: u32,
-    /// The fewest units with the line applying for the outlier flag.
-    pub outlier_min_units: usize,
-}
-
-impl Default for FlagRules {
-    fn default() -> Self {
-        FlagRules { far_above_percent: 20, outlier_percent: 30, outlier_min_units: 3 }
-    }
-}
+pub use crate::scoring::FlagRules;
 
 fn share(max: Points, percent: u32) -> Points {
     round_hundredths(i128::from(max.hundredths()) * i128::from(percent), 100)
@@ -1506,6 +1491,15 @@ mod tests {
                 .contains("Sở 1: II.3 tự chấm 50 điểm, cao hơn đề xuất của đoàn kiểm tra chéo (20 điểm) 30 điểm")
         );
         assert!(f[4].message_vi.contains("trung vị của cụm, khối (15 điểm)"));
+        // the group's own thresholds: 30 points above the inspection is within 80% of the
+        // line's maximum, 35 above the median within 90%; the median needs 5 units
+        let loose = FlagRules { far_above_percent: 80, outlier_percent: 90, outlier_min_units: 3 };
+        let f = review_flags(&t, &bases, &es, &sheets, &dl(), "2026-12-10T00:00:00Z", &loose).unwrap();
+        assert!(!f.iter().any(|x| matches!(x.kind, FlagKind::FarAboveInspection | FlagKind::Outlier)), "{f:#?}");
+        let few = FlagRules { outlier_min_units: 5, ..FlagRules::default() };
+        let f = review_flags(&t, &bases, &es, &sheets, &dl(), "2026-12-10T00:00:00Z", &few).unwrap();
+        assert!(f.iter().any(|x| x.kind == FlagKind::FarAboveInspection));
+        assert!(!f.iter().any(|x| x.kind == FlagKind::Outlier), "fewer than 5 units entered II.3");
     }
 
     fn arb_entries() -> impl Strategy<Value = Vec<ScoreEntry>> {

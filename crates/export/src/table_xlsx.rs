@@ -52,7 +52,8 @@
 //!   the titles above, optionally numbered: "B. ĐIỂM THƯỞNG"). A missing
 //!   block means none of it: no bonus, no penalties, no bands, no
 //!   tie-breaks; the total may not exceed the nominal maximum and
-//!   not-applicable criteria are scaled.
+//!   not-applicable criteria are scaled. A threshold of the review's flags
+//!   missing from the settings block keeps the usual one.
 //! - Merged cells are allowed only above the header row (the title).
 //! - Every bad row is reported with its Excel row number and a Vietnamese
 //!   message saying what to fix. Only when every row reads well is the table
@@ -73,7 +74,7 @@ use std::fmt;
 
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
 use thidua_core::scoring::{
-    AdjustLine, Band, Level, Line, MAX_CODE_CHARS, Method, NotApplicableRule, Points, ScoringTable, TieBreak,
+    AdjustLine, Band, FlagRules, Level, Line, MAX_CODE_CHARS, Method, NotApplicableRule, Points, ScoringTable, TieBreak,
 };
 
 use crate::XlsxError;
@@ -121,6 +122,9 @@ const TIE_PENALTY: &str = "Ít điểm trừ hơn";
 const TIE_SECTION: &str = "Nhiều điểm hơn ở phần, tiêu chí";
 const SET_EXCEED: &str = "Tổng điểm được vượt điểm tối đa của bảng nhờ điểm thưởng";
 const SET_NA: &str = "Đơn vị có tiêu chí không áp dụng";
+const SET_FLAG_FAR: &str = "Cảnh báo khi tự chấm cao hơn đề xuất kiểm tra chéo quá (% điểm tối đa của tiêu chí)";
+const SET_FLAG_OUTLIER: &str = "Cảnh báo khi tự chấm cao hơn trung vị của cụm, khối quá (% điểm tối đa của tiêu chí)";
+const SET_FLAG_UNITS: &str = "Số đơn vị tối thiểu để so với trung vị";
 const NA_SCALED: &str = "Quy đổi theo điểm áp dụng";
 const NA_UNSCALED: &str = "Không quy đổi";
 const YES: &str = "Có";
@@ -379,6 +383,10 @@ impl<'a> Writer<'a> {
                     };
                     self.data(&[SET_EXCEED.to_string(), yes_no(t.may_exceed_nominal).to_string()])?;
                     self.data(&[SET_NA.to_string(), na.to_string()])?;
+                    let f = &t.review_flags;
+                    self.data(&[SET_FLAG_FAR.to_string(), f.far_above_percent.to_string()])?;
+                    self.data(&[SET_FLAG_OUTLIER.to_string(), f.outlier_percent.to_string()])?;
+                    self.data(&[SET_FLAG_UNITS.to_string(), f.outlier_min_units.to_string()])?;
                 }
             }
         }
@@ -663,6 +671,7 @@ pub fn table_from_xlsx(bytes: &[u8], limits: &Limits) -> Result<ScoringTable, Ta
         not_applicable_rule: NotApplicableRule::Scaled,
         bands: Vec::new(),
         tie_breaks: Vec::new(),
+        review_flags: FlagRules::default(),
     };
     let mut seen_blocks: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (k, &(start, block)) in starts.iter().enumerate() {
@@ -693,7 +702,7 @@ pub fn table_from_xlsx(bytes: &[u8], limits: &Limits) -> Result<ScoringTable, Ta
             Block::Bands => table.bands = p.bands(&rows),
             Block::Ties => table.tie_breaks = p.ties(&rows),
             Block::Settings => {
-                let (exceed, rule) = p.settings(&rows);
+                let (exceed, rule) = p.settings(&rows, &mut table.review_flags);
                 table.may_exceed_nominal = exceed.unwrap_or(false);
                 table.not_applicable_rule = rule.unwrap_or(NotApplicableRule::Scaled);
             }
@@ -968,7 +977,13 @@ impl Parser {
         out
     }
 
-    fn settings(&mut self, rows: &[(usize, RowCells<'_>)]) -> (Option<bool>, Option<NotApplicableRule>) {
+    /// The settings block: the two choices, and the flags' thresholds into
+    /// `flags` (a threshold left out keeps the usual one).
+    fn settings(
+        &mut self,
+        rows: &[(usize, RowCells<'_>)],
+        flags: &mut FlagRules,
+    ) -> (Option<bool>, Option<NotApplicableRule>) {
         let mut exceed = None;
         let mut rule = None;
         for (n, r) in rows {
@@ -977,7 +992,22 @@ impl Parser {
             let choice = r.text(1);
             let key = fold_vi(&label);
             let c = fold_vi(&choice);
-            if key.contains("vuot") {
+            let whole = |s: &str| s.trim().parse::<u32>().ok();
+            if key.contains("so don vi toi thieu") {
+                match whole(&choice) {
+                    Some(v) => flags.outlier_min_units = v as usize,
+                    None => self.err(n, format!("Quy định \"{label}\": ghi một số nguyên ở cột {S_CHOICE}, ví dụ 3.")),
+                }
+            } else if key.contains("kiem tra cheo") || key.contains("trung vi") {
+                match whole(choice.trim_end_matches('%')) {
+                    Some(v) if key.contains("kiem tra cheo") => flags.far_above_percent = v,
+                    Some(v) => flags.outlier_percent = v,
+                    None => self.err(
+                        n,
+                        format!("Quy định \"{label}\": ghi một số nguyên từ 1 đến 100 ở cột {S_CHOICE}, ví dụ 20."),
+                    ),
+                }
+            } else if key.contains("vuot") {
                 match parse_yes(&choice) {
                     Some(b) if !c.is_empty() => exceed = Some(b),
                     _ => self.err(n, format!("Quy định \"{label}\": ghi \"{YES}\" hoặc \"{NO}\" ở cột {S_CHOICE}.")),
@@ -996,7 +1026,9 @@ impl Parser {
             } else {
                 self.err(
                     n,
-                    format!("Quy định \"{label}\" không có trong danh sách. Các quy định nhận được: \"{SET_EXCEED}\"; \"{SET_NA}\"."),
+                    format!(
+                        "Quy định \"{label}\" không có trong danh sách. Các quy định nhận được: \"{SET_EXCEED}\"; \"{SET_NA}\"; \"{SET_FLAG_FAR}\"; \"{SET_FLAG_OUTLIER}\"; \"{SET_FLAG_UNITS}\"."
+                    ),
                 );
             }
         }

@@ -129,6 +129,7 @@ pub fn sample_table() -> ScoringTable {
             band("khong_hoan_thanh", "Không hoàn thành", 0, None),
         ],
         tie_breaks: vec![TieBreak::MoreBonus, TieBreak::FewerPenalties, TieBreak::MoreInSection("I".to_string())],
+        review_flags: super::FlagRules::default(),
     }
 }
 

@@ -44,6 +44,64 @@ pub struct ScoringTable {
     /// Tie-breaks applied in order to units with equal totals.
     #[serde(default)]
     pub tie_breaks: Vec<TieBreak>,
+    /// The thresholds of the head review's flags, as the group agreed them
+    /// with its table (a table stored before they were part of it has the
+    /// usual ones).
+    #[serde(default)]
+    pub review_flags: FlagRules,
+}
+
+/// The most units the outlier flag may ask for before it compares a unit
+/// with the group's median.
+pub const MAX_OUTLIER_MIN_UNITS: usize = 100;
+
+/// The thresholds of the head review's flags (cảnh báo khi tổng hợp), as
+/// shares of a line's maximum. Flags only point the reviewers at a line;
+/// they change no score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagRules {
+    /// Self points above the inspection proposal by more than this % of the max.
+    pub far_above_percent: u32,
+    /// Self points above the group median by more than this % of the max.
+    pub outlier_percent: u32,
+    /// The fewest units with the line applying for the outlier flag.
+    pub outlier_min_units: usize,
+}
+
+impl Default for FlagRules {
+    fn default() -> Self {
+        FlagRules { far_above_percent: 20, outlier_percent: 30, outlier_min_units: 3 }
+    }
+}
+
+impl FlagRules {
+    /// Checks the thresholds, each problem with a Vietnamese message saying what to write.
+    pub fn check(&self) -> Result<(), Vec<Invalid>> {
+        let mut errs = Vec::new();
+        for (field, what, v) in [
+            ("Cảnh báo so với kiểm tra chéo", "tự chấm cao hơn đề xuất của đoàn kiểm tra chéo", self.far_above_percent),
+            ("Cảnh báo so với trung vị", "tự chấm cao hơn trung vị của cụm, khối", self.outlier_percent),
+        ] {
+            if !(1..=100).contains(&v) {
+                errs.push(Invalid::new(
+                    field,
+                    format!(
+                        "Ngưỡng cảnh báo \"{what}\" là {v}%: ghi một số nguyên từ 1 đến 100 (phần trăm điểm tối đa của tiêu chí)."
+                    ),
+                ));
+            }
+        }
+        if !(2..=MAX_OUTLIER_MIN_UNITS).contains(&self.outlier_min_units) {
+            errs.push(Invalid::new(
+                "Số đơn vị tối thiểu",
+                format!(
+                    "Số đơn vị tối thiểu để so với trung vị là {}: ghi một số nguyên từ 2 đến {MAX_OUTLIER_MIN_UNITS}.",
+                    self.outlier_min_units
+                ),
+            ));
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
 }
 
 /// How the total of a unit with not-applicable criteria is compared.
@@ -353,6 +411,9 @@ impl ScoringTable {
                     ));
                 }
             }
+        }
+        if let Err(e) = self.review_flags.check() {
+            errs.extend(e);
         }
         if self.nominal_max() > SCORE_LIMIT {
             errs.push(Invalid::new(
@@ -886,8 +947,12 @@ mod tests {
             not_applicable_rule: NotApplicableRule::Scaled,
             bands: vec![],
             tie_breaks: vec![],
+            review_flags: FlagRules::default(),
         };
         refused(&t, "chưa có phần nào");
+        let mut t = sample_table();
+        t.review_flags.outlier_min_units = 0;
+        refused(&t, "Số đơn vị tối thiểu để so với trung vị là 0: ghi một số nguyên từ 2 đến 100.");
         let mut t = sample_table();
         line_mut(&mut t, "I.3").max = w(150);
         t.bonus[1].cap = Some(w(5));

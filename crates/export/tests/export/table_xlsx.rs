@@ -233,6 +233,11 @@ fn rich_table() -> ScoringTable {
             },
         ],
         tie_breaks: vec![TieBreak::MoreInSection("II".into()), TieBreak::FewerPenalties, TieBreak::MoreBonus],
+        review_flags: thidua_core::scoring::FlagRules {
+            far_above_percent: 15,
+            outlier_percent: 25,
+            outlier_min_units: 4,
+        },
     }
 }
 
@@ -353,6 +358,7 @@ fn an_officers_own_layout_is_read() {
         not_applicable_rule: NotApplicableRule::Scaled,
         bands: vec![],
         tie_breaks: vec![],
+        review_flags: Default::default(),
     };
     assert_eq!(t, expected);
 }

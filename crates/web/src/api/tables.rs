@@ -100,7 +100,7 @@ pub async fn replace_template(
 }
 
 #[utoipa::path(post, path = "/api/v1/templates/{id}/edit", tag = "Bảng điểm", params(("id" = i64, Path)),
-    request_body(content = Object, description = "One editing step: {\"op\": \"add_line\" | \"set_line\" | \"delete\" | \"move_up\" | \"move_down\" | \"indent\" | \"outdent\" | \"set_adjustments\" | \"set_rules\", …}"),
+    request_body(content = Object, description = "One editing step: {\"op\": \"add_line\" | \"set_line\" | \"delete\" | \"move_up\" | \"move_down\" | \"indent\" | \"outdent\" | \"set_adjustments\" | \"set_rules\" | \"set_flags\", …}"),
     responses((status = 200, description = "The table after the step"), (status = 403), (status = 422)))]
 pub async fn edit_template(
     State(st): State<AppState>,

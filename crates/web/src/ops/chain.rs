@@ -18,7 +18,7 @@ use thidua_core::scoring::{
     Explain, Figure, GroupResult, Line, LineStatus, Points, RawValue, ScoringTable, UnitInput, UnitResult, compute,
     compute_with,
 };
-use thidua_core::workflow::{self as wf, Deadlines, FlagRules, Phase, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
+use thidua_core::workflow::{self as wf, Deadlines, Phase, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
 use thidua_db::org::{self as q, GroupRow};
 use thidua_db::scores::{self as sc, EntryRow, EvidenceRow, NewEntry, NewEvidence, YearRow};
 use thidua_db::scoring as s;
@@ -284,7 +284,7 @@ impl Year {
         let bases = self.bases();
         let lines = self.computed.line_flags.get_or_init(|| match (self.self_result(), self.inspection_result()) {
             (Ok(selfs), Some((insps, proposed))) => {
-                wf::line_flags(table, &bases, &self.entries, selfs, insps, proposed, &FlagRules::default())
+                wf::line_flags(table, &bases, &self.entries, selfs, insps, proposed, &table.review_flags)
             }
             _ => vec![],
         });

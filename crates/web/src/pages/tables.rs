@@ -156,6 +156,10 @@ pub struct Editor {
     pub bands: String,
     pub tie_breaks: String,
     pub scaled: bool,
+    /// The thresholds of the head review's flags.
+    pub flag_far: String,
+    pub flag_outlier: String,
+    pub flag_units: String,
     pub problems: Vec<Invalid>,
     pub errors: Vec<Invalid>,
     pub parents: Vec<Opt>,
@@ -245,6 +249,9 @@ pub fn editor(table: &ScoringTable, post: &str, editable: bool, errors: Vec<Inva
         bands: table_edit::format_bands(&table.bands),
         tie_breaks: table_edit::format_tie_breaks(&table.tie_breaks),
         scaled: table.not_applicable_rule == NotApplicableRule::Scaled,
+        flag_far: table.review_flags.far_above_percent.to_string(),
+        flag_outlier: table.review_flags.outlier_percent.to_string(),
+        flag_units: table.review_flags.outlier_min_units.to_string(),
         problems: table.validate().err().unwrap_or_default(),
         errors,
         parents,
@@ -296,6 +303,23 @@ pub struct EditForm {
     tie_breaks: String,
     #[serde(default)]
     na_rule: String,
+    #[serde(default)]
+    flag_far: String,
+    #[serde(default)]
+    flag_outlier: String,
+    #[serde(default)]
+    flag_units: String,
+}
+
+/// A whole number typed in a form field ("20", " 20 ", "20%").
+fn whole(field: &str, text: &str) -> Result<u32, Invalid> {
+    let t = text.trim().trim_end_matches('%').trim();
+    t.parse::<u32>().map_err(|_| {
+        Invalid::new(
+            field,
+            format!("\"{}\" không phải một số nguyên: ghi số không có phần thập phân, ví dụ 20.", text.trim()),
+        )
+    })
 }
 
 fn parse_method(f: &EditForm, max: Points) -> Result<Option<Method>, Invalid> {
@@ -369,6 +393,11 @@ pub fn parse_edit(f: &EditForm) -> Result<Edit, Invalid> {
             } else {
                 NotApplicableRule::Scaled
             },
+        },
+        "set_flags" => Edit::SetFlags {
+            far_above_percent: whole("Cảnh báo so với kiểm tra chéo", &f.flag_far)?,
+            outlier_percent: whole("Cảnh báo so với trung vị", &f.flag_outlier)?,
+            outlier_min_units: whole("Số đơn vị tối thiểu", &f.flag_units)? as usize,
         },
         other => return Err(Invalid::new("Thao tác", format!("Thao tác \"{other}\" không có."))),
     })
@@ -522,6 +551,7 @@ fn done_message(edit: &Edit) -> String {
         }
         Edit::SetAdjustments { .. } => "Đã lưu điểm thưởng, điểm trừ.".into(),
         Edit::SetRules { .. } => "Đã lưu xếp loại và thứ tự ưu tiên.".into(),
+        Edit::SetFlags { .. } => "Đã lưu ngưỡng cảnh báo khi tổng hợp.".into(),
     }
 }
 

@@ -165,6 +165,15 @@ async fn one_group_year_from_self_assessment_to_published_results() {
         (cell["self_value"].as_str(), cell["inspection"].as_str(), cell["evidence"].as_i64()),
         (Some("Đạt"), Some("Không đạt"), Some(1))
     );
+    // flagged by the threshold the group's table sets (25%, not the usual 20%)
+    let far = review["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .find(|f| f["unit_id"] == y && f["kind"] == "far_above_inspection")
+        .expect("II.2 self far above the inspection")
+        .clone();
+    assert!(far["message"].as_str().is_some_and(|m| m.contains("(25% điểm tối đa)")), "{far}");
     let v = head_officer.get(&chain(&app, y)).await.json();
     let r = write(
         &mut head_officer,

@@ -13,7 +13,10 @@ use crate::support::{Client, PASSWORD, Resp, TestApp};
 
 /// The sample table, adopted for the block's 2026 (effective from 15/01/2026).
 async fn adopted_table(app: &TestApp) {
-    let content = serde_json::to_string(&thidua_core::scoring::sample_table()).expect("json");
+    // the group's own threshold for "self far above the inspection" (the usual one is 20%)
+    let mut table = thidua_core::scoring::sample_table();
+    table.review_flags.far_above_percent = 25;
+    let content = serde_json::to_string(&table).expect("json");
     let mut tx = app.st.db.begin().await.expect("tx");
     let gy = thidua_db::org::group_year(&mut tx, app.seed.block, 2026).await.expect("gy");
     let admin = thidua_db::users::user_by_name(&mut tx, "admin").await.expect("user").expect("admin").id;

@@ -110,6 +110,21 @@ async fn the_head_unit_adjusts_the_table_and_the_group_adopts_it() {
         .await;
     let back = head.get(&r.location()).await;
     assert!(back.body.contains("không được âm"), "{}", back.body);
+    // the review's flag thresholds are the table's own: set on the page, checked
+    let flags =
+        |far: &'static str| vec![("op", "set_flags"), ("flag_far", far), ("flag_outlier", "35"), ("flag_units", "4")];
+    let r = head.post_form(&format!("{draft}/sua"), &flags("abc")).await;
+    let back = head.get(&r.location()).await;
+    assert!(back.body.contains("không phải một số nguyên"), "{}", back.body);
+    let r = head.post_form(&format!("{draft}/sua"), &flags("0")).await;
+    let back = head.get(&r.location()).await;
+    assert!(back.body.contains("ghi một số nguyên từ 1 đến 100"), "{}", back.body);
+    let r = head.post_form(&format!("{draft}/sua"), &flags("25")).await;
+    let back = head.get(&r.location()).await;
+    assert!(back.body.contains("Đã lưu ngưỡng cảnh báo khi tổng hợp."), "{}", back.body);
+    assert!(
+        back.body.contains(r#"name="flag_far" value="25""#) && back.body.contains(r#"name="flag_units" value="4""#)
+    );
     // put it right, then adopt
     head.post_form(&format!("{draft}/sua"), &set("100")).await;
     let r = head.post_form(&format!("{draft}/thong-qua"), &[("effective_from", "15/01/2026")]).await;
@@ -129,6 +144,17 @@ async fn the_head_unit_adjusts_the_table_and_the_group_adopts_it() {
     assert_eq!(r.json()["version"], 2);
     let r = api.post_json(&format!("/api/v1/tables/{v2}/edit"), json!({"op": "move_down", "code": "I.1"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.json()["review_flags"],
+        json!({"far_above_percent": 25, "outlier_percent": 35, "outlier_min_units": 4})
+    );
+    let step = json!({"op": "set_flags", "far_above_percent": 30, "outlier_percent": 150, "outlier_min_units": 4});
+    let r = api.post_json(&format!("/api/v1/tables/{v2}/edit"), step).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("là 150%"), "{}", r.body);
+    let step = json!({"op": "set_flags", "far_above_percent": 30, "outlier_percent": 35, "outlier_min_units": 4});
+    let r = api.post_json(&format!("/api/v1/tables/{v2}/edit"), step).await;
+    assert_eq!(r.json()["review_flags"]["far_above_percent"], 30, "{}", r.body);
     // its date cannot precede version 1's, and it needs a reason
     let r = api
         .post_json(&format!("/api/v1/tables/{v2}/adopt"), json!({"effective_from": "01/01/2026", "reason": "Sơ kết"}))

@@ -1163,7 +1163,7 @@ async fn check_sigkill(t: &TestDb) {
     let acked = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let started = std::time::Instant::now();
-    let (per_line, killed) = std::thread::scope(|s| {
+    let (per_line, killed, from_batch) = std::thread::scope(|s| {
         let workers: Vec<_> = lines
             .iter()
             .map(|line| {
@@ -1214,6 +1214,12 @@ async fn check_sigkill(t: &TestDb) {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         let killed = acked.load(Ordering::SeqCst) >= ACKED_BEFORE_KILL && !workers.iter().any(|w| w.is_finished());
+        // saves after the first of a grouped commit see their group-year as the earlier ones left it
+        let metrics = http(&server.addr, "GET", "/metrics", &[], "").map(|r| r.body).unwrap_or_default();
+        let from_batch = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("thidua_group_year_cache_from_batch_total "))
+            .and_then(|v| v.trim().parse::<u64>().ok());
         if killed {
             // Child::kill sends SIGKILL on Unix
             server.child.kill().expect("SIGKILL");
@@ -1221,7 +1227,7 @@ async fn check_sigkill(t: &TestDb) {
             stop.store(true, Ordering::SeqCst);
         }
         let per_line: Vec<_> = workers.into_iter().map(|w| w.join().expect("a worker")).collect();
-        (per_line, killed)
+        (per_line, killed, from_batch)
     });
     let status = server.child.wait().expect("wait");
     let refused: Vec<&String> = per_line.iter().filter_map(|(_, _, _, e)| e.as_ref()).collect();
@@ -1235,6 +1241,14 @@ async fn check_sigkill(t: &TestDb) {
         started.elapsed()
     );
     assert!(total >= ACKED_BEFORE_KILL);
+    if url.starts_with("sqlite:") {
+        assert!(
+            from_batch.is_some_and(|n| n > 0),
+            "saves grouped in one commit read their group-year once: {from_batch:?}"
+        );
+    } else {
+        assert_eq!(from_batch, Some(0), "PostgreSQL: every save has its own transaction");
+    }
     let counts: Vec<String> = per_line.iter().map(|(c, d, _, _)| format!("{c}: {}", d.len())).collect();
     eprintln!("acknowledged per line: {}", counts.join(", "));
 

@@ -202,21 +202,21 @@ pub async fn append_after(tx: &mut Tx, e: Entry, since: &Since) -> Result<i64> {
 }
 
 async fn append_to(tx: &mut Tx, e: Entry, last_id: i64, prev_hash: String) -> Result<i64> {
-    let (id, sql, args) = insert(e, last_id, prev_hash, 1);
+    let (head, sql, args) = insert(e, last_id, prev_hash, 1);
     tx.exec_dyn(sql, args).await?;
-    Ok(id)
+    Ok(head.0)
 }
 
 /// The statement that appends `e` after the head `since` read (SQLite, in
 /// the same write transaction, nothing appended since), its parameters
 /// numbered from `$first` so that it can follow other statements in one
-/// call; and the id it gives the entry.
-pub(crate) fn insert_after(e: Entry, since: &Since, first: usize) -> (i64, String, Vec<crate::Arg>) {
+/// call; and the id and hash it gives the entry (the log's head after it).
+pub(crate) fn insert_after(e: Entry, since: &Since, first: usize) -> ((i64, String), String, Vec<crate::Arg>) {
     let prev = if since.head == 0 { GENESIS.to_string() } else { since.head_hash.clone() };
     insert(e, since.head, prev, first)
 }
 
-fn insert(e: Entry, last_id: i64, prev_hash: String, first: usize) -> (i64, String, Vec<crate::Arg>) {
+fn insert(e: Entry, last_id: i64, prev_hash: String, first: usize) -> ((i64, String), String, Vec<crate::Arg>) {
     let mut row = Row {
         id: last_id + 1,
         at: crate::now(),
@@ -239,7 +239,7 @@ fn insert(e: Entry, last_id: i64, prev_hash: String, first: usize) -> (i64, Stri
         "INSERT INTO audit_log (id, at, actor_user_id, actor_name, action, object_type, object_id, authority_id, \
          before_json, after_json, reason, request_id, prev_hash, hash) VALUES ({params})"
     );
-    let id = row.id;
+    let head = (row.id, row.hash.clone());
     let args = args![
         row.id,
         row.at,
@@ -256,7 +256,7 @@ fn insert(e: Entry, last_id: i64, prev_hash: String, first: usize) -> (i64, Stri
         row.prev_hash,
         row.hash
     ];
-    (id, sql, args)
+    (head, sql, args)
 }
 
 /// The result of checking the chain.

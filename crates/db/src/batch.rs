@@ -56,6 +56,9 @@ struct State {
     began: Option<Instant>,
     /// The writers of the open batch whose work is done, waiting for its outcome.
     done: Vec<oneshot::Sender<Result<(), String>>>,
+    /// What the writers of the open batch leave for the next ones
+    /// ([`Batch::memo`]); dropped when the batch ends.
+    memo: Option<Box<dyn std::any::Any + Send>>,
     /// A writer was dropped in the middle of its work: its savepoint must
     /// be rolled back before anything else (and if it cannot be, the batch
     /// fails as a whole).
@@ -268,6 +271,7 @@ impl Batcher {
         let Some(tx) = g.tx.take() else { return };
         g.began = None;
         g.batch += 1;
+        g.memo = None;
         let done = std::mem::take(&mut g.done);
         let outcome = if done.is_empty() { tx.rollback().await } else { tx.commit().await };
         if outcome.is_ok() && !done.is_empty() {
@@ -310,6 +314,7 @@ async fn fail(g: &mut OwnedMutexGuard<State>, e: &DbError) {
     }
     g.began = None;
     g.batch += 1;
+    g.memo = None;
     for d in std::mem::take(&mut g.done) {
         let _ = d.send(Err(e.to_string()));
     }
@@ -326,6 +331,22 @@ impl Batch {
                 guard.as_mut().and_then(|g| g.tx.as_mut()).expect("a batch is used until commit or rollback")
             }
         }
+    }
+
+    /// What the writers of this batch leave for the ones after them in the
+    /// same transaction (a `T`, made with `Default` by the first to ask),
+    /// dropped when the batch is committed or fails. A writer records in it
+    /// only what it wrote and kept ([`Batch::write`] succeeded): the writers
+    /// of a batch take their turns one after another and nobody else writes
+    /// while it is open, so what they recorded is what the transaction holds.
+    /// `None` on PostgreSQL, where every writer has a transaction of its own.
+    pub fn memo<T: std::any::Any + Send + Default>(&mut self) -> Option<&mut T> {
+        let Inner::Shared { guard, .. } = &mut self.inner else { return None };
+        let g = guard.as_mut()?;
+        if !g.memo.as_ref().is_some_and(|m| m.is::<T>()) {
+            g.memo = Some(Box::new(T::default()));
+        }
+        g.memo.as_mut().and_then(|m| m.downcast_mut::<T>())
     }
 
     /// Opens this writer's savepoint (if not yet open) and gives the

@@ -235,19 +235,21 @@ pub async fn append_all(tx: &mut Tx, group_year_id: i64, entries: &[NewEntry]) -
 /// writer's one write of its part of a batch ([`Batch::write`]): on SQLite
 /// every statement goes to the database in one call, the log entry chained
 /// to the head `since` read in the batch's transaction. Returns the entries'
-/// ids in the order given, and the log entry's id.
+/// ids in the order given, and the log entry's id and hash (the log's head
+/// after it; the hash only on SQLite, where the next writers of the batch
+/// chain to it).
 pub async fn append_logged(
     b: &mut Batch,
     group_year_id: i64,
     entries: &[NewEntry],
     log: crate::audit::Entry,
     since: &crate::audit::Since,
-) -> Result<(Vec<i64>, i64)> {
+) -> Result<(Vec<i64>, (i64, String))> {
     if b.reading().backend() == Backend::Postgres {
         let tx = b.open().await?;
         let ids = append_all(tx, group_year_id, entries).await?;
         let logged = crate::audit::append(tx, log).await?;
-        return Ok((ids, logged));
+        return Ok((ids, (logged, String::new())));
     }
     let mut sql = Vec::with_capacity(entries.len() / APPEND_CHUNK + 2);
     let mut args = Vec::with_capacity(entries.len() * 10 + 14);

@@ -398,7 +398,7 @@ async fn writers_writing_in_one_call_keep_their_own_work_only() {
             lines: Vec<scores::NewEntry>,
             since: audit::Since,
             who: &str,
-        ) -> thidua_db::Result<(Vec<i64>, i64)> {
+        ) -> thidua_db::Result<(Vec<i64>, (i64, String))> {
             let mut e = entry(0);
             e.object_id = who.to_string();
             scores::append_logged(b, gy, &lines, e, &since).await
@@ -411,6 +411,11 @@ async fn writers_writing_in_one_call_keep_their_own_work_only() {
         let mut a = batcher.begin().await.expect("turn");
         let s = since(&mut a).await;
         write(&mut a, gy, lines("A", unit), s, "A").await.expect("A writes");
+        // what a writer leaves for the next ones of its batch (SQLite only; gone with the batch)
+        match a.memo::<u32>() {
+            Some(m) => *m = 7,
+            None => assert!(!sqlite, "PostgreSQL: every writer has its own transaction"),
+        }
         let b_ = {
             let batcher = batcher.clone();
             tokio::spawn(async move {
@@ -481,6 +486,7 @@ async fn writers_writing_in_one_call_keep_their_own_work_only() {
         h_.await.expect("H");
         // G, after them all, commits
         let mut g = batcher.begin().await.expect("turn");
+        assert_eq!(g.memo::<u32>().copied(), sqlite.then_some(0), "a new batch starts with nothing left over");
         let s = since(&mut g).await;
         write(&mut g, gy, lines("G", unit), s, "G").await.expect("G writes");
         g.commit().await.expect("G is committed");

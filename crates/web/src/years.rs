@@ -118,6 +118,8 @@ pub struct Years {
     counts: [AtomicU64; 3],
     /// Of those kept, answered after one statement without a transaction ([`Years::current`]).
     quick: AtomicU64,
+    /// Saves that saw their group-year as an earlier save of their batch left it ([`BatchSeen`]).
+    from_batch: AtomicU64,
 }
 
 /// The group-year as a write in a batch sees it ([`Years::in_batch`]).
@@ -132,6 +134,52 @@ pub(crate) struct InBatch {
     /// `audit::append_after`); as of that entry the group-year is `year`
     /// with the entries after it and what the write appended ([`Years::saved`]).
     pub since: audit::Since,
+}
+
+/// What the saves of one batch saw and wrote, for the saves after them in
+/// the same transaction (`Batch::memo`): nobody else writes while a batch is
+/// open, so they need not read the log's head and their group-year's new
+/// entries again. Only saves that were written and kept record here.
+#[derive(Default)]
+pub(crate) struct BatchSeen {
+    /// The log's head (id, hash) after the last save kept in the batch.
+    head: Option<(i64, String)>,
+    /// Per group-year: what its saves in the batch saw.
+    years: HashMap<(i64, i32), Seen>,
+}
+
+/// The copy a batch's saves of one group-year checked against, and the
+/// entries after it (read by the first save, then appended by each).
+struct Seen {
+    year: Arc<Year>,
+    kept: Extra,
+    read: Vec<EntryRow>,
+}
+
+impl BatchSeen {
+    /// The group-year as the next save of the batch sees it, if an earlier
+    /// one saw it. Its `since` has the head only (no counts: nothing to count).
+    pub(crate) fn get(&self, group_id: i64, year: i32) -> Option<InBatch> {
+        let (head, head_hash) = self.head.clone()?;
+        let seen = self.years.get(&(group_id, year))?;
+        let since = audit::Since { head, head_hash, entries: 0, kept: 0, harmless: 0 };
+        Some(InBatch { year: seen.year.clone(), kept: seen.kept.clone(), read: seen.read.clone(), since })
+    }
+
+    /// A save of the batch wrote `appended` and its log entry `logged` (id, hash).
+    pub(crate) fn record(
+        &mut self,
+        group_id: i64,
+        year: i32,
+        seen: &InBatch,
+        appended: &[EntryRow],
+        logged: (i64, String),
+    ) {
+        self.head = Some(logged);
+        let mut read = seen.read.clone();
+        read.extend(appended.iter().cloned());
+        self.years.insert((group_id, year), Seen { year: seen.year.clone(), kept: seen.kept.clone(), read });
+    }
 }
 
 impl InBatch {
@@ -397,6 +445,16 @@ impl Years {
         self.quick.load(Ordering::Relaxed)
     }
 
+    /// A save saw its group-year as an earlier save of its batch left it ([`BatchSeen`]).
+    pub(crate) fn answered_from_batch(&self) {
+        self.from_batch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many saves saw their group-year as an earlier save of their batch left it.
+    pub fn from_batch(&self) -> u64 {
+        self.from_batch.load(Ordering::Relaxed)
+    }
+
     /// The lines of `/metrics` about the cache.
     pub fn metrics(&self) -> String {
         let [kept, updated, loaded] = self.counts();
@@ -409,10 +467,14 @@ impl Years {
              # HELP thidua_group_year_cache_quick_total Of those kept, sheets answered after one statement without a transaction.\n\
              # TYPE thidua_group_year_cache_quick_total counter\n\
              thidua_group_year_cache_quick_total {}\n\
+             # HELP thidua_group_year_cache_from_batch_total Saves that saw their group-year as an earlier save of their grouped commit left it, without reading.\n\
+             # TYPE thidua_group_year_cache_from_batch_total counter\n\
+             thidua_group_year_cache_from_batch_total {}\n\
              # HELP thidua_group_year_cache_size Group-years kept.\n\
              # TYPE thidua_group_year_cache_size gauge\n\
              thidua_group_year_cache_size {}\n",
             self.quick(),
+            self.from_batch(),
             self.len()
         )
     }

@@ -774,7 +774,14 @@ async fn write_save(
     {
         sc::lock(tx, gy).await?;
     }
-    let seen = st.years.in_batch(tx, group_id, year).await?;
+    // as an earlier save of the batch left it, else read
+    let seen = match b.memo::<crate::years::BatchSeen>().and_then(|m| m.get(group_id, year)) {
+        Some(seen) => {
+            st.years.answered_from_batch();
+            seen
+        }
+        None => st.years.in_batch(b.reading(), group_id, year).await?,
+    };
     let y = seen.year.clone();
     let t = y.target(Some(unit_id));
     if let Err(denied) = decide(&ctx.actor, Action::ViewSheet, &t) {
@@ -807,13 +814,18 @@ async fn write_save(
     a.after = Some(values_json(year, &sh.unit_name, &p.after));
     a.reason = (!note.is_empty()).then(|| note.to_string());
     // the entries and the log entry in one call (nothing fallible after it)
-    let (ids, logged) = sc::append_logged(b, sh.y.gy, &rows, a, &seen.since).await?;
+    let (ids, head) = sc::append_logged(b, sh.y.gy, &rows, a, &seen.since).await?;
+    let logged = head.0;
     let mut appended = Vec::with_capacity(ids.len());
     let mut lines = Vec::with_capacity(ids.len());
     for (e, id) in p.changed.iter().zip(ids) {
         appended.push(super::chain::entry_row(sh.y.gy, id, e, &ctx.user.username));
         let (value, reason) = value_text(&e.value, table.find(&e.line_code).and_then(|l| l.method.as_ref()));
         lines.push(SavedLine { code: e.line_code.clone(), base_seq: id, value, reason });
+    }
+    // for the next saves of the batch
+    if let Some(m) = b.memo::<crate::years::BatchSeen>() {
+        m.record(group_id, year, &seen, &appended, head);
     }
     let state = match sh.sheet {
         SheetState::Reopened { .. } => "reopened",

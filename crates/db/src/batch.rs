@@ -75,6 +75,8 @@ struct Shared {
     actions: AtomicUsize,
     /// SQLite: the thread the writes run on ([`Batcher::run`]).
     writer: Option<WriterThread>,
+    /// How long a batch stays open for writers already waiting ([`MAX_OPEN`]).
+    window: Duration,
 }
 
 /// A thread of its own with a single-threaded runtime, where the writes of
@@ -158,6 +160,13 @@ impl Drop for Waiting<'_> {
 
 impl Batcher {
     pub fn new(db: Db) -> Batcher {
+        Batcher::with_window(db, MAX_OPEN)
+    }
+
+    /// A batcher whose batches stay open for waiting writers up to `window`
+    /// instead of [`MAX_OPEN`] (the tests use a long one, so that what they
+    /// group stays grouped on a slow machine).
+    pub fn with_window(db: Db, window: Duration) -> Batcher {
         let writer = match db {
             Db::Sqlite(_) => match WriterThread::start() {
                 Ok(w) => Some(w),
@@ -182,6 +191,7 @@ impl Batcher {
         };
         Batcher(Arc::new(Shared {
             writer,
+            window,
             db,
             state: Arc::new(Mutex::new(State::default())),
             waiting: AtomicUsize::new(0),
@@ -219,6 +229,7 @@ impl Batcher {
             settle(&mut g).await;
             if g.tx.is_none() {
                 g.tx = Some(b.0.db.begin().await?);
+                g.memo = None;
                 g.began = Some(Instant::now());
                 b.flush_later(g.batch);
             }
@@ -228,13 +239,13 @@ impl Batcher {
         Ok(Batch { inner: Inner::Shared { guard: Some(g), b: self.clone() }, part: Part::Clean })
     }
 
-    /// Commits batch `batch` after [`MAX_OPEN`] if it is still open then:
+    /// Commits batch `batch` after the window ([`MAX_OPEN`]) if it is still open then:
     /// every open transaction is committed in time even if the writers that
     /// were to add to it gave up.
     fn flush_later(&self, batch: u64) {
         let b = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(MAX_OPEN).await;
+            tokio::time::sleep(b.0.window).await;
             let mut g = b.0.state.clone().lock_owned().await;
             if g.batch == batch {
                 b.flush(&mut g).await;
@@ -250,6 +261,11 @@ impl Batcher {
         }
     }
 
+    /// Writers waiting for their turn now.
+    pub fn waiting(&self) -> usize {
+        self.0.waiting.load(Ordering::SeqCst)
+    }
+
     /// (commits, actions committed) since the start, for the metrics.
     pub fn counts(&self) -> (usize, usize) {
         (self.0.commits.load(Ordering::Relaxed), self.0.actions.load(Ordering::Relaxed))
@@ -259,7 +275,7 @@ impl Batcher {
     async fn flush_if_due(&self, g: &mut OwnedMutexGuard<State>) {
         let due = self.0.waiting.load(Ordering::SeqCst) == 0
             || g.done.len() >= MAX_ACTIONS
-            || g.began.is_some_and(|t| t.elapsed() >= MAX_OPEN);
+            || g.began.is_some_and(|t| t.elapsed() >= self.0.window);
         if due {
             self.flush(g).await;
         }
@@ -291,6 +307,8 @@ async fn settle(g: &mut OwnedMutexGuard<State>) {
         return;
     }
     g.abandoned = false;
+    // what the dropped writer may have recorded goes with its work
+    g.memo = None;
     if let Some(tx) = g.tx.as_mut()
         && let Err(e) = undo(tx).await
     {
@@ -335,10 +353,12 @@ impl Batch {
 
     /// What the writers of this batch leave for the ones after them in the
     /// same transaction (a `T`, made with `Default` by the first to ask),
-    /// dropped when the batch is committed or fails. A writer records in it
-    /// only what it wrote and kept ([`Batch::write`] succeeded): the writers
-    /// of a batch take their turns one after another and nobody else writes
-    /// while it is open, so what they recorded is what the transaction holds.
+    /// dropped when the batch is committed or fails, and whenever a writer's
+    /// part is undone alone (it may have recorded what it wrote). A writer
+    /// records in it only what a [`Batch::write`] without [`Batch::open`]
+    /// wrote and kept: the writers of a batch take their turns one after
+    /// another and nobody else writes while it is open, so what they
+    /// recorded is what the transaction holds.
     /// `None` on PostgreSQL, where every writer has a transaction of its own.
     pub fn memo<T: std::any::Any + Send + Default>(&mut self) -> Option<&mut T> {
         let Inner::Shared { guard, .. } = &mut self.inner else { return None };
@@ -400,10 +420,11 @@ impl Batch {
                         Ok(rows)
                     }
                     Err(e) => {
-                        self.part = Part::Clean;
+                        // still Open while undoing: dropped meanwhile, it is undone by `settle`
                         if let Err(x) = undo(tx).await {
                             fail(g, &x).await;
                         }
+                        self.part = Part::Clean;
                         Err(e)
                     }
                 }
@@ -458,6 +479,10 @@ impl Batch {
                 let mut g = guard.take().expect("not yet finished");
                 let b = b.clone();
                 let done = tokio::spawn(async move {
+                    // what this writer may have recorded goes with its work
+                    if part == Part::Open {
+                        g.memo = None;
+                    }
                     let undone = match (part, g.tx.as_mut()) {
                         (Part::Open, Some(tx)) => undo(tx).await,
                         (Part::Kept, Some(_)) => Err(DbError::Other("a written part was given up".into())),

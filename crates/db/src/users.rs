@@ -272,6 +272,16 @@ pub async fn record_attempt(tx: &mut Tx, username: &str, ip: &str, success: bool
     .await
 }
 
+/// Serialises the password checks' reservations until the end of `tx`
+/// (PostgreSQL: an advisory lock; SQLite: a write transaction already is one),
+/// so that two checks arriving together never both find room under the limit.
+pub async fn lock_attempts(tx: &mut Tx) -> Result<()> {
+    if tx.backend() == crate::Backend::Postgres {
+        tx.exec("SELECT pg_advisory_xact_lock(7243002)", vec![]).await?;
+    }
+    Ok(())
+}
+
 /// Failed attempts since a time, for an account and for an address.
 pub async fn failures_since(tx: &mut Tx, username: &str, ip: &str, since: &str) -> Result<(i64, i64)> {
     let by_user = tx

@@ -139,6 +139,7 @@ pub async fn login(
     meta: &ReqMeta,
 ) -> AppResult<LoggedIn> {
     let username = username.trim().to_lowercase();
+    // counted as a failure until it succeeds
     throttle(st, &username, meta).await?;
     let mut tx = st.db.read().await?;
     let user = users::user_by_name(&mut tx, &username).await?;
@@ -149,10 +150,7 @@ pub async fn login(
         .await
         .map_err(|e| AppError::Internal(format!("verify: {e}")))?;
     let Some(user) = user.filter(|u| matches && !u.disabled) else {
-        let mut tx = st.db.begin().await?;
-        users::record_attempt(&mut tx, &username, &meta.ip, false).await?;
-        audit::append(&mut tx, denial_entry(meta, &username, "login_failed", "user", &username)).await?;
-        tx.commit().await?;
+        record_failure(st, &username, meta, "login_failed").await?;
         return Err(AppError::Forbidden(BAD_CREDENTIALS.into()));
     };
     let mut tx = st.db.begin().await?;
@@ -185,17 +183,21 @@ pub async fn login(
     Ok(LoggedIn { session_id, csrf, user })
 }
 
-/// Refuses (and audits) a password check for an account or an address with
-/// too many recent failures.
+/// Before a password check: refuses (and audits) it for an account or an
+/// address with too many recent failures; else counts it as a failure
+/// until it succeeds (`users::clear_failures`). The count and the
+/// reservation are one transaction, serialised with the others, so checks
+/// arriving together cannot all find room under the limit.
 pub async fn throttle(st: &AppState, username: &str, meta: &ReqMeta) -> AppResult<()> {
     let since = stamp(Utc::now() - st.cfg.throttle_window);
-    let mut tx = st.db.read().await?;
+    let mut tx = st.db.begin().await?;
+    users::lock_attempts(&mut tx).await?;
     let (by_user, by_ip) = users::failures_since(&mut tx, username, &meta.ip, &since).await?;
-    tx.rollback().await?;
     if by_user < st.cfg.max_failures_per_account && by_ip < st.cfg.max_failures_per_ip {
+        users::record_attempt(&mut tx, username, &meta.ip, false).await?;
+        tx.commit().await?;
         return Ok(());
     }
-    let mut tx = st.db.begin().await?;
     let mut e = denial_entry(meta, username, "login_throttled", "user", username);
     e.reason = Some(format!("{by_user} lần sai theo tài khoản, {by_ip} lần sai theo địa chỉ"));
     audit::append(&mut tx, e).await?;
@@ -206,11 +208,19 @@ pub async fn throttle(st: &AppState, username: &str, meta: &ReqMeta) -> AppResul
     )))
 }
 
-/// Records a failed password check (counted by the throttle, audited).
+/// Audits a failed password check (already counted by [`throttle`]).
 pub async fn record_failure(st: &AppState, username: &str, meta: &ReqMeta, action: &str) -> AppResult<()> {
     let mut tx = st.db.begin().await?;
-    users::record_attempt(&mut tx, username, &meta.ip, false).await?;
     audit::append(&mut tx, denial_entry(meta, username, action, "user", username)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A password check succeeded: the account's failures are cleared (the
+/// check's own reservation with them).
+pub async fn clear_failures(st: &AppState, username: &str) -> AppResult<()> {
+    let mut tx = st.db.begin().await?;
+    users::clear_failures(&mut tx, username).await?;
     tx.commit().await?;
     Ok(())
 }

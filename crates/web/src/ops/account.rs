@@ -28,6 +28,7 @@ pub async fn change_password(st: &AppState, ctx: &Ctx, input: &PasswordInput) ->
         auth::record_failure(st, &ctx.user.username, &ctx.meta, "password_check_failed").await?;
         return Err(AppError::invalid("Mật khẩu hiện tại", "Mật khẩu hiện tại không đúng."));
     }
+    auth::clear_failures(st, &ctx.user.username).await?;
     if input.new != input.confirm {
         return Err(AppError::invalid("Nhập lại mật khẩu mới", "Hai lần nhập mật khẩu mới không giống nhau."));
     }

@@ -43,6 +43,46 @@ async fn login_is_throttled_per_account() {
     app.finish().await;
 }
 
+/// Wrong passwords sent together get no more checks than the limit: each
+/// check takes its place under the limit before the password is verified.
+#[tokio::test]
+async fn wrong_passwords_sent_together_get_no_more_checks_than_the_limit() {
+    let app = TestApp::new().await;
+    let mut cs: Vec<_> = (0..8).map(|_| app.client()).collect();
+    let body = serde_json::json!({"username": "sec.cb", "password": "sai-mat-khau-nhe"});
+    let [a, b, c, d, e, f, g, h] = &mut cs[..] else { unreachable!() };
+    let rs = tokio::join!(
+        a.post_json("/api/v1/session", body.clone()),
+        b.post_json("/api/v1/session", body.clone()),
+        c.post_json("/api/v1/session", body.clone()),
+        d.post_json("/api/v1/session", body.clone()),
+        e.post_json("/api/v1/session", body.clone()),
+        f.post_json("/api/v1/session", body.clone()),
+        g.post_json("/api/v1/session", body.clone()),
+        h.post_json("/api/v1/session", body.clone()),
+    );
+    let statuses =
+        [rs.0.status, rs.1.status, rs.2.status, rs.3.status, rs.4.status, rs.5.status, rs.6.status, rs.7.status];
+    let checked = statuses.iter().filter(|s| **s == StatusCode::FORBIDDEN).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, refused), (5, 3), "{statuses:?}");
+    let actions = app.audit_actions().await;
+    assert_eq!(actions.iter().filter(|a| *a == "login_failed").count(), 5, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "login_throttled").count(), 3, "{actions:?}");
+    // a success clears the account's failures, its own check's among them
+    let mut ok = app.client();
+    let r = ok.post_json("/api/v1/session", serde_json::json!({"username": "admin", "password": PASSWORD})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mut tx = app.st.db.read().await.expect("read");
+    let (n,): (i64,) = tx
+        .one("SELECT COUNT(*) FROM login_attempts WHERE username = $1", thidua_db::args!["admin"])
+        .await
+        .expect("count");
+    tx.rollback().await.expect("end");
+    assert_eq!(n, 0, "nothing counted against admin after its success");
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn session_id_rotates_at_login_and_logout_ends_it() {
     let app = TestApp::new().await;

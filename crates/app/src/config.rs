@@ -45,6 +45,12 @@ pub struct Settings {
     pub session_absolute_hours: i64,
     /// Largest request body, in megabytes.
     pub body_limit_mb: u64,
+    /// Password checks refused after this many recent failures of one account...
+    pub login_failures_per_account: i64,
+    /// ... or of one client address (an office behind one NAT shares it).
+    pub login_failures_per_ip: i64,
+    /// How far back failures count, in minutes.
+    pub login_throttle_minutes: i64,
 }
 
 impl Default for Settings {
@@ -59,6 +65,9 @@ impl Default for Settings {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             body_limit_mb: 12,
+            login_failures_per_account: 5,
+            login_failures_per_ip: 50,
+            login_throttle_minutes: 15,
         }
     }
 }
@@ -74,6 +83,9 @@ const ENV_KEYS: &[&str] = &[
     "session_idle_minutes",
     "session_absolute_hours",
     "body_limit_mb",
+    "login_failures_per_account",
+    "login_failures_per_ip",
+    "login_throttle_minutes",
 ];
 
 impl Settings {
@@ -134,6 +146,15 @@ impl Settings {
         if !(1..=1024).contains(&self.body_limit_mb) {
             bad.push("body_limit_mb: phải từ 1 đến 1024 MB.".into());
         }
+        if !(1..=100).contains(&self.login_failures_per_account) {
+            bad.push("login_failures_per_account: phải từ 1 đến 100 lần.".into());
+        }
+        if !(1..=100_000).contains(&self.login_failures_per_ip) {
+            bad.push("login_failures_per_ip: phải từ 1 đến 100000 lần.".into());
+        }
+        if !(1..=24 * 60).contains(&self.login_throttle_minutes) {
+            bad.push("login_throttle_minutes: phải từ 1 đến 1440 phút.".into());
+        }
         if bad.is_empty() {
             Ok(())
         } else {
@@ -152,6 +173,9 @@ impl Settings {
             body_limit: usize::try_from(self.body_limit_mb).unwrap_or(12).saturating_mul(1024 * 1024),
             trust_forwarded: self.trust_forwarded,
             data_dir: self.data_dir.clone(),
+            max_failures_per_account: self.login_failures_per_account,
+            max_failures_per_ip: self.login_failures_per_ip,
+            throttle_window: chrono::Duration::minutes(self.login_throttle_minutes),
             ..thidua_web::WebConfig::default()
         }
     }
@@ -200,6 +224,14 @@ mod tests {
         let w = s.web_config();
         assert_eq!(w.idle_timeout, chrono::Duration::minutes(45));
         assert_eq!(w.body_limit, 12 * 1024 * 1024);
+        assert_eq!((w.max_failures_per_account, w.max_failures_per_ip), (5, 50));
+        // a large office behind one address
+        let f = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(
+            "login_failures_per_ip = 400
+login_throttle_minutes = 10",
+        ));
+        let w = Settings::from_figment(f).unwrap().web_config();
+        assert_eq!((w.max_failures_per_ip, w.throttle_window), (400, chrono::Duration::minutes(10)));
     }
 
     #[test]
@@ -209,6 +241,10 @@ mod tests {
         let e = Settings::from_figment(f).unwrap_err();
         assert!(e.to_string().contains("Cấu hình không hợp lệ"));
         assert!(e.to_string().contains("body_limit_mb"));
+        let f = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string("login_failures_per_account = 0"));
+        let e = Settings::from_figment(f).unwrap_err();
+        assert!(e.to_string().contains("login_failures_per_account: phải từ 1 đến 100 lần."), "{e}");
         let f = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("log_format = \"xml\""));
         assert!(Settings::from_figment(f).is_err());
     }

@@ -993,7 +993,7 @@ impl Parser {
             let key = fold_vi(&label);
             let c = fold_vi(&choice);
             let whole = |s: &str| s.trim().parse::<u32>().ok();
-            if key.contains("so don vi toi thieu") {
+            if key.contains("so don vi") || key.contains("it nhat") {
                 match whole(&choice) {
                     Some(v) => flags.outlier_min_units = v as usize,
                     None => self.err(n, format!("Quy định \"{label}\": ghi một số nguyên ở cột {S_CHOICE}, ví dụ 3.")),

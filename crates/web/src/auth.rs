@@ -198,6 +198,10 @@ pub async fn throttle(st: &AppState, username: &str, meta: &ReqMeta) -> AppResul
         tx.commit().await?;
         return Ok(());
     }
+    // the refusal is audited in a transaction of its own: the reservations'
+    // lock is not held while waiting for the log
+    tx.rollback().await?;
+    let mut tx = st.db.begin().await?;
     let mut e = denial_entry(meta, username, "login_throttled", "user", username);
     e.reason = Some(format!("{by_user} lần sai theo tài khoản, {by_ip} lần sai theo địa chỉ"));
     audit::append(&mut tx, e).await?;

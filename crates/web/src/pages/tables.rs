@@ -317,7 +317,7 @@ fn whole(field: &str, text: &str) -> Result<u32, Invalid> {
     t.parse::<u32>().map_err(|_| {
         Invalid::new(
             field,
-            format!("\"{}\" không phải một số nguyên: ghi số không có phần thập phân, ví dụ 20.", text.trim()),
+            format!("\"{}\" không hợp lệ: ghi một số nguyên dương, không có phần thập phân, ví dụ 20.", text.trim()),
         )
     })
 }

@@ -115,7 +115,7 @@ async fn the_head_unit_adjusts_the_table_and_the_group_adopts_it() {
         |far: &'static str| vec![("op", "set_flags"), ("flag_far", far), ("flag_outlier", "35"), ("flag_units", "4")];
     let r = head.post_form(&format!("{draft}/sua"), &flags("abc")).await;
     let back = head.get(&r.location()).await;
-    assert!(back.body.contains("không phải một số nguyên"), "{}", back.body);
+    assert!(back.body.contains("abc&#34; không hợp lệ: ghi một số nguyên dương"), "{}", back.body);
     let r = head.post_form(&format!("{draft}/sua"), &flags("0")).await;
     let back = head.get(&r.location()).await;
     assert!(back.body.contains("ghi một số nguyên từ 1 đến 100"), "{}", back.body);

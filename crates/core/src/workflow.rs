@@ -316,7 +316,12 @@ pub fn latest_any<'a>(entries: &'a Entries, unit: i64, line: &str) -> Option<&'a
 /// The latest entry of the unit's own stages (self-assessment or
 /// explanation) on a line: the one whose evidence files are the line's.
 pub fn own_latest<'a>(entries: &'a Entries, unit: i64, line: &str) -> Option<&'a ScoreEntry> {
-    entries.on(unit, line).iter().rev().find(|e| matches!(e.stage, Stage::SelfAssessment | Stage::Explanation))
+    own_latest_of(entries.on(unit, line))
+}
+
+/// [`own_latest`] among one line's entries ([`Entries::on`]).
+pub fn own_latest_of(line: &[ScoreEntry]) -> Option<&ScoreEntry> {
+    line.iter().rev().find(|e| matches!(e.stage, Stage::SelfAssessment | Stage::Explanation))
 }
 
 /// The head unit's proposal on a line that still waits for the unit's

@@ -6,7 +6,7 @@
 //! `thidua_core::workflow`'s; every write appends entries (never changes one)
 //! in one transaction with its audit entry.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -15,8 +15,8 @@ use thidua_core::Invalid;
 use thidua_core::calendar::Event;
 use thidua_core::policy::{Action, GroupCtx, Role, Target, decide};
 use thidua_core::scoring::{
-    Explain, Figure, GroupResult, Line, LineStatus, Points, RawValue, ScoringTable, UnitInput, UnitResult, compute,
-    compute_with,
+    Explain, Figure, GroupResult, Line, LineResult, LineStatus, Points, RawValue, ScoringTable, UnitInput, UnitResult,
+    compute, compute_with,
 };
 use thidua_core::workflow::{self as wf, Deadlines, Phase, ScoreEntry, SheetState, Stage, WriteCtx, Writer};
 use thidua_db::org::{self as q, GroupRow};
@@ -894,6 +894,14 @@ fn lead_writer(ctx: &Ctx, y: &Year) -> Writer {
     }
 }
 
+/// Every line result of a group's result, by unit and line code.
+fn lines_by_unit(r: Option<&GroupResult>) -> HashMap<(i64, &str), &LineResult> {
+    r.iter()
+        .flat_map(|r| r.units.iter())
+        .flat_map(|u| u.lines.iter().map(move |l| ((u.unit_id, l.code.as_str()), l)))
+        .collect()
+}
+
 fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
     let es = &y.entries;
     let selfs = y.self_result().ok();
@@ -919,40 +927,38 @@ fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
         if let Some((r, _)) = y.inspection_result() {
             inspection_totals = r.units.iter().map(|u| (u.unit_id, u.total)).collect();
         }
-        let pts = |r: &Option<&GroupResult>, u: i64, code: &str| -> Option<String> {
-            r.as_ref()?
-                .units
-                .iter()
-                .find(|x| x.unit_id == u)?
-                .line(code)
-                .filter(|l| l.status != LineStatus::NotEntered)
-                .map(|l| l.points.to_string())
+        // each unit's line results and the flagged cells, looked up once per cell
+        let (self_lines, current_lines) = (lines_by_unit(selfs), lines_by_unit(current));
+        let pts = |lines: &HashMap<(i64, &str), &LineResult>, u: i64, code: &str| -> Option<String> {
+            lines.get(&(u, code)).filter(|l| l.status != LineStatus::NotEntered).map(|l| l.points.to_string())
         };
+        let flagged: HashSet<(i64, &str)> =
+            flags.iter().filter_map(|f| Some((f.unit_id, f.line_code.as_deref()?))).collect();
         for (depth, l) in lines_of(table) {
             let m = l.method.as_ref();
-            let text = |u: i64, st: Stage| wf::latest(es, u, &l.code, st).map(|e| value_text(&e.value, m).0);
             let cells = if l.is_leaf() {
                 y.members
                     .iter()
                     .map(|(u, _)| {
-                        let ev = wf::own_latest(es, *u, &l.code).map(|e| e.evidence.len()).unwrap_or(0);
-                        let scored = selfs
-                            .as_ref()
-                            .and_then(|r| r.units.iter().find(|x| x.unit_id == *u))
-                            .and_then(|r| r.line(&l.code))
+                        // the cell's entries, found once
+                        let on = es.on(*u, &l.code);
+                        let text = |st: Stage| wf::latest_of(on, st).map(|e| value_text(&e.value, m).0);
+                        let ev = wf::own_latest_of(on).map(|e| e.evidence.len()).unwrap_or(0);
+                        let scored = self_lines
+                            .get(&(*u, l.code.as_str()))
                             .is_some_and(|x| x.status == LineStatus::Scored && x.points.is_positive());
                         ReviewCell {
                             unit_id: *u,
-                            self_value: text(*u, Stage::SelfAssessment).unwrap_or_default(),
-                            self_points: pts(&selfs, *u, &l.code),
-                            inspection: text(*u, Stage::InspectionProposal),
-                            head_review: text(*u, Stage::HeadReview),
-                            explanation: text(*u, Stage::Explanation),
-                            appraisal: text(*u, Stage::Appraisal),
-                            points: pts(&current, *u, &l.code),
+                            self_value: text(Stage::SelfAssessment).unwrap_or_default(),
+                            self_points: pts(&self_lines, *u, &l.code),
+                            inspection: text(Stage::InspectionProposal),
+                            head_review: text(Stage::HeadReview),
+                            explanation: text(Stage::Explanation),
+                            appraisal: text(Stage::Appraisal),
+                            points: pts(&current_lines, *u, &l.code),
                             evidence: ev,
                             missing_evidence: l.evidence_required && scored && ev == 0,
-                            flagged: flags.iter().any(|f| f.unit_id == *u && f.line_code.as_deref() == Some(&l.code)),
+                            flagged: flagged.contains(&(*u, l.code.as_str())),
                         }
                     })
                     .collect()

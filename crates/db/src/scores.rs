@@ -12,7 +12,9 @@ use crate::batch::Batch;
 use crate::{Backend, DbError, Result, Tx, args};
 
 /// One stored entry; `value_json` and `evidence_json` hold the core types as JSON.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq)]
+/// (Its fields' order is the order of the columns [`since_and_entries_after`]
+/// puts in each entry's JSON array.)
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize, PartialEq)]
 pub struct EntryRow {
     pub id: i64,
     pub group_year_id: i64,
@@ -173,43 +175,10 @@ pub async fn since_and_entries_after(
         Some((head, hash, n, k, h, json)) => (json, crate::audit::since_row(Some((head, hash, n, k, h)))?),
         None => return Err(sqlx::Error::RowNotFound.into()),
     };
-    type Cells = (i64, i64, i64, String, String, String, String, String, i64, String, Option<i64>, String);
-    let cells: Vec<Cells> = serde_json::from_str(&json)
+    // each entry is a JSON array of the row's columns in `EntryRow`'s field
+    // order, which serde reads as the struct itself
+    let rows: Vec<EntryRow> = serde_json::from_str(&json)
         .map_err(|e| DbError::Other(format!("score entries of {group_year_id} after {after_id}: {e}")))?;
-    let rows = cells
-        .into_iter()
-        .map(
-            |(
-                id,
-                group_year_id,
-                unit_id,
-                line_code,
-                stage,
-                value_json,
-                reason,
-                evidence_json,
-                by_user,
-                by_name,
-                by_unit,
-                at,
-            )| {
-                EntryRow {
-                    id,
-                    group_year_id,
-                    unit_id,
-                    line_code,
-                    stage,
-                    value_json,
-                    reason,
-                    evidence_json,
-                    by_user,
-                    by_name,
-                    by_unit,
-                    at,
-                }
-            },
-        )
-        .collect();
     Ok((since, rows))
 }
 

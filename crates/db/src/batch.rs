@@ -184,6 +184,7 @@ impl Batcher {
             Db::Sqlite(p) => Db::Sqlite(
                 sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_lazy_with((*p.connect_options()).clone()),
             ),

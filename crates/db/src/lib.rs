@@ -97,8 +97,12 @@ impl Db {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
+                // no ping before each use: a SQLite connection is a handle
+                // in this process and cannot hang up, and the ping is a
+                // round trip to the connection's own thread
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_with(opts)
                     .await?;

@@ -280,12 +280,14 @@ pub async fn record_denial_in(
     reason: &str,
     authority_id: Option<i64>,
 ) -> AppError {
+    // "group:1/year:2026/unit:7": the type before the first colon, the rest its id
+    let (object_type, object_id) = object.split_once(':').unwrap_or((object, ""));
     let mut e = audit::Entry {
         actor_user_id: ctx.map(|c| c.user.id),
         actor_name: ctx.map(|c| c.user.username.clone()).unwrap_or_else(|| "(khách)".into()),
         action: format!("denied:{action}"),
-        object_type: object.split(':').next().unwrap_or("").into(),
-        object_id: object.split(':').nth(1).unwrap_or("").into(),
+        object_type: object_type.into(),
+        object_id: object_id.into(),
         request_id: meta.request_id.clone(),
         ..Default::default()
     };

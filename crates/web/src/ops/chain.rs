@@ -1108,6 +1108,14 @@ async fn deny(st: &AppState, ctx: &Ctx, tx: Tx, y: &Year, unit: i64, message: St
     AppError::Forbidden(message)
 }
 
+/// A write on a unit's sheet that the workflow refuses (see [`super::refused_write`]).
+async fn refuse(st: &AppState, ctx: &Ctx, tx: Tx, y: &Year, unit: i64, action: &str, refusal: Invalid) -> AppError {
+    if let Err(e) = tx.rollback().await {
+        return e.into();
+    }
+    super::refused_write(st, ctx, action, &object(y, Some(unit)), y.g.authority_id, refusal).await
+}
+
 /// Writes the caller's stage on a unit's sheet (inspection proposal, head
 /// review proposal, explanation, appraisal, or a final value after a
 /// reopening decision): every line with a value becomes a new entry with its
@@ -1136,7 +1144,9 @@ pub async fn write_stage(
             "Tự chấm được ghi trên phiếu tự chấm của đơn vị (trang Tự chấm điểm), không ở trang này.",
         ));
     }
-    wf::may_write(&who, stage, &y.sheet(unit), y.phase.clone(), &now, &y.deadlines)?;
+    if let Err(refusal) = wf::may_write(&who, stage, &y.sheet(unit), y.phase.clone(), &now, &y.deadlines) {
+        return Err(refuse(st, ctx, tx, &y, unit, "write_score", refusal).await);
+    }
     let unit_name = y.name_of(unit);
     let es = &y.entries;
     let by_unit = wctx.actor_unit.filter(|_| who != Writer::Secretariat);
@@ -1491,10 +1501,7 @@ pub async fn add_evidence(
     match evidence_stage(ctx, &y, unit, &now) {
         Ok(_) => {}
         Err(m) if write_ctx(ctx, &y, unit).actor_unit != Some(unit) => return Err(deny(st, ctx, tx, &y, unit, m).await),
-        Err(m) => {
-            tx.rollback().await?;
-            return Err(AppError::invalid("Minh chứng", m));
-        }
+        Err(m) => return Err(refuse(st, ctx, tx, &y, unit, "write_score", Invalid::new("Minh chứng", m)).await),
     };
     let mut tx = tx;
     let code = line_code.trim();
@@ -1576,10 +1583,7 @@ pub async fn remove_evidence(
     match evidence_stage(ctx, &y, unit, &now) {
         Ok(_) => {}
         Err(m) if write_ctx(ctx, &y, unit).actor_unit != Some(unit) => return Err(deny(st, ctx, tx, &y, unit, m).await),
-        Err(m) => {
-            tx.rollback().await?;
-            return Err(AppError::invalid("Minh chứng", m));
-        }
+        Err(m) => return Err(refuse(st, ctx, tx, &y, unit, "write_score", Invalid::new("Minh chứng", m)).await),
     };
     let mut tx = tx;
     let Some(f) = y.evidence.iter().find(|f| f.id == evidence_id && f.unit_id == unit) else {

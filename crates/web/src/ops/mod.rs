@@ -51,6 +51,23 @@ pub async fn authorize(
     }
 }
 
+/// A write the score workflow refuses (its stage not open, its date past, the
+/// sheet submitted or the year final): answered as invalid input, so the form
+/// shows why and what to do, and recorded in the audit log as a denial
+/// (`denied:{action}`), so the secretariat sees who tried to write late.
+/// The caller has rolled its transaction back.
+pub async fn refused_write(
+    st: &AppState,
+    ctx: &Ctx,
+    action: &str,
+    object: &str,
+    authority_id: i64,
+    refusal: thidua_core::Invalid,
+) -> crate::error::AppError {
+    record_denial_in(&st.db, &ctx.meta, Some(ctx), action, object, &refusal.message, Some(authority_id)).await;
+    crate::error::AppError::Invalid(vec![refusal])
+}
+
 /// (id, parent) of every authority, as the policy's list functions want.
 pub fn tree(all: &[AuthorityRow]) -> Vec<(i64, Option<i64>)> {
     all.iter().map(|a| (a.id, a.parent_id)).collect()

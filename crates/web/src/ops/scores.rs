@@ -555,10 +555,18 @@ fn plan(
     input: &SaveInput,
     note: &str,
     now: &str,
-) -> AppResult<Planned> {
+) -> Result<Planned, Refusal> {
     let table = the_table(sh, year)?;
     let who = writer(ctx, sh);
-    wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, sh.y.phase.clone(), now, &sh.y.deadlines)?;
+    if let Err(refusal) =
+        wf::may_write(&who, Stage::SelfAssessment, &sh.sheet, sh.y.phase.clone(), now, &sh.y.deadlines)
+    {
+        return Err(Refusal::Refused {
+            object: object(sh.y.g.id, year, sh.unit_id),
+            authority_id: sh.y.g.authority_id,
+            refusal,
+        });
+    }
     let unit_id = sh.unit_id;
     let entries = known.entries;
     let by_unit = ctx.actor.unit_ids().contains(&unit_id).then_some(unit_id);
@@ -618,10 +626,10 @@ fn plan(
         p.changed.push(e);
     }
     if !errs.is_empty() {
-        return Err(AppError::Invalid(errs));
+        return Err(AppError::Invalid(errs).into());
     }
     if p.changed.is_empty() {
-        return Err(AppError::invalid("Phiếu tự chấm", "Không có dòng nào thay đổi: chưa lưu gì."));
+        return Err(AppError::invalid("Phiếu tự chấm", "Không có dòng nào thay đổi: chưa lưu gì.").into());
     }
     Ok(p)
 }
@@ -677,17 +685,11 @@ async fn save_in_batch(
                 tracing::error!(error = %x, "a refused save's part could not be rolled back");
             }
             return Err(match e {
-                Refusal::Denied { action, target, object, reason } => {
-                    record_denial_in(
-                        &st.db,
-                        &ctx.meta,
-                        Some(ctx),
-                        action.code(),
-                        &object,
-                        &reason,
-                        target.authority_path.first().copied(),
-                    )
-                    .await
+                Refusal::Denied { action, authority_id, object, reason } => {
+                    record_denial_in(&st.db, &ctx.meta, Some(ctx), action.code(), &object, &reason, authority_id).await
+                }
+                Refusal::Refused { object, authority_id, refusal } => {
+                    super::refused_write(st, ctx, "write_score", &object, authority_id, refusal).await
                 }
                 Refusal::Other(e) => e,
             });
@@ -742,7 +744,18 @@ struct Written {
 /// Why a write in a batch was refused: a denial is recorded only after the
 /// batch's part is rolled back (recording it writes in a transaction of its own).
 enum Refusal {
-    Denied { action: Action, target: Target, object: String, reason: String },
+    Denied {
+        action: Action,
+        authority_id: Option<i64>,
+        object: String,
+        reason: String,
+    },
+    /// Refused by the workflow (the date, the stage, a locked sheet): an invalid input, also recorded as a denial.
+    Refused {
+        object: String,
+        authority_id: i64,
+        refusal: Invalid,
+    },
     Other(AppError),
 }
 
@@ -787,7 +800,7 @@ async fn write_save(
     if let Err(denied) = decide(&ctx.actor, Action::ViewSheet, &t) {
         return Err(Refusal::Denied {
             action: Action::ViewSheet,
-            target: t,
+            authority_id: t.authority_path.first().copied(),
             object: object(group_id, year, unit_id),
             reason: denied.to_string(),
         });
@@ -871,7 +884,14 @@ pub async fn submit(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id:
     the_table(&sh, year)?;
     let now = thidua_db::now();
     let who = writer(ctx, &sh);
-    let state = wf::submit(&who, &sh.sheet, &sh.y.phase, ctx.user.id, &now, &sh.y.deadlines)?;
+    let state = match wf::submit(&who, &sh.sheet, &sh.y.phase, ctx.user.id, &now, &sh.y.deadlines) {
+        Ok(state) => state,
+        Err(refusal) => {
+            tx.rollback().await?;
+            let object = object(group_id, year, unit_id);
+            return Err(super::refused_write(st, ctx, "submit_sheet", &object, sh.y.g.authority_id, refusal).await);
+        }
+    };
     sc::set_submitted(&mut tx, sh.y.gy, unit_id, ctx.user.id, &now).await?;
     let mut a = ctx.entry("score.submit", "unit", unit_id);
     a.authority_id = Some(sh.y.g.authority_id);

@@ -17,6 +17,15 @@ fn chain(app: &TestApp, unit: i64) -> String {
     format!("/api/v1/groups/{}/years/2026/chain/{unit}", app.seed.block)
 }
 
+/// Sets a date of the group's calendar for 2026 straight in the database.
+async fn set_date(app: &TestApp, event: &str, date: &str) {
+    let mut tx = app.st.db.begin().await.expect("tx");
+    let gy = thidua_db::org::group_year(&mut tx, app.seed.block, 2026).await.expect("gy");
+    let admin = thidua_db::users::user_by_name(&mut tx, "admin").await.expect("user").expect("admin").id;
+    thidua_db::calendar::set_group_date(&mut tx, gy, event, date, "Kiểm thử", admin).await.expect("date");
+    tx.commit().await.expect("commit");
+}
+
 fn year(app: &TestApp) -> String {
     format!("/api/v1/groups/{}/years/2026", app.seed.block)
 }
@@ -212,6 +221,16 @@ async fn one_group_year_from_self_assessment_to_published_results() {
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a line without a proposal cannot be raised: {}", r.body);
+    // after the explanation's date the unit's answer is refused, and the refusal is in the log
+    set_date(&app, "explanation", "2026-01-20").await;
+    let answer = json!([{"line_code": "II.2", "value": "Đạt", "remark": "Đã bổ sung biên bản có chữ ký", "base_seq": base(&v, "II.2")}]);
+    let r = write(&mut officer, &app, y, answer.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("Đã quá hạn giải trình (20/01/2026)"), "{}", r.body);
+    let (action, _, reason) = app.last_audit().await;
+    assert_eq!((action.as_str(), reason.contains("Đã quá hạn giải trình")), ("denied:write_score", true), "{reason}");
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+    set_date(&app, "explanation", &tomorrow).await;
     let r = write(
         &mut officer,
         &app,
@@ -224,7 +243,8 @@ async fn one_group_year_from_self_assessment_to_published_results() {
     assert_eq!(line(&v, "II.2")["open_proposal"], false);
     assert_eq!(line(&v, "II.2")["value"], "Đạt");
 
-    // appraisal: the head hands over; only the secretariat appraises and scores its own lines
+    // appraisal: the head hands over (after the explanation's date); only the secretariat appraises and scores its own lines
+    set_date(&app, "explanation", "2026-01-21").await;
     advance(&mut head_officer, &app, "appraisal").await;
     let r = head_officer.post_json(&format!("{}/finalise", year(&app)), json!({})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
@@ -265,6 +285,7 @@ async fn one_group_year_from_self_assessment_to_published_results() {
     assert!(r.status == StatusCode::FORBIDDEN || r.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(messages(&r).contains("đã chốt"), "{}", r.body);
     assert_eq!(entries(&app).await, n, "nothing stored after finalisation");
+    assert_eq!(app.last_audit().await.0, "denied:write_score");
 
     // results: self total beside the final total, and the xlsx files
     let res = sec.get(&format!("{}/results", year(&app))).await.json();

@@ -309,9 +309,29 @@ async fn after_the_deadline_the_sheet_is_locked() {
     let r = save(&mut officer, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(messages(&r).contains("Đã quá hạn tự chấm (20/01/2026)"), "{}", r.body);
+    // a refusal of the workflow is also a denial in the log, with its reason
+    let (action, object, reason) = app.last_audit().await;
+    assert_eq!(action, "denied:write_score");
+    assert_eq!(object, format!("group:{}/year:2026/unit:{y}", app.seed.block));
+    assert!(reason.contains("Đã quá hạn tự chấm (20/01/2026)"), "{reason}");
     let mut leader = app.api_as("lanhdao.yte").await;
     let r = leader.post_json(&format!("{}/submit", url(&app, y)), json!({})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let (action, _, reason) = app.last_audit().await;
+    assert_eq!(action, "denied:submit_sheet");
+    assert!(reason.contains("20/01/2026"), "{reason}");
+    // evidence cannot be added after the deadline either
+    let ev = format!("/api/v1/groups/{}/years/2026/chain/{y}/evidence", app.seed.block);
+    let r = crate::documents::api_post(
+        &mut officer,
+        &ev,
+        &[("line_code", "II.2")],
+        Some(("a.pdf", "application/pdf", crate::documents::PDF_1)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(messages(&r).contains("Đã quá hạn tự chấm"), "{}", r.body);
+    assert_eq!(app.last_audit().await.0, "denied:write_score");
     assert_eq!(entries(&app).await, 0);
     app.finish().await;
 }

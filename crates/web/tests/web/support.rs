@@ -141,6 +141,17 @@ impl TestApp {
         rows.into_iter().map(|r| r.0).collect()
     }
 
+    /// The newest audit row: its action, its object and its reason.
+    pub async fn last_audit(&self) -> (String, String, String) {
+        let mut tx = self.st.db.read().await.expect("tx");
+        let row: Option<(String, String, String, Option<String>)> = tx
+            .opt("SELECT action, object_type, object_id, reason FROM audit_log ORDER BY id DESC LIMIT 1", vec![])
+            .await
+            .expect("row");
+        let (action, kind, id, reason) = row.expect("an audit row");
+        (action, format!("{kind}:{id}"), reason.unwrap_or_default())
+    }
+
     /// Closes the pool; the guard then removes the database.
     pub async fn finish(self) {
         self.st.db.close().await;

@@ -124,20 +124,28 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method && let Some(c) = &ctx {
         let (parts, body) = req.into_parts();
+        // the header (our script, API clients), else the form's `csrf` field;
+        // never the query string, where logs and the Referer would keep it
         let mut token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-        if token.is_none() {
-            token = parts.uri.query().and_then(|q| form_field(q, "csrf"));
-        }
-        let is_form = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let body = if token.is_none() && is_form {
+        let content_type =
+            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let body = if token.is_some() {
+            body
+        } else if content_type.starts_with("application/x-www-form-urlencoded") {
             match axum::body::to_bytes(body, st.cfg.body_limit).await {
                 Ok(bytes) => {
                     token = form_field(&String::from_utf8_lossy(&bytes), "csrf");
                     Body::from(bytes)
+                }
+                Err(_) => {
+                    return AppError::TooLarge("Dữ liệu gửi lên quá lớn.".into()).into_response();
+                }
+            }
+        } else if let Some(boundary) = multipart_boundary(&content_type) {
+            match multipart_token(body, &boundary).await {
+                Ok((t, body)) => {
+                    token = t;
+                    body
                 }
                 Err(_) => {
                     return AppError::TooLarge("Dữ liệu gửi lên quá lớn.".into()).into_response();
@@ -168,6 +176,139 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
 
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let mut params = content_type.split(';');
+    if !params.next()?.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("boundary"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+        .filter(|b| !b.is_empty() && b.len() <= 70)
+}
+
+/// How far into a multipart body its CSRF field may be: our forms put it
+/// first, and a browser sends the fields in the order of the page.
+const MULTIPART_TOKEN_WITHIN: usize = 4096;
+
+/// What the start of a multipart body says of its first field.
+#[derive(Debug, PartialEq, Eq)]
+enum FirstField {
+    /// The first field is `csrf`, with this value.
+    Token(String),
+    /// The first field is another, or the body is not as expected.
+    None,
+    /// Not enough of the body yet.
+    More,
+}
+
+/// Reads the first field of a multipart body if it is `csrf`.
+fn first_field(buf: &[u8], boundary: &str) -> FirstField {
+    let open = format!("--{boundary}\r\n");
+    if buf.len() < open.len() {
+        return if open.as_bytes().starts_with(buf) { FirstField::More } else { FirstField::None };
+    }
+    if !buf.starts_with(open.as_bytes()) {
+        return FirstField::None;
+    }
+    let rest = &buf[open.len()..];
+    let Some(end) = find(rest, b"\r\n\r\n") else { return FirstField::More };
+    let headers = String::from_utf8_lossy(&rest[..end]);
+    let named_csrf = headers.split("\r\n").any(|h| {
+        h.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("content-disposition")
+                && v.split(';').any(|p| p.trim() == "name=\"csrf\"")
+                && !v.contains("filename")
+        })
+    });
+    if !named_csrf {
+        return FirstField::None;
+    }
+    let value = &rest[end + 4..];
+    match find(value, format!("\r\n--{boundary}").as_bytes()) {
+        Some(n) => FirstField::Token(String::from_utf8_lossy(&value[..n]).into_owned()),
+        None => FirstField::More,
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The CSRF token of a multipart body (its first field, if named `csrf`),
+/// reading no further than that field, and the body to hand on: what was
+/// read, then the rest as it comes (an upload is not held here).
+async fn multipart_token(mut body: Body, boundary: &str) -> Result<(Option<String>, Body), axum::Error> {
+    use axum::body::HttpBody;
+    let mut head: Vec<u8> = Vec::new();
+    let mut token = None;
+    let mut ended = false;
+    loop {
+        match first_field(&head, boundary) {
+            FirstField::Token(t) => {
+                token = Some(t);
+                break;
+            }
+            FirstField::None => break,
+            FirstField::More if head.len() >= MULTIPART_TOKEN_WITHIN => break,
+            FirstField::More => {}
+        }
+        match std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    head.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => return Err(e),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    let head = axum::body::Bytes::from(head);
+    let body = if ended { Body::from(head) } else { Body::new(Prefixed { head: Some(head), rest: body }) };
+    Ok((token, body))
+}
+
+/// A body whose first bytes were already read: those, then the rest.
+struct Prefixed {
+    head: Option<axum::body::Bytes>,
+    rest: Body,
+}
+
+impl axum::body::HttpBody for Prefixed {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Some(head) = self.head.take().filter(|h| !h.is_empty()) {
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(head))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.head.as_ref().is_none_or(|h| h.is_empty()) && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        let rest = self.rest.size_hint();
+        let n = self.head.as_ref().map_or(0, |h| h.len() as u64);
+        let mut hint = http_body::SizeHint::new();
+        hint.set_lower(rest.lower() + n);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + n);
+        }
+        hint
+    }
 }
 
 /// One field of an urlencoded body or query.
@@ -344,4 +485,78 @@ async fn security_and_metrics(State(st): State<AppState>, req: Request, next: Ne
     }
     st.metrics.observe(&method, resp.status().as_u16(), started.elapsed().as_micros() as u64);
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: &str = "----thidua-b";
+
+    fn part(name: &str, value: &str) -> String {
+        format!("--{B}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+    }
+
+    /// A body that arrives in these chunks.
+    fn chunked(chunks: &[&[u8]]) -> Body {
+        chunks.iter().rev().fold(Body::empty(), |rest, c| {
+            Body::new(Prefixed { head: Some(axum::body::Bytes::copy_from_slice(c)), rest })
+        })
+    }
+
+    #[test]
+    fn the_boundary_is_read_from_the_content_type() {
+        assert_eq!(multipart_boundary(&format!("multipart/form-data; boundary={B}")).as_deref(), Some(B));
+        assert_eq!(multipart_boundary("Multipart/Form-Data; charset=utf-8; boundary=\"a b\"").as_deref(), Some("a b"));
+        assert_eq!(multipart_boundary("multipart/mixed; boundary=x"), None);
+        assert_eq!(multipart_boundary("multipart/form-data"), None);
+        assert_eq!(multipart_boundary("application/json"), None);
+    }
+
+    #[test]
+    fn only_a_first_field_named_csrf_is_the_token() {
+        let body = format!("{}{}--{B}--\r\n", part("csrf", "abc"), part("title", "x"));
+        assert_eq!(first_field(body.as_bytes(), B), FirstField::Token("abc".into()));
+        let later = format!("{}{}--{B}--\r\n", part("title", "x"), part("csrf", "abc"));
+        assert_eq!(first_field(later.as_bytes(), B), FirstField::None);
+        let file =
+            format!("--{B}\r\nContent-Disposition: form-data; name=\"csrf\"; filename=\"a\"\r\n\r\nabc\r\n--{B}--");
+        assert_eq!(first_field(file.as_bytes(), B), FirstField::None);
+        let similar = format!("{}--{B}--\r\n", part("csrf2", "abc"));
+        assert_eq!(first_field(similar.as_bytes(), B), FirstField::None);
+        // not all there yet
+        for n in [0, 3, 20, body.find("abc").unwrap_or(0) + 2] {
+            assert_eq!(first_field(&body.as_bytes()[..n], B), FirstField::More, "{n}");
+        }
+        assert_eq!(first_field(b"garbage", B), FirstField::None);
+    }
+
+    #[tokio::test]
+    async fn the_token_is_found_across_chunks_and_the_body_is_handed_on_whole() {
+        let file = vec![7u8; 100_000];
+        let mut whole = part("csrf", "tok3n").into_bytes();
+        whole.extend_from_slice(part("title", "Kế hoạch").as_bytes());
+        whole.extend_from_slice(&file);
+        let cut = whole.len() - file.len();
+        let (a, rest) = whole.split_at(30);
+        let (b, c) = rest.split_at(cut - 30);
+        let (token, body) = multipart_token(chunked(&[a, b, c]), B).await.expect("read");
+        assert_eq!(token.as_deref(), Some("tok3n"));
+        let back = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        assert_eq!(back.as_ref(), whole.as_slice());
+        // all in one chunk, larger than the part of a body looked at
+        let (token, body) = multipart_token(chunked(&[&whole]), B).await.expect("read");
+        assert_eq!(token.as_deref(), Some("tok3n"));
+        assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("body").as_ref(), whole.as_slice());
+        // the token as a later field: none, and the body is whole too
+        let later = format!("{}{}", part("title", "x"), part("csrf", "tok3n"));
+        let (token, body) = multipart_token(chunked(&[later.as_bytes()]), B).await.expect("read");
+        assert_eq!(token, None);
+        assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("body").as_ref(), later.as_bytes());
+        // a first field that never ends is not read past the limit
+        let endless = format!("--{B}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}", "x".repeat(10_000));
+        let (token, body) = multipart_token(chunked(&[endless.as_bytes()]), B).await.expect("read");
+        assert_eq!(token, None);
+        assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("body").as_ref(), endless.as_bytes());
+    }
 }

@@ -451,8 +451,9 @@ async fn targets_round_trip_through_excel_and_a_bad_row_stores_nothing() {
     .into_bytes();
     body.extend_from_slice(&bad);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let uri = format!("{}/nhap-chi-tieu?csrf={}", page(&app), page_head.csrf);
-    let req = Request::post(uri).header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"));
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let body = [crate::support::csrf_part(&ct, &page_head.csrf), body].concat();
+    let req = Request::post(format!("{}/nhap-chi-tieu", page(&app))).header(header::CONTENT_TYPE, ct);
     let r = page_head.send(req, Body::from(body)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("Không có chỉ tiêu nào được lưu"), "{}", r.body);

@@ -93,16 +93,17 @@ pub(crate) fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8]
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// A page form upload: the CSRF token in the query string.
+/// A page form upload: the CSRF token as the form's first field, as our pages send it.
 pub(crate) async fn page_post(
     c: &mut Client<'_>,
     path: &str,
     fields: &[(&str, &str)],
     file: (&str, &str, &[u8]),
 ) -> Resp {
-    let (ct, body) = multipart(fields, Some(file));
-    let uri = format!("{path}?csrf={}", c.csrf);
-    c.send(Request::post(uri).header(header::CONTENT_TYPE, ct), Body::from(body)).await
+    let csrf = c.csrf.clone();
+    let fields: Vec<(&str, &str)> = [("csrf", csrf.as_str())].into_iter().chain(fields.iter().copied()).collect();
+    let (ct, body) = multipart(&fields, Some(file));
+    c.send(Request::post(path).header(header::CONTENT_TYPE, ct), Body::from(body)).await
 }
 
 /// An API upload: the CSRF token in the header.
@@ -235,7 +236,7 @@ async fn head_officer_uploads_versions_and_members_download() {
     assert!(g.body.contains(&format!("href=\"/cum-khoi/{block}/tai-lieu\"")), "{}", g.body);
     let list = head.get(&format!("/cum-khoi/{block}/tai-lieu")).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    assert!(list.body.contains(&format!("action=\"/cum-khoi/{block}/tai-lieu?csrf={}\"", head.csrf)), "{}", list.body);
+    assert!(list.body.contains(&format!("action=\"/cum-khoi/{block}/tai-lieu\"")), "{}", list.body);
     assert!(list.body.contains("enctype=\"multipart/form-data\""));
     assert!(list.body.contains("Chưa có tài liệu nào của năm 2026"));
 
@@ -551,13 +552,25 @@ async fn page_shows_refusals_on_the_form() {
     // what was typed is kept
     assert!(r.body.contains("value=\"Kế hoạch tổ chức phong trào\""), "{}", r.body);
     assert!(r.body.contains("<option value=\"plan\" selected>"), "{}", r.body);
-    // no token in the query: refused before anything is read
-    let (ct, body) = multipart(&doc_fields("Kế hoạch", "plan"), Some(("k.pdf", "application/pdf", PDF_1)));
-    let r = head
-        .send(Request::post(format!("/cum-khoi/{block}/tai-lieu")).header(header::CONTENT_TYPE, ct), Body::from(body))
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.audit_actions().await.first().map(String::as_str), Some("denied:csrf"));
+    // no token: refused before anything is read; so is a token in the
+    // address (logs and the Referer would keep it), a wrong one, and one
+    // that is not the form's first field
+    let csrf = head.csrf.clone();
+    let upload = Some(("k.pdf", "application/pdf", PDF_1));
+    let plain = doc_fields("Kế hoạch", "plan");
+    let last: Vec<(&str, &str)> = plain.iter().copied().chain([("csrf", csrf.as_str())]).collect();
+    let wrong: Vec<(&str, &str)> = [("csrf", "sai")].into_iter().chain(plain.iter().copied()).collect();
+    let tries = [
+        (format!("/cum-khoi/{block}/tai-lieu"), multipart(&plain, upload)),
+        (format!("/cum-khoi/{block}/tai-lieu?csrf={csrf}"), multipart(&plain, upload)),
+        (format!("/cum-khoi/{block}/tai-lieu"), multipart(&wrong, upload)),
+        (format!("/cum-khoi/{block}/tai-lieu"), multipart(&last, upload)),
+    ];
+    for (uri, (ct, body)) in tries {
+        let r = head.send(Request::post(&uri).header(header::CONTENT_TYPE, ct), Body::from(body)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(app.audit_actions().await.first().map(String::as_str), Some("denied:csrf"));
+    }
     assert_eq!(count(&app, "documents").await, 0);
     assert!(dir.stored().is_empty());
     app.finish().await;

@@ -227,8 +227,8 @@ async fn tables_travel_as_xlsx_and_a_bad_file_stores_nothing() {
     // the sample table, uploaded as the officers' xlsx layout, becomes the draft
     let file = thidua_export::table_xlsx::table_to_xlsx("BẢNG CHẤM ĐIỂM", &sample_table()).expect("xlsx");
     let (ct, body) = multipart(&file);
-    let req =
-        axum::http::Request::post(format!("/bang-diem/{id}/nhap-excel?csrf={}", head.csrf)).header("content-type", ct);
+    let body = [crate::support::csrf_part(&ct, &head.csrf), body].concat();
+    let req = axum::http::Request::post(format!("/bang-diem/{id}/nhap-excel")).header("content-type", ct);
     let r = head.send(req, axum::body::Body::from(body)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let v = api.get(&format!("/api/v1/tables/{id}")).await.json();
@@ -242,8 +242,8 @@ async fn tables_travel_as_xlsx_and_a_bad_file_stores_nothing() {
     );
     // a file that is not xlsx: a Vietnamese report, nothing stored
     let (ct, body) = multipart(b"day khong phai la tep excel");
-    let req =
-        axum::http::Request::post(format!("/bang-diem/{id}/nhap-excel?csrf={}", head.csrf)).header("content-type", ct);
+    let body = [crate::support::csrf_part(&ct, &head.csrf), body].concat();
+    let req = axum::http::Request::post(format!("/bang-diem/{id}/nhap-excel")).header("content-type", ct);
     let r = head.send(req, axum::body::Body::from(body)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Chưa lưu được gì"), "{}", r.body);

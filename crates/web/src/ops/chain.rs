@@ -82,6 +82,10 @@ struct Computed {
     current: OnceLock<Computation>,
     inspection: OnceLock<Option<Inspection>>,
     line_flags: OnceLock<Vec<wf::Flag>>,
+    /// The review table's parts, for the day they were built on.
+    review: OnceLock<(chrono::NaiveDate, Arc<ReviewParts>)>,
+    /// Each unit's sheet as everyone who may read it sees it.
+    sheets: std::sync::Mutex<HashMap<i64, Arc<super::scores::SheetParts>>>,
 }
 
 fn no_table() -> Vec<Invalid> {
@@ -186,6 +190,25 @@ impl Year {
             .filter_map(|id| self.evidence.iter().find(|f| f.id == id))
             .map(|f| EvidenceLink { id: f.id, file_name: f.file_name.clone(), size_bytes: f.size_bytes })
             .collect()
+    }
+
+    /// A unit's sheet parts, built by `build` the first time they are asked for.
+    pub(crate) fn sheet_parts(
+        &self,
+        unit: i64,
+        build: impl FnOnce() -> super::scores::SheetParts,
+    ) -> Arc<super::scores::SheetParts> {
+        if let Some(p) = self.computed.sheets.lock().unwrap_or_else(|p| p.into_inner()).get(&unit) {
+            return p.clone();
+        }
+        // built outside the lock: two requests may both build, the first kept
+        let built = Arc::new(build());
+        self.computed.sheets.lock().unwrap_or_else(|p| p.into_inner()).entry(unit).or_insert(built).clone()
+    }
+
+    /// Whether a unit's sheet parts are kept.
+    pub(crate) fn has_sheet_parts(&self, unit: i64) -> bool {
+        self.computed.sheets.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&unit)
     }
 
     /// Computes the figures on the self-assessment values, if not yet done,
@@ -856,10 +879,14 @@ pub struct ReviewView {
     pub year: i32,
     pub status: YearStatus,
     pub table_version: Option<i32>,
-    pub units: Vec<ReviewUnit>,
-    pub rows: Vec<ReviewRow>,
-    pub flags: Vec<ReviewFlag>,
-    pub compute_errors: Vec<String>,
+    #[schema(value_type = Vec<ReviewUnit>)]
+    pub units: Arc<Vec<ReviewUnit>>,
+    #[schema(value_type = Vec<ReviewRow>)]
+    pub rows: Arc<Vec<ReviewRow>>,
+    #[schema(value_type = Vec<ReviewFlag>)]
+    pub flags: Arc<Vec<ReviewFlag>>,
+    #[schema(value_type = Vec<String>)]
+    pub compute_errors: Arc<Vec<String>>,
     /// The next phase the caller may move the year to (label), else why not.
     pub next_phase: Option<String>,
     pub advance_refusal: Option<String>,
@@ -869,7 +896,41 @@ pub struct ReviewView {
     pub is_secretariat: bool,
     /// The members whose self-assessment sheet is not submitted (their drafts
     /// lock when the year leaves the self-assessment).
-    pub unsent: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub unsent: Arc<Vec<String>>,
+}
+
+/// What the review table shows the same to everyone who may see it: built
+/// once per kept group-year and day (its flags depend on the day: a sheet
+/// not submitted is flagged once its deadline has passed).
+#[derive(Debug)]
+pub(crate) struct ReviewParts {
+    units: Arc<Vec<ReviewUnit>>,
+    rows: Arc<Vec<ReviewRow>>,
+    flags: Arc<Vec<ReviewFlag>>,
+    compute_errors: Arc<Vec<String>>,
+    unsent: Arc<Vec<String>>,
+}
+
+/// The day (in Vietnam) of a UTC stamp, as the deadlines count it.
+fn local_day(now: &str) -> Option<chrono::NaiveDate> {
+    wf::parse_stamp("", now).ok().map(|t| (t + chrono::Duration::hours(7)).date())
+}
+
+/// The review table's parts at `now`: kept with the group-year for the day.
+fn review_parts(y: &Year, now: &str) -> Arc<ReviewParts> {
+    let day = local_day(now);
+    if let (Some(day), Some((kept_day, parts))) = (day, y.computed.review.get())
+        && *kept_day == day
+    {
+        return parts.clone();
+    }
+    let parts = Arc::new(build_review_parts(y, now));
+    if let Some(day) = day {
+        // the first day asked keeps it; another day builds its own
+        let _ = y.computed.review.set((day, parts.clone()));
+    }
+    parts
 }
 
 fn flag_code(k: wf::FlagKind) -> &'static str {
@@ -903,6 +964,34 @@ fn lines_by_unit(r: Option<&GroupResult>) -> HashMap<(i64, &str), &LineResult> {
 }
 
 fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
+    let parts = review_parts(y, now);
+    let who = lead_writer(ctx, y);
+    let (next_phase, advance_refusal) = match wf::advance(&who, &y.phase, now, &y.deadlines) {
+        Ok(p) => (Some(p.label()), None),
+        Err(e) => (None, Some(e.message)),
+    };
+    let sec = who == Writer::Secretariat;
+    ReviewView {
+        group_id: y.g.id,
+        group_name: y.g.name.clone(),
+        year: y.year,
+        status: status(y),
+        table_version: y.table.as_ref().map(|t| t.0),
+        units: parts.units.clone(),
+        rows: parts.rows.clone(),
+        flags: parts.flags.clone(),
+        compute_errors: parts.compute_errors.clone(),
+        next_phase,
+        advance_refusal,
+        may_finalise: sec && wf::finalise(&who, &y.phase).is_ok(),
+        may_reopen_final: sec && y.phase == Phase::Final,
+        may_publish: sec && y.phase == Phase::Final,
+        is_secretariat: sec,
+        unsent: parts.unsent.clone(),
+    }
+}
+
+fn build_review_parts(y: &Year, now: &str) -> ReviewParts {
     let es = &y.entries;
     let selfs = y.self_result().ok();
     let (current, compute_errors) = match y.current_result() {
@@ -1025,40 +1114,33 @@ fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
             }
         })
         .collect();
-    let who = lead_writer(ctx, y);
-    let (next_phase, advance_refusal) = match wf::advance(&who, &y.phase, now, &y.deadlines) {
-        Ok(p) => (Some(p.label()), None),
-        Err(e) => (None, Some(e.message)),
-    };
-    let sec = who == Writer::Secretariat;
-    ReviewView {
-        group_id: y.g.id,
-        group_name: y.g.name.clone(),
-        year: y.year,
-        status: status(y),
-        table_version: y.table.as_ref().map(|t| t.0),
-        units,
-        rows,
-        flags,
-        compute_errors,
-        next_phase,
-        advance_refusal,
-        may_finalise: sec && wf::finalise(&who, &y.phase).is_ok(),
-        may_reopen_final: sec && y.phase == Phase::Final,
-        may_publish: sec && y.phase == Phase::Final,
-        is_secretariat: sec,
-        unsent: y
-            .members
-            .iter()
-            .filter(|(u, _)| !matches!(y.sheet(*u), SheetState::Submitted { .. }))
-            .map(|(_, n)| n.clone())
-            .collect(),
+    ReviewParts {
+        units: Arc::new(units),
+        rows: Arc::new(rows),
+        flags: Arc::new(flags),
+        compute_errors: Arc::new(compute_errors),
+        unsent: Arc::new(
+            y.members
+                .iter()
+                .filter(|(u, _)| !matches!(y.sheet(*u), SheetState::Submitted { .. }))
+                .map(|(_, n)| n.clone())
+                .collect(),
+        ),
     }
 }
 
 /// The review table: every member's sheet side by side, with flags (the
 /// head and deputy units, the authority's readers).
 pub async fn review(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppResult<ReviewView> {
+    // the kept group-year when nothing was committed since (one statement,
+    // no transaction) and the caller may see the table; anything else (a
+    // denial to record among them) takes the way below
+    if let Some(y) = st.years.current(&st.db, group_id, year).await?
+        && decide(&ctx.actor, Action::ReviewGroupYear, &y.target(None)).is_ok()
+    {
+        st.years.answered_current();
+        return Ok(review_view(ctx, &y, &thidua_db::now()));
+    }
     let mut tx = st.db.read().await?;
     let y = st.years.get(&mut tx, group_id, year).await?;
     let tx = authorize(st, ctx, tx, Action::ReviewGroupYear, &y.target(None), &object(&y, None)).await?;
@@ -1957,6 +2039,10 @@ pub async fn public_list(st: &AppState) -> AppResult<Vec<sc::PublishedRow>> {
 
 /// Whether the caller may see the review table of a group-year (to show its link).
 pub async fn may_review(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppResult<bool> {
+    // the kept group-year knows the group's place and its head and deputy
+    if let Some(y) = st.years.current(&st.db, group_id, year).await? {
+        return Ok(decide(&ctx.actor, Action::ReviewGroupYear, &y.target(None)).is_ok());
+    }
     let mut tx = st.db.read().await?;
     let g = q::group(&mut tx, group_id).await?.ok_or(AppError::NotFound)?;
     let path = q::authority_path(&mut tx, g.authority_id).await?;

@@ -122,14 +122,18 @@ pub struct SheetView {
     pub submitted_at: Option<String>,
     /// The self-assessment deadline (YYYY-MM-DD), if the calendar sets one.
     pub deadline: Option<String>,
-    pub lines: Vec<SheetLine>,
-    pub bonus: Vec<SheetAdjust>,
-    pub penalties: Vec<SheetAdjust>,
+    #[schema(value_type = Vec<SheetLine>)]
+    pub lines: Arc<Vec<SheetLine>>,
+    #[schema(value_type = Vec<SheetAdjust>)]
+    pub bonus: Arc<Vec<SheetAdjust>>,
+    #[schema(value_type = Vec<SheetAdjust>)]
+    pub penalties: Arc<Vec<SheetAdjust>>,
     /// The unit's total and class computed on the self-assessment values.
     pub total: Option<String>,
     pub class: Option<String>,
     /// How the total and the class were computed.
-    pub explanation: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub explanation: Arc<Vec<String>>,
     /// Why the figures cannot be computed yet, if so.
     pub compute_errors: Vec<String>,
     /// Whether the caller may save drafts now; else why not.
@@ -271,16 +275,81 @@ pub(super) fn method_code(m: &Method) -> &'static str {
     }
 }
 
+/// What a unit's sheet shows the same to everyone who may read it: its
+/// lines with their values, points and explanations, and its figures. Built
+/// once per kept group-year and unit ([`Year::sheet_parts`]), or for a
+/// preview's typed values.
+#[derive(Debug)]
+pub(crate) struct SheetParts {
+    lines: Arc<Vec<SheetLine>>,
+    bonus: Arc<Vec<SheetAdjust>>,
+    penalties: Arc<Vec<SheetAdjust>>,
+    total: Option<String>,
+    class: Option<String>,
+    explanation: Arc<Vec<String>>,
+    /// Why the figures cannot be computed (shown to each reader as they may see them).
+    errors: Option<Vec<Invalid>>,
+}
+
 fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
+    let parts = match &sh.typed {
+        // what is typed: for this answer only
+        Some(_) => Arc::new(sheet_parts(sh)),
+        None => sh.y.sheet_parts(sh.unit_id, || sheet_parts(sh)),
+    };
+    let compute_errors = match &parts.errors {
+        Some(v) => {
+            let sees_all = decide(&ctx.actor, Action::ReviewGroupYear, &sh.t).is_ok();
+            super::chain::own_errors(v.clone(), &sh.unit_name, sees_all)
+        }
+        None => vec![],
+    };
+    let who_am_i = writer(ctx, sh);
+    let phase = sh.y.phase.clone();
+    let write = wf::may_write(&who_am_i, Stage::SelfAssessment, &sh.sheet, phase.clone(), now, &sh.y.deadlines);
+    let sub = wf::may_submit(&who_am_i, &sh.sheet, &phase, now, &sh.y.deadlines);
+    let (state, submitted_at) = match &sh.sheet {
+        SheetState::Draft => ("draft", None),
+        SheetState::Submitted { at, .. } => ("submitted", Some(at.clone())),
+        SheetState::Reopened { .. } => ("reopened", None),
+    };
+    SheetView {
+        group_id: sh.y.g.id,
+        group_name: sh.y.g.name.clone(),
+        year,
+        unit_id: sh.unit_id,
+        unit_name: sh.unit_name.clone(),
+        table_version: sh.y.table.as_ref().map(|t| t.0),
+        state: state.into(),
+        submitted_by: sh.submitted_by.clone(),
+        submitted_at,
+        deadline: sh.y.deadlines.self_assessment.map(|d| d.to_string()),
+        lines: parts.lines.clone(),
+        bonus: parts.bonus.clone(),
+        penalties: parts.penalties.clone(),
+        total: parts.total.clone(),
+        class: parts.class.clone(),
+        explanation: parts.explanation.clone(),
+        compute_errors,
+        may_write: write.is_ok() && sh.y.table.is_some(),
+        may_add_evidence: write.is_ok() && sh.y.table.is_some(),
+        write_refusal: write.err().map(|e| e.message),
+        may_submit: sub.is_ok() && sh.y.table.is_some(),
+        submit_refusal: sub.err().map(|e| e.message),
+        phase: phase.label(),
+    }
+}
+
+/// Builds the parts of a unit's sheet (the typed values, if any, in place of the stored ones).
+fn sheet_parts(sh: &Sheet) -> SheetParts {
     let entries: &wf::Entries = sh.typed.as_ref().unwrap_or(&sh.y.entries);
     let mine = |code: &str| wf::latest(entries, sh.unit_id, code, Stage::SelfAssessment);
     let base = |code: &str| wf::latest_any(entries, sh.unit_id, code);
     let who = |seq: u64| sh.y.row(seq);
     let mut result: Option<Arc<UnitResult>> = None;
-    let mut compute_errors = vec![];
+    let mut errors = None;
     if let Some((_, table)) = &sh.y.table {
         let computed = match &sh.typed {
-            // what is typed: computed for this answer only
             Some(typed) => {
                 let inputs = wf::unit_inputs(table, &sh.y.bases(), typed, |l| wf::latest_of(l, Stage::SelfAssessment));
                 compute_with(table, &inputs, Explain::Unit(sh.unit_id))
@@ -295,10 +364,7 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
         };
         match computed {
             Ok(r) => result = r,
-            Err(v) => {
-                let sees_all = decide(&ctx.actor, Action::ReviewGroupYear, &sh.t).is_ok();
-                compute_errors = super::chain::own_errors(v, &sh.unit_name, sees_all);
-            }
+            Err(v) => errors = Some(v),
         }
     }
     let steps = |code: &str| -> Vec<String> {
@@ -374,44 +440,19 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
             .map(|a| adjust(a, result.as_ref().map(|r| &r.penalty_lines)))
             .collect();
     }
-    let who_am_i = writer(ctx, sh);
-    let phase = sh.y.phase.clone();
-    let write = wf::may_write(&who_am_i, Stage::SelfAssessment, &sh.sheet, phase.clone(), now, &sh.y.deadlines);
-    let sub = wf::may_submit(&who_am_i, &sh.sheet, &phase, now, &sh.y.deadlines);
-    let (state, submitted_at) = match &sh.sheet {
-        SheetState::Draft => ("draft", None),
-        SheetState::Submitted { at, .. } => ("submitted", Some(at.clone())),
-        SheetState::Reopened { .. } => ("reopened", None),
-    };
     let figures = |f: thidua_core::scoring::Figure| -> Vec<String> {
         result.as_ref().map(|r| r.explanation.for_figure(f).map(|s| s.text.clone()).collect()).unwrap_or_default()
     };
     let mut explanation = figures(thidua_core::scoring::Figure::Total);
     explanation.extend(figures(thidua_core::scoring::Figure::Class));
-    SheetView {
-        group_id: sh.y.g.id,
-        group_name: sh.y.g.name.clone(),
-        year,
-        unit_id: sh.unit_id,
-        unit_name: sh.unit_name.clone(),
-        table_version: sh.y.table.as_ref().map(|t| t.0),
-        state: state.into(),
-        submitted_by: sh.submitted_by.clone(),
-        submitted_at,
-        deadline: sh.y.deadlines.self_assessment.map(|d| d.to_string()),
-        lines,
-        bonus,
-        penalties,
+    SheetParts {
+        lines: Arc::new(lines),
+        bonus: Arc::new(bonus),
+        penalties: Arc::new(penalties),
         total: result.as_ref().map(|r| r.total.to_string()),
         class: result.as_ref().and_then(|r| r.class.as_ref()).map(|c| c.label.clone()),
-        explanation,
-        compute_errors,
-        may_write: write.is_ok() && sh.y.table.is_some(),
-        may_add_evidence: write.is_ok() && sh.y.table.is_some(),
-        write_refusal: write.err().map(|e| e.message),
-        may_submit: sub.is_ok() && sh.y.table.is_some(),
-        submit_refusal: sub.err().map(|e| e.message),
-        phase: phase.label(),
+        explanation: Arc::new(explanation),
+        errors,
     }
 }
 
@@ -508,7 +549,8 @@ pub async fn sheet(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: 
             && !matches!(sheet, SheetState::Submitted { .. })
         {
             st.years.answered_current();
-            let own = Some(y.own_self_result(unit_id).await);
+            // the figures, unless the sheet is kept built
+            let own = if y.has_sheet_parts(unit_id) { None } else { Some(y.own_self_result(unit_id).await) };
             let sh = Sheet { y, t, unit_id, unit_name, sheet, submitted_by: None, typed: None, own };
             return Ok(view(ctx, year, &sh, &thidua_db::now()));
         }
@@ -516,7 +558,9 @@ pub async fn sheet(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: 
     let tx = st.db.read().await?;
     let (tx, mut sh) = open(st, ctx, tx, group_id, year, unit_id).await?;
     tx.rollback().await?;
-    sh.own = Some(sh.y.own_self_result(unit_id).await);
+    if !sh.y.has_sheet_parts(unit_id) {
+        sh.own = Some(sh.y.own_self_result(unit_id).await);
+    }
     Ok(view(ctx, year, &sh, &thidua_db::now()))
 }
 

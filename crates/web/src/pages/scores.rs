@@ -4,6 +4,7 @@
 //! leader's signature. Plain forms, no JavaScript.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
@@ -47,7 +48,7 @@ struct SheetPage {
     deadline: String,
     note: String,
     /// The bonus and the penalty lines, with their headings.
-    adjusts: Vec<(&'static str, Vec<SheetAdjust>)>,
+    adjusts: Vec<(&'static str, Arc<Vec<SheetAdjust>>)>,
     errors: Vec<Invalid>,
 }
 
@@ -89,11 +90,15 @@ async fn page(
     let mut s = ops::sheet(st, ctx, id, year, unit_id).await?;
     if let Some(t) = typed {
         for li in &t.lines {
-            if let Some(l) = s.lines.iter_mut().find(|l| l.code == li.line_code) {
+            if let Some(l) = Arc::make_mut(&mut s.lines).iter_mut().find(|l| l.code == li.line_code) {
                 l.value = li.value.clone();
                 l.reason = li.reason.clone();
                 l.base_seq = li.base_seq;
-            } else if let Some(a) = s.bonus.iter_mut().chain(s.penalties.iter_mut()).find(|a| a.code == li.line_code) {
+            } else if let Some(a) = Arc::make_mut(&mut s.bonus)
+                .iter_mut()
+                .chain(Arc::make_mut(&mut s.penalties).iter_mut())
+                .find(|a| a.code == li.line_code)
+            {
                 a.value = li.value.clone();
                 a.base_seq = li.base_seq;
             }

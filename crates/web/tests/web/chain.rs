@@ -473,3 +473,55 @@ async fn finalising_while_someone_is_writing() {
     }
     app.finish().await;
 }
+
+/// The review table's rows, units and flags are built once per kept
+/// group-year (and day) and shown to each reader with what that reader may
+/// do; a save makes the next table show it.
+#[tokio::test]
+async fn the_review_table_is_built_once_for_every_reader_and_follows_saves() {
+    let (app, _dir) = app().await;
+    setup(&app).await;
+    let review = format!("{}/review", year(&app));
+    let mut head = app.api_as("canbo.tuphap").await;
+    let mut sec = app.api_as("sec.cb").await;
+    let first = head.get(&review).await.json();
+    let quick = app.st.years.quick();
+    let again = head.get(&review).await.json();
+    let by_sec = sec.get(&review).await.json();
+    assert_eq!(app.st.years.quick(), quick + 2, "both answered from the kept group-year");
+    assert_eq!(first, again);
+    for part in ["units", "rows", "flags", "compute_errors", "unsent"] {
+        assert_eq!(first[part], by_sec[part], "{part}");
+    }
+    assert_eq!((first["is_secretariat"].as_bool(), by_sec["is_secretariat"].as_bool()), (Some(false), Some(true)));
+    // a member may not see it, and the denial is recorded
+    let mut member = app.api_as("canbo.yte").await;
+    assert_eq!(member.get(&review).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.audit_actions().await[0], "denied:review_group_year");
+    // a save shows in the next table
+    let cell = |v: &Value| {
+        v["rows"].as_array().expect("rows").iter().find(|r| r["code"] == "II.2").expect("II.2")["cells"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .find(|c| c["unit_id"] == app.seed.y_te)
+            .expect("cell")["self_value"]
+            .clone()
+    };
+    assert_eq!(cell(&first), "");
+    let r = member
+        .post_json(
+            &format!("/api/v1/groups/{}/years/2026/sheets/{}/save", app.seed.block, app.seed.y_te),
+            json!({"lines": [{"line_code": "II.2", "value": "Đạt", "base_seq": null}], "note": ""}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(cell(&head.get(&review).await.json()), "Đạt");
+    assert_eq!(cell(&sec.get(&review).await.json()), "Đạt");
+    // the page shows the same
+    let mut page = app.page_as("canbo.tuphap").await;
+    let p = page.get(&format!("/cum-khoi/{}/nam/2026/tong-hop", app.seed.block)).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("Đạt"), "{}", p.body);
+    app.finish().await;
+}

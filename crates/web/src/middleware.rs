@@ -148,7 +148,7 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
                     body
                 }
                 Err(_) => {
-                    return AppError::TooLarge("Dữ liệu gửi lên quá lớn.".into()).into_response();
+                    return AppError::BadRequest("Không đọc được dữ liệu gửi lên. Hãy gửi lại.".into()).into_response();
                 }
             }
         } else {
@@ -247,6 +247,8 @@ async fn multipart_token(mut body: Body, boundary: &str) -> Result<(Option<Strin
     let mut head: Vec<u8> = Vec::new();
     let mut token = None;
     let mut ended = false;
+    // a frame that is not data (trailers) ends the looking, and is handed on
+    let mut other: Option<http_body::Frame<axum::body::Bytes>> = None;
     loop {
         match first_field(&head, boundary) {
             FirstField::Token(t) => {
@@ -258,11 +260,13 @@ async fn multipart_token(mut body: Body, boundary: &str) -> Result<(Option<Strin
             FirstField::More => {}
         }
         match std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    head.extend_from_slice(&data);
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => head.extend_from_slice(&data),
+                Err(frame) => {
+                    other = Some(frame);
+                    break;
                 }
-            }
+            },
             Some(Err(e)) => return Err(e),
             None => {
                 ended = true;
@@ -271,13 +275,14 @@ async fn multipart_token(mut body: Body, boundary: &str) -> Result<(Option<Strin
         }
     }
     let head = axum::body::Bytes::from(head);
-    let body = if ended { Body::from(head) } else { Body::new(Prefixed { head: Some(head), rest: body }) };
+    let body = if ended { Body::from(head) } else { Body::new(Prefixed { head: Some(head), other, rest: body }) };
     Ok((token, body))
 }
 
-/// A body whose first bytes were already read: those, then the rest.
+/// A body whose first frames were already read: those, then the rest.
 struct Prefixed {
     head: Option<axum::body::Bytes>,
+    other: Option<http_body::Frame<axum::body::Bytes>>,
     rest: Body,
 }
 
@@ -292,11 +297,14 @@ impl axum::body::HttpBody for Prefixed {
         if let Some(head) = self.head.take().filter(|h| !h.is_empty()) {
             return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(head))));
         }
+        if let Some(frame) = self.other.take() {
+            return std::task::Poll::Ready(Some(Ok(frame)));
+        }
         std::pin::Pin::new(&mut self.rest).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.head.as_ref().is_none_or(|h| h.is_empty()) && self.rest.is_end_stream()
+        self.head.as_ref().is_none_or(|h| h.is_empty()) && self.other.is_none() && self.rest.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
@@ -490,6 +498,7 @@ async fn security_and_metrics(State(st): State<AppState>, req: Request, next: Ne
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::HttpBody;
 
     const B: &str = "----thidua-b";
 
@@ -500,7 +509,7 @@ mod tests {
     /// A body that arrives in these chunks.
     fn chunked(chunks: &[&[u8]]) -> Body {
         chunks.iter().rev().fold(Body::empty(), |rest, c| {
-            Body::new(Prefixed { head: Some(axum::body::Bytes::copy_from_slice(c)), rest })
+            Body::new(Prefixed { head: Some(axum::body::Bytes::copy_from_slice(c)), other: None, rest })
         })
     }
 
@@ -554,9 +563,50 @@ mod tests {
         assert_eq!(token, None);
         assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("body").as_ref(), later.as_bytes());
         // a first field that never ends is not read past the limit
-        let endless = format!("--{B}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}", "x".repeat(10_000));
-        let (token, body) = multipart_token(chunked(&[endless.as_bytes()]), B).await.expect("read");
+        let start = format!("--{B}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n");
+        let endless = Body::new(Prefixed { head: Some(start.into()), other: None, rest: Body::new(Endless(0)) });
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), multipart_token(endless, B));
+        let (token, body) = read.await.expect("it stops looking").expect("read");
         assert_eq!(token, None);
-        assert_eq!(axum::body::to_bytes(body, usize::MAX).await.expect("body").as_ref(), endless.as_bytes());
+        assert!(body.size_hint().lower() < (MULTIPART_TOKEN_WITHIN + 2 * 1024) as u64, "{:?}", body.size_hint());
+    }
+
+    /// A body that never ends: 1 KiB at a time.
+    struct Endless(usize);
+
+    impl axum::body::HttpBody for Endless {
+        type Data = axum::body::Bytes;
+        type Error = axum::Error;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            // every other poll is not ready yet, so a timeout around the reader can fire
+            self.0 += 1;
+            if self.0.is_multiple_of(2) {
+                cx.waker().wake_by_ref();
+                return std::task::Poll::Pending;
+            }
+            std::task::Poll::Ready(Some(Ok(http_body::Frame::data(vec![b'x'; 1024].into()))))
+        }
+    }
+
+    #[tokio::test]
+    async fn trailers_read_while_looking_are_handed_on() {
+        let trailers = http_body::Frame::trailers(axum::http::HeaderMap::new());
+        let body = Body::new(Prefixed {
+            head: Some(format!("--{B}\r\nContent-Disposition: form-data; name=\"csrf\"").into()),
+            other: Some(trailers),
+            rest: Body::empty(),
+        });
+        let (token, mut body) = multipart_token(body, B).await.expect("read");
+        assert_eq!(token, None);
+        let mut frames = vec![];
+        while let Some(f) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+            frames.push(f.expect("frame"));
+        }
+        assert_eq!(frames.len(), 2);
+        assert!(frames[0].is_data() && frames[1].is_trailers());
     }
 }

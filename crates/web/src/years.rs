@@ -267,6 +267,12 @@ impl Years {
         Ok(Some(k.year))
     }
 
+    /// How many times sheet or review parts were built for the kept copy of
+    /// a group-year, if one is kept today (the tests check that readers share them).
+    pub fn parts_built(&self, group_id: i64, year: i32) -> Option<usize> {
+        self.slot(group_id, year, crate::ops::today()).map(|k| k.year.parts_built())
+    }
+
     /// Counts a read answered with what [`Years::current`] gave (the caller
     /// may decline it and read in a transaction, which counts itself).
     pub(crate) fn answered_current(&self) {

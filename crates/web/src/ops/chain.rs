@@ -86,6 +86,8 @@ struct Computed {
     review: OnceLock<(chrono::NaiveDate, Arc<ReviewParts>)>,
     /// Each unit's sheet as everyone who may read it sees it.
     sheets: std::sync::Mutex<HashMap<i64, Arc<super::scores::SheetParts>>>,
+    /// How many times sheet or review parts were built for this copy.
+    parts_built: std::sync::atomic::AtomicUsize,
 }
 
 fn no_table() -> Vec<Invalid> {
@@ -203,7 +205,13 @@ impl Year {
         }
         // built outside the lock: two requests may both build, the first kept
         let built = Arc::new(build());
+        self.computed.parts_built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.computed.sheets.lock().unwrap_or_else(|p| p.into_inner()).entry(unit).or_insert(built).clone()
+    }
+
+    /// How many times sheet or review parts were built for this copy.
+    pub(crate) fn parts_built(&self) -> usize {
+        self.computed.parts_built.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether a unit's sheet parts are kept.
@@ -926,6 +934,7 @@ fn review_parts(y: &Year, now: &str) -> Arc<ReviewParts> {
         return parts.clone();
     }
     let parts = Arc::new(build_review_parts(y, now));
+    y.computed.parts_built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(day) = day {
         // the first day asked keeps it; another day builds its own
         let _ = y.computed.review.set((day, parts.clone()));

@@ -489,6 +489,14 @@ async fn the_review_table_is_built_once_for_every_reader_and_follows_saves() {
     let again = head.get(&review).await.json();
     let by_sec = sec.get(&review).await.json();
     assert_eq!(app.st.years.quick(), quick + 2, "both answered from the kept group-year");
+    let built = || app.st.years.parts_built(app.seed.block, 2026);
+    assert_eq!(built(), Some(1), "the table was built once for the three reads");
+    // each unit's sheet too: built on its first reading, then shared
+    let sheet = format!("/api/v1/groups/{}/years/2026/sheets/{}", app.seed.block, app.seed.y_te);
+    let (a, b) = (head.get(&sheet).await.json(), sec.get(&sheet).await.json());
+    assert_eq!(built(), Some(2));
+    assert_eq!(a["lines"], b["lines"]);
+    assert_ne!(a["may_write"], Value::Null);
     assert_eq!(first, again);
     for part in ["units", "rows", "flags", "compute_errors", "unsent"] {
         assert_eq!(first[part], by_sec[part], "{part}");

@@ -158,7 +158,6 @@ impl TestApp {
     }
 }
 
-/// The value of a hidden input in a page.
 /// A multipart form's `csrf` field, to put first in a body of content type `ct`
 /// (as our pages send it: the token is never in the address).
 pub fn csrf_part(ct: &str, token: &str) -> Vec<u8> {
@@ -166,6 +165,7 @@ pub fn csrf_part(ct: &str, token: &str) -> Vec<u8> {
     format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n").into_bytes()
 }
 
+/// The value of a hidden input in a page.
 pub fn hidden(html: &str, name: &str) -> Option<String> {
     let needle = format!("name=\"{name}\" value=\"");
     let start = html.find(&needle)? + needle.len();

@@ -126,7 +126,7 @@ pub enum TableCommand {
         /// Tệp Excel (.xlsx) cần nhập.
         #[arg(long, value_name = "TỆP")]
         file: PathBuf,
-        /// Tên đăng nhập của người thực hiện (đơn vị trưởng, phó cụm, khối hoặc Ban thường trực).
+        /// Tên đăng nhập của người thực hiện (đơn vị trưởng, phó cụm, khối hoặc cơ quan thường trực).
         #[arg(long = "as", value_name = "TÊN_ĐĂNG_NHẬP")]
         as_user: String,
     },

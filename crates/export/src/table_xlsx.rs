@@ -17,7 +17,7 @@
 //!    import skips it);
 //! 5. after a blank row each, five blocks, each a title row (one cell) then
 //!    its own header row then its rows: **"Điểm thưởng"** and **"Điểm trừ"**
-//!    (`Mã | Nội dung | Điểm mỗi lần | Tối đa | Chỉ Ban thường trực chấm`,
+//!    (`Mã | Nội dung | Điểm mỗi lần | Tối đa | Chỉ cơ quan thường trực chấm`,
 //!    then a "Tổng điểm … tối đa" row whose "Tối đa" is the total cap, empty
 //!    when unbounded), **"Xếp loại"** (`Mã | Xếp loại | Tổng điểm từ |
 //!    Mỗi phần đạt tối thiểu (%)`), **"Thứ tự ưu tiên khi bằng điểm"**
@@ -106,7 +106,10 @@ const A_CODE: &str = "Mã";
 const A_NAME: &str = "Nội dung";
 const A_PER: &str = "Điểm mỗi lần";
 const A_CAP: &str = "Tối đa";
-const A_SECRETARIAT: &str = "Chỉ Ban thường trực chấm";
+const A_SECRETARIAT: &str = "Chỉ cơ quan thường trực chấm";
+/// Earlier names of columns, read as today's: files written before a
+/// column was renamed keep their meaning.
+const RENAMED: &[(&str, &str)] = &[("Chỉ Ban thường trực chấm", A_SECRETARIAT)];
 const B_CODE: &str = "Mã";
 const B_LABEL: &str = "Xếp loại";
 const B_MIN: &str = "Tổng điểm từ";
@@ -571,7 +574,13 @@ fn block_title(row: &[Cell]) -> Option<Block> {
 /// Where the expected columns of a block are, read from its header row.
 fn block_columns(row: &[Cell], block: Block) -> Result<Vec<Option<usize>>, String> {
     let (required, optional) = block.headers();
-    let one = Sheet { name: String::new(), rows: vec![row.to_vec()], merged: Vec::new() };
+    let renamed = |c: &Cell| {
+        let key = (!c.is_empty()).then(|| crate::xlsx_in::header_key(&c.as_text()));
+        RENAMED.iter().find(|(old, _)| key.as_deref() == Some(crate::xlsx_in::header_key(old).as_str()))
+    };
+    let row: Vec<Cell> =
+        row.iter().map(|c| renamed(c).map_or_else(|| c.clone(), |(_, now)| Cell::Text(now.to_string()))).collect();
+    let one = Sheet { name: String::new(), rows: vec![row], merged: Vec::new() };
     let all: Vec<&str> = required.iter().chain(optional).copied().collect();
     match table_from_sheet(&one, required, optional) {
         Ok(t) => Ok(t.columns),
@@ -900,7 +909,7 @@ impl Parser {
             let line_cap = optional_points(&format!("Mức tối đa của {code}"), &r.number(3));
             let secretariat = parse_yes(&r.text(4)).ok_or_else(|| {
                 format!(
-                    "Ô \"Chỉ Ban thường trực chấm\" của {code} ghi \"{}\": ghi \"Có\" nếu chỉ Ban thường trực chấm dòng này, để trống nếu không.",
+                    "Ô \"Chỉ cơ quan thường trực chấm\" của {code} ghi \"{}\": ghi \"Có\" nếu chỉ cơ quan thường trực chấm dòng này, để trống nếu không.",
                     r.text(4)
                 )
             });

@@ -382,7 +382,7 @@ pub fn read_table_with_optional(
 }
 
 /// Header text key: folded (see [`fold_vi`]), without a trailing `*` or `:`.
-fn header_key(s: &str) -> String {
+pub(crate) fn header_key(s: &str) -> String {
     let folded = fold_vi(s);
     folded.trim_end_matches(['*', ':', ' ']).to_string()
 }

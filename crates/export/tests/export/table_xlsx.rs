@@ -148,7 +148,7 @@ fn the_sheet_is_laid_out_as_officers_do() {
 
     let bonus = row_of(&sheet, "Điểm thưởng");
     assert_eq!(bonus, 22);
-    assert_eq!(texts(23), ["Mã", "Nội dung", "Điểm mỗi lần", "Tối đa", "Chỉ Ban thường trực chấm"]);
+    assert_eq!(texts(23), ["Mã", "Nội dung", "Điểm mỗi lần", "Tối đa", "Chỉ cơ quan thường trực chấm"]);
     assert_eq!(texts(24), ["TH.1", "Được Chính phủ, bộ, ngành trung ương khen thưởng đột xuất", "10"]);
     assert_eq!(texts(25)[3], "20");
     assert_eq!(texts(27), ["", "Tổng điểm thưởng tối đa", "", "50"]);
@@ -258,6 +258,24 @@ fn a_table_with_every_feature_round_trips() {
     let back = import(&bytes).expect("import");
     assert_eq!(back, table);
     assert_eq!(table_to_xlsx("Bảng điểm", &back).unwrap(), bytes);
+
+    // A file written before the secretariat's column was renamed reads the same.
+    let mut sheet = sheet_of(&table_to_xlsx("Bảng điểm", &table).unwrap());
+    let renamed: Vec<(usize, usize)> = sheet
+        .rows
+        .iter()
+        .enumerate()
+        .flat_map(|(r, cells)| cells.iter().enumerate().map(move |(c, cell)| (r, c, cell.as_text())))
+        .filter(|(_, _, t)| t == "Chỉ cơ quan thường trực chấm")
+        .map(|(r, c, _)| (r, c))
+        .collect();
+    assert_eq!(renamed.len(), 2, "the bonus and the penalty blocks");
+    for (r, c) in renamed {
+        set(&mut sheet, r + 1, c, "Chỉ Ban thường trực chấm");
+    }
+    let back = import(&rewrite(&sheet, &[])).expect("import");
+    assert!(back.bonus.iter().chain(&back.penalties).any(|a| a.secretariat_only));
+    assert_eq!(back, table);
 
     // Without a title the header is the first row, and it still round-trips.
     let bytes = table_to_xlsx("  ", &table).unwrap();
@@ -510,7 +528,7 @@ fn every_bad_row_is_reported_at_once() {
     assert!(err.rows[0].1.contains("Ô Minh chứng của I.2 ghi \"Có thể\""));
     assert!(err.rows[1].1.contains("Điểm mỗi lần của II.3"));
     assert!(err.rows[2].1.contains("chưa có mã ở cột TT"));
-    assert!(err.rows[3].1.contains("Chỉ Ban thường trực chấm"));
+    assert!(err.rows[3].1.contains("Chỉ cơ quan thường trực chấm"));
     assert!(err.rows[4].1.contains("Quy đổi theo điểm áp dụng"));
 }
 

@@ -563,9 +563,14 @@ pub fn format_stamp(s: &str) -> String {
     }
 }
 
+/// The day in Vietnam (UTC+7) at `t` (UTC): the day deadlines count.
+pub fn local_date(t: NaiveDateTime) -> NaiveDate {
+    (t + Duration::hours(7)).date()
+}
+
 /// Whether the day `d` is over at `now` (UTC): a day ends at midnight, Vietnam time.
 pub fn is_past(now: NaiveDateTime, d: NaiveDate) -> bool {
-    now + Duration::hours(7) >= d.succ_opt().unwrap_or(d).and_hms_opt(0, 0, 0).unwrap_or_default()
+    local_date(now) > d
 }
 
 /// The role an actor has towards the sheet being written.
@@ -1259,6 +1264,16 @@ pub fn sheet_flags(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_day_ends_at_midnight_in_vietnam() {
+        let at = |s: &str| super::parse_stamp("", s).expect("stamp");
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 12, 19).expect("date");
+        assert_eq!(super::local_date(at("2026-12-19 16:59:59")), d);
+        assert!(!super::is_past(at("2026-12-19 16:59:59"), d));
+        assert_eq!(super::local_date(at("2026-12-19 17:00:00")), d.succ_opt().expect("next"));
+        assert!(super::is_past(at("2026-12-19 17:00:00"), d));
+    }
+
     use super::*;
     use crate::scoring::sample_table;
     use proptest::prelude::*;

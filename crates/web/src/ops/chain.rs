@@ -922,7 +922,7 @@ pub(crate) struct ReviewParts {
 
 /// The day (in Vietnam) of a UTC stamp, as the deadlines count it.
 fn local_day(now: &str) -> Option<chrono::NaiveDate> {
-    wf::parse_stamp("", now).ok().map(|t| (t + chrono::Duration::hours(7)).date())
+    wf::parse_stamp("", now).ok().map(wf::local_date)
 }
 
 /// The review table's parts at `now`: kept with the group-year for the day.

@@ -75,7 +75,7 @@ pub fn tree(all: &[AuthorityRow]) -> Vec<(i64, Option<i64>)> {
 
 /// Today in Vietnam (UTC+7), `YYYY-MM-DD`.
 pub fn today() -> chrono::NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+    thidua_core::workflow::local_date(chrono::Utc::now().naive_utc())
 }
 
 /// Splits a search text into folded words.

@@ -21,8 +21,12 @@ macro_rules! roles {
             pub fn code(self) -> &'static str { match self { $(Role::$variant => $code),+ } }
             pub fn label(self) -> &'static str { match self { $(Role::$variant => $label),+ } }
             pub fn parse(s: &str) -> Option<Role> {
+                // the code first: what the database holds, read on every request
+                if let Some(r) = Role::ALL.iter().copied().find(|r| r.code() == s.trim()) {
+                    return Some(r);
+                }
                 let f = crate::text::fold(s);
-                Role::ALL.iter().copied().find(|r| r.code() == s.trim() || crate::text::fold(r.label()) == f)
+                Role::ALL.iter().copied().find(|r| crate::text::fold(r.label()) == f)
             }
         }
     };

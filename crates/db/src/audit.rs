@@ -127,12 +127,14 @@ pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), h
     since_row(row)
 }
 
-/// [`since`] as one statement outside any transaction: whether a kept copy
-/// is still current is then one trip to the database.
-pub async fn since_now(db: &Db, after_id: i64, limit: i64, kept: (&str, &str), harmless: &[&str]) -> Result<Since> {
-    let sql = since_sql(kept, harmless, limit, "")?;
-    let row = db.read_one_dyn(sql, args![after_id]).await?;
-    since_row(row)
+/// The id of the log's last entry (0 while it is empty), in one statement
+/// outside any transaction: whether a kept copy is still current. It runs
+/// on the request's own thread where it can ([`crate::hot`]): every read of
+/// a kept group-year asks it.
+pub async fn head_now(db: &Db) -> Result<i64> {
+    const SQL: &str = "SELECT COALESCE((SELECT last_id FROM audit_head WHERE id = 1), CAST(0 AS BIGINT))";
+    let row: Option<(i64,)> = db.read_one_hot(SQL, vec![], |r| Ok((r.get(0)?,))).await?;
+    Ok(row.map(|r| r.0).unwrap_or(0))
 }
 
 pub(crate) type SinceRow = (i64, String, i64, i64, i64);

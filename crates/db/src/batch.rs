@@ -168,7 +168,7 @@ impl Batcher {
     /// group stays grouped on a slow machine).
     pub fn with_window(db: Db, window: Duration) -> Batcher {
         let writer = match db {
-            Db::Sqlite(_) => match WriterThread::start() {
+            Db::Sqlite(..) => match WriterThread::start() {
                 Ok(w) => Some(w),
                 Err(e) => {
                     tracing::warn!(error = %e, "no thread of its own for the writes: they run with the requests");
@@ -181,12 +181,13 @@ impl Batcher {
         // dropped whenever it finds that another connection wrote; batches
         // taking turns on the pool's connections would each start cold.
         let db = match db {
-            Db::Sqlite(p) => Db::Sqlite(
+            Db::Sqlite(p, hot) => Db::Sqlite(
                 sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(1)
                     .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_lazy_with((*p.connect_options()).clone()),
+                hot,
             ),
             Db::Postgres(p) => Db::Postgres(p),
         };
@@ -257,7 +258,7 @@ impl Batcher {
     /// Closes the batches' own connection (SQLite), once the server has
     /// stopped taking requests.
     pub async fn close(&self) {
-        if let Db::Sqlite(_) = self.0.db {
+        if let Db::Sqlite(..) = self.0.db {
             self.0.db.close().await;
         }
     }

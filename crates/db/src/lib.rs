@@ -11,6 +11,7 @@ pub mod audit;
 pub mod batch;
 pub mod calendar;
 pub mod documents;
+pub mod hot;
 pub mod inspection;
 pub mod org;
 pub mod scores;
@@ -78,7 +79,9 @@ impl Backend {
 /// The connection pool, on one backend or the other.
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the readers that answer the hottest reads on the
+    /// calling thread ([`hot`]).
+    Sqlite(SqlitePool, hot::Hot),
     Postgres(PgPool),
 }
 
@@ -91,7 +94,15 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
         match Backend::of_url(url) {
             Some(Backend::Sqlite) => {
-                let opts = SqliteConnectOptions::from_str(url)?
+                let opts = SqliteConnectOptions::from_str(url)?;
+                // a database in memory is the pool's own: no reader of ours can open it
+                let file = opts.get_filename().to_path_buf();
+                let hot = if url.contains("memory") || file.to_string_lossy().starts_with("file:") {
+                    hot::Hot::none()
+                } else {
+                    hot::Hot::file(&file)
+                };
+                let opts = opts
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
@@ -106,7 +117,7 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_with(opts)
                     .await?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(pool, hot))
             }
             Some(Backend::Postgres) => {
                 let opts = PgConnectOptions::from_str(url)?;
@@ -125,7 +136,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -133,7 +144,7 @@ impl Db {
     /// Applies the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await?,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
@@ -142,7 +153,7 @@ impl Db {
     /// Starts a transaction that will write.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p, _) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -150,7 +161,7 @@ impl Db {
     /// Starts a transaction that only reads (a consistent snapshot).
     pub async fn read(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Db::Sqlite(p, _) => Tx::Sqlite(p.begin().await?),
             Db::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
         })
     }
@@ -164,7 +175,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p, _) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
     }
@@ -172,7 +183,7 @@ impl Db {
     /// `VACUUM INTO` a consistent copy of a SQLite database.
     pub async fn backup_sqlite(&self, dest: &str) -> Result<()> {
         match self {
-            Db::Sqlite(p) => {
+            Db::Sqlite(p, _) => {
                 sqlx::query("VACUUM INTO $1").bind(dest.to_string()).execute(p).await?;
                 Ok(())
             }
@@ -386,15 +397,39 @@ impl Db {
     /// is consistent on its own): one trip to the database instead of three.
     pub async fn read_one<T: Record>(&self, sql: &'static str, args: Vec<Arg>) -> Result<Option<T>> {
         Ok(match self {
-            Db::Sqlite(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?,
+            Db::Sqlite(p, _) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?,
             Db::Postgres(p) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(p).await?,
         })
+    }
+
+    /// [`Db::read_one`] on the calling thread when it can be ([`hot`]), with
+    /// `map` reading the row there; else on the pool, as `read_one`.
+    pub async fn read_one_hot<T: Record>(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        if let Db::Sqlite(_, hot) = self
+            && let Some(r) = hot.one(sql, &args, map)
+        {
+            return r;
+        }
+        self.read_one_dyn(sql.to_string(), args).await
+    }
+
+    /// Statements answered on the calling thread, and handed back to the pool ([`hot`]).
+    pub fn hot_counts(&self) -> (usize, usize) {
+        match self {
+            Db::Sqlite(_, hot) => hot.counts(),
+            Db::Postgres(_) => (0, 0),
+        }
     }
 
     /// [`Db::read_one`] with a statement built at run time.
     pub async fn read_one_dyn<T: Record>(&self, sql: String, args: Vec<Arg>) -> Result<Option<T>> {
         Ok(match self {
-            Db::Sqlite(p) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(p).await?,
+            Db::Sqlite(p, _) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(p).await?,
             Db::Postgres(p) => bind_all!(sqlx::query_as::<_, T>(AssertSqlSafe(sql)), args).fetch_optional(p).await?,
         })
     }

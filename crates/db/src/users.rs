@@ -169,24 +169,43 @@ struct SignedInRow {
 
 type GrantCells = (i64, i64, String, Option<i64>, Option<i64>, Option<String>, Option<i64>);
 
+/// [`signed_in`] on SQLite (its columns in the order of [`SignedInRow`]).
+const SIGNED_IN_SQLITE: &str = "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
+    s.user_agent, u.username, u.full_name, u.password_hash, u.disabled, u.created_at AS user_created_at, \
+    u.password_changed_at, (SELECT COALESCE(json_group_array(json_array(g.id, g.user_id, g.role, \
+    g.authority_id, g.unit_id, g.scope_name, g.unit_authority_id) ORDER BY g.id), '[]') \
+    FROM (SELECT g.id, g.user_id, \
+    g.role, g.authority_id, g.unit_id, COALESCE(un.name, a.name) AS scope_name, \
+    un.authority_id AS unit_authority_id FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id \
+    LEFT JOIN units un ON un.id = g.unit_id WHERE g.user_id = s.user_id) AS g) AS grants \
+    FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1";
+
 /// The session of `id_hash` with its user and the user's grants (by id), in
 /// one statement outside a transaction: what every signed-in request reads.
 /// None when there is no such session (or its user is gone).
 pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, UserRow, Vec<GrantRow>)>> {
     let row: Option<SignedInRow> = match db.backend() {
         Backend::Sqlite => {
-            db.read_one(
-                "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
-                 s.user_agent, u.username, u.full_name, u.password_hash, u.disabled, u.created_at AS user_created_at, \
-                 u.password_changed_at, (SELECT COALESCE(json_group_array(json_array(g.id, g.user_id, g.role, \
-                 g.authority_id, g.unit_id, g.scope_name, g.unit_authority_id) ORDER BY g.id), '[]') \
-                 FROM (SELECT g.id, g.user_id, \
-                 g.role, g.authority_id, g.unit_id, COALESCE(un.name, a.name) AS scope_name, \
-                 un.authority_id AS unit_authority_id FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id \
-                 LEFT JOIN units un ON un.id = g.unit_id WHERE g.user_id = s.user_id) AS g) AS grants \
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
-                args![id_hash],
-            )
+            // on the request's own thread (`hot`): every signed-in request makes it
+            db.read_one_hot(SIGNED_IN_SQLITE, args![id_hash], |r| {
+                Ok(SignedInRow {
+                    id_hash: r.get(0)?,
+                    user_id: r.get(1)?,
+                    csrf_token: r.get(2)?,
+                    created_at: r.get(3)?,
+                    last_seen_at: r.get(4)?,
+                    expires_at: r.get(5)?,
+                    ip: r.get(6)?,
+                    user_agent: r.get(7)?,
+                    username: r.get(8)?,
+                    full_name: r.get(9)?,
+                    password_hash: r.get(10)?,
+                    disabled: r.get(11)?,
+                    user_created_at: r.get(12)?,
+                    password_changed_at: r.get(13)?,
+                    grants: r.get(14)?,
+                })
+            })
             .await?
         }
         Backend::Postgres => {

@@ -656,3 +656,53 @@ async fn a_batch_whose_next_writer_gives_up_is_committed_all_the_same() {
     })
     .await;
 }
+
+/// The session and the log's head, read on the request's own thread on
+/// SQLite (`hot`): each read sees what was committed before it, through
+/// the pool or otherwise, exactly as a read on the pool does.
+#[tokio::test]
+async fn reads_on_the_calling_thread_see_every_commit() {
+    each_backend(|db| async move {
+        let (answered0, _) = db.hot_counts();
+        let mut tx = db.begin().await.unwrap();
+        let user = thidua_db::users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
+        let session = thidua_db::users::SessionRow {
+            id_hash: "a".repeat(64),
+            user_id: user,
+            csrf_token: "t".repeat(64),
+            created_at: thidua_db::now(),
+            last_seen_at: thidua_db::now(),
+            expires_at: thidua_db::now(),
+            ip: "127.0.0.1".into(),
+            user_agent: "kiểm thử".into(),
+        };
+        thidua_db::users::insert_session(&mut tx, &session).await.unwrap();
+        tx.commit().await.unwrap();
+        let head0 = audit::head_now(&db).await.unwrap();
+
+        let (s, u, grants) = thidua_db::users::signed_in(&db, &session.id_hash).await.unwrap().expect("the session");
+        assert_eq!(
+            (s.user_id, s.csrf_token.as_str(), s.user_agent.as_str()),
+            (user, session.csrf_token.as_str(), "kiểm thử")
+        );
+        assert_eq!((u.username.as_str(), u.full_name.as_str(), u.disabled), ("doc.nhanh", "Đọc Nhanh", false));
+        assert!(grants.is_empty());
+
+        // a commit made after a read is seen by the next
+        let mut tx = db.begin().await.unwrap();
+        let id = audit::append(&mut tx, entry(1)).await.unwrap();
+        thidua_db::users::delete_session(&mut tx, &session.id_hash).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(audit::head_now(&db).await.unwrap(), id);
+        assert!(id > head0);
+        assert!(thidua_db::users::signed_in(&db, &session.id_hash).await.unwrap().is_none());
+
+        // on SQLite these four reads ran here, not on the pool; PostgreSQL has no such readers
+        let (answered, handed_back) = db.hot_counts();
+        match db.backend() {
+            Backend::Sqlite => assert_eq!((answered - answered0, handed_back), (4, 0)),
+            Backend::Postgres => assert_eq!((answered, handed_back), (0, 0)),
+        }
+    })
+    .await;
+}

@@ -67,13 +67,20 @@ async fn healthz(State(st): State<AppState>) -> Response {
 /// The lines of `/metrics` about grouped commits (`thidua_db::batch`).
 fn write_metrics(st: &AppState) -> String {
     let (commits, actions) = st.writes.counts();
+    let (hot, handed_back) = st.db.hot_counts();
     format!(
         "# HELP thidua_write_commits_total Commits of grouped writes (self-assessment saves); on PostgreSQL each write commits alone and is not counted.\n\
          # TYPE thidua_write_commits_total counter\n\
          thidua_write_commits_total {commits}\n\
          # HELP thidua_write_actions_total User actions in those commits.\n\
          # TYPE thidua_write_actions_total counter\n\
-         thidua_write_actions_total {actions}\n"
+         thidua_write_actions_total {actions}\n\
+         # HELP thidua_hot_reads_total Reads answered on the request's own thread (SQLite: the session, the log's head).\n\
+         # TYPE thidua_hot_reads_total counter\n\
+         thidua_hot_reads_total {hot}\n\
+         # HELP thidua_hot_reads_handed_back_total Such reads run on the pool instead (every reader in use, or the file busy).\n\
+         # TYPE thidua_hot_reads_handed_back_total counter\n\
+         thidua_hot_reads_handed_back_total {handed_back}\n"
     )
 }
 
@@ -110,7 +117,10 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
         path: req.uri().path().to_string(),
     };
-    let raw = cookie(headers, SESSION_COOKIE);
+    // our own assets and the probes answer the same to anyone: the browser
+    // sends the session cookie with them too, but there is nothing to check
+    let anyone = meta.path.starts_with("/static/") || meta.path == "/healthz" || meta.path == "/metrics";
+    let raw = if anyone { None } else { cookie(headers, SESSION_COOKIE) };
     let mut ctx: Option<Ctx> = None;
     if let Some(raw) = raw.as_deref().filter(|r| r.len() == 64) {
         match auth::load_session(&st, raw, &meta).await {

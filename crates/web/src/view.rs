@@ -183,7 +183,14 @@ pub fn clear_flash(resp: &mut Response, headers: &HeaderMap) {
 
 /// Renders an askama template into an HTML response (and clears a shown flash).
 pub fn html<T: askama::Template>(t: &T, headers: &HeaderMap) -> crate::AppResult<Response> {
-    let body = t.render().map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
+    html_sized(t, headers, T::SIZE_HINT)
+}
+
+/// [`html`] for a page whose size is known to be about `size` bytes (one
+/// that embeds large pieces rendered before): its text is not copied as it grows.
+pub fn html_sized<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
+    let mut body = String::with_capacity(size);
+    t.render_into(&mut body).map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
     let mut resp = axum::response::Html(body).into_response();
     clear_flash(&mut resp, headers);
     Ok(resp)

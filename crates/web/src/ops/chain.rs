@@ -906,6 +906,11 @@ pub struct ReviewView {
     /// lock when the year leaves the self-assessment).
     #[schema(value_type = Vec<String>)]
     pub unsent: Arc<Vec<String>>,
+    /// The shared parts the members, rows and flags came from: the page
+    /// keeps its rendering of them there.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub(crate) shared: Arc<ReviewParts>,
 }
 
 /// What the review table shows the same to everyone who may see it: built
@@ -918,6 +923,20 @@ pub(crate) struct ReviewParts {
     flags: Arc<Vec<ReviewFlag>>,
     compute_errors: Arc<Vec<String>>,
     unsent: Arc<Vec<String>>,
+    /// The page's HTML of the members, the flags and the rows, rendered for
+    /// the first reader and the same for every other.
+    html: std::sync::OnceLock<Arc<str>>,
+}
+
+impl ReviewParts {
+    /// The page's HTML of these parts, as `render` makes it the first time.
+    pub(crate) fn html(&self, render: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
+        if let Some(h) = self.html.get() {
+            return Ok(h.clone());
+        }
+        let h: Arc<str> = render()?.into();
+        Ok(self.html.get_or_init(|| h).clone())
+    }
 }
 
 /// The day (in Vietnam) of a UTC stamp, as the deadlines count it.
@@ -997,6 +1016,7 @@ fn review_view(ctx: &Ctx, y: &Year, now: &str) -> ReviewView {
         may_publish: sec && y.phase == Phase::Final,
         is_secretariat: sec,
         unsent: parts.unsent.clone(),
+        shared: parts,
     }
 }
 
@@ -1135,6 +1155,7 @@ fn build_review_parts(y: &Year, now: &str) -> ReviewParts {
                 .map(|(_, n)| n.clone())
                 .collect(),
         ),
+        html: Default::default(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! `check_base`). Values only: evidence files are not part of this slice.
 //! Every save appends entries (never changes one) in one transaction.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -146,6 +146,11 @@ pub struct SheetView {
     pub phase: String,
     /// Whether the caller may add or remove evidence files now.
     pub may_add_evidence: bool,
+    /// The shared parts the lines came from (none for a preview's typed
+    /// values): the page keeps its rendering of them there.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub(crate) shared: Option<Arc<SheetParts>>,
 }
 
 // ---------- loading ----------
@@ -289,13 +294,44 @@ pub(crate) struct SheetParts {
     explanation: Arc<Vec<String>>,
     /// Why the figures cannot be computed (shown to each reader as they may see them).
     errors: Option<Vec<Invalid>>,
+    /// The page's HTML of these parts, rendered for the first reader and
+    /// the same for every other ([`SheetParts::html`]).
+    html: [OnceLock<Arc<str>>; SheetHtml::COUNT],
+}
+
+/// The pieces of the self-assessment page that depend only on the shared
+/// parts (and, for the lines, on whether the reader may write).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SheetHtml {
+    /// The lines and the bonus and penalty tables, with the inputs disabled.
+    RowsReadOnly = 0,
+    /// The same, with the inputs enabled.
+    RowsWritable = 1,
+    /// The choice of a line for a new evidence file.
+    EvidenceLines = 2,
+}
+
+impl SheetHtml {
+    const COUNT: usize = 3;
+}
+
+impl SheetParts {
+    /// `piece` as rendered by `render` the first time it is asked for.
+    pub(crate) fn html(&self, piece: SheetHtml, render: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
+        let slot = &self.html[piece as usize];
+        if let Some(h) = slot.get() {
+            return Ok(h.clone());
+        }
+        let h: Arc<str> = render()?.into();
+        Ok(slot.get_or_init(|| h).clone())
+    }
 }
 
 fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
-    let parts = match &sh.typed {
+    let (parts, shared) = match &sh.typed {
         // what is typed: for this answer only
-        Some(_) => Arc::new(sheet_parts(sh)),
-        None => sh.y.sheet_parts(sh.unit_id, || sheet_parts(sh)),
+        Some(_) => (Arc::new(sheet_parts(sh)), false),
+        None => (sh.y.sheet_parts(sh.unit_id, || sheet_parts(sh)), true),
     };
     let compute_errors = match &parts.errors {
         Some(v) => {
@@ -337,6 +373,7 @@ fn view(ctx: &Ctx, year: i32, sh: &Sheet, now: &str) -> SheetView {
         may_submit: sub.is_ok() && sh.y.table.is_some(),
         submit_refusal: sub.err().map(|e| e.message),
         phase: phase.label(),
+        shared: shared.then(|| parts.clone()),
     }
 }
 
@@ -453,6 +490,7 @@ fn sheet_parts(sh: &Sheet) -> SheetParts {
         class: result.as_ref().and_then(|r| r.class.as_ref()).map(|c| c.label.clone()),
         explanation: Arc::new(explanation),
         errors,
+        html: Default::default(),
     }
 }
 

@@ -17,9 +17,11 @@ use super::org::errors_of;
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::ops::chain::{self as ops, ChainView, ResultsView, ReviewView, StageInput};
+use crate::ops::chain::{
+    self as ops, ChainView, ResultsView, ReviewFlag, ReviewRow, ReviewUnit, ReviewView, StageInput,
+};
 use crate::ops::scores::LineInput;
-use crate::view::{Layout, html, redirect_with};
+use crate::view::{Layout, html, html_sized, redirect_with};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,7 +60,21 @@ struct ReviewPage {
     l: Layout,
     r: ReviewView,
     base: String,
+    /// The members, the flags and the rows ([`ReviewTables`]).
+    tables: std::sync::Arc<str>,
     errors: Vec<Invalid>,
+}
+
+/// The members, the flags and the rows of the review table: the bulk of the
+/// page, the same for every reader, rendered once per shared parts.
+#[derive(Template)]
+#[template(path = "_review_tables.html")]
+struct ReviewTables<'a> {
+    group_id: i64,
+    year: i32,
+    units: &'a [ReviewUnit],
+    rows: &'a [ReviewRow],
+    flags: &'a [ReviewFlag],
 }
 
 async fn review_page(
@@ -70,13 +86,20 @@ async fn review_page(
     errors: Vec<Invalid>,
 ) -> AppResult<Response> {
     let r = ops::review(st, ctx, id, year).await?;
+    let tables = r.shared.html(|| {
+        ReviewTables { group_id: r.group_id, year: r.year, units: &r.units, rows: &r.rows, flags: &r.flags }
+            .render()
+            .map_err(|e| AppError::Internal(format!("template: {e}")))
+    })?;
+    let size = tables.len() + 16 * 1024;
     let page = ReviewPage {
         l: Layout::new(format!("Bảng tổng hợp điểm năm {year} – {}", r.group_name), ctx, headers, "/cum-khoi"),
         base: review_url(id, year),
+        tables,
         r,
         errors,
     };
-    html(&page, headers)
+    html_sized(&page, headers, size)
 }
 
 async fn review(

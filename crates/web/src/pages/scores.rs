@@ -18,8 +18,10 @@ use super::org::errors_of;
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::AppResult;
-use crate::ops::scores::{self as ops, LineInput, SaveInput, SheetAdjust, SheetLink, SheetView};
-use crate::view::{Layout, html, redirect_with, stamp_vn};
+use crate::ops::scores::{
+    self as ops, LineInput, SaveInput, SheetAdjust, SheetHtml, SheetLine, SheetLink, SheetParts, SheetView,
+};
+use crate::view::{Layout, html, html_sized, redirect_with, stamp_vn};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -48,8 +50,41 @@ struct SheetPage {
     deadline: String,
     note: String,
     /// The bonus and the penalty lines, with their headings.
-    adjusts: Vec<(&'static str, Arc<Vec<SheetAdjust>>)>,
+    /// The lines and the bonus and penalty tables ([`SheetRows`]).
+    rows: Arc<str>,
+    /// The lines one may attach evidence to, as options ([`EvidenceLines`]).
+    evidence_lines: Arc<str>,
     errors: Vec<Invalid>,
+}
+
+/// The lines of a sheet, then its bonus and penalty tables: the bulk of the
+/// page, the same for every reader who may (or may not) write, so rendered
+/// once per shared parts ([`SheetHtml`]).
+#[derive(Template)]
+#[template(path = "_sheet_rows.html")]
+struct SheetRows<'a> {
+    lines: &'a [SheetLine],
+    /// The bonus and the penalty lines, with their headings.
+    adjusts: &'a [(&'static str, Arc<Vec<SheetAdjust>>)],
+    may_write: bool,
+}
+
+#[derive(Template)]
+#[template(path = "_sheet_evidence_lines.html")]
+struct EvidenceLines<'a> {
+    lines: &'a [SheetLine],
+}
+
+fn render(t: &impl Template) -> AppResult<String> {
+    t.render().map_err(|e| crate::error::AppError::Internal(format!("template: {e}")))
+}
+
+/// `piece` of the page: kept with the shared parts when the lines are theirs, else rendered for this answer.
+fn piece(shared: Option<&SheetParts>, piece: SheetHtml, f: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
+    match shared {
+        Some(p) => p.html(piece, f),
+        None => Ok(f()?.into()),
+    }
 }
 
 fn base_of(s: &SheetView) -> String {
@@ -88,6 +123,8 @@ async fn page(
 ) -> AppResult<Response> {
     let (id, year, unit_id) = key;
     let mut s = ops::sheet(st, ctx, id, year, unit_id).await?;
+    // typed values change the lines: their HTML is this answer's own
+    let shared = if typed.is_some() { None } else { s.shared.take() };
     if let Some(t) = typed {
         for li in &t.lines {
             if let Some(l) = Arc::make_mut(&mut s.lines).iter_mut().find(|l| l.code == li.line_code) {
@@ -115,10 +152,22 @@ async fn page(
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .map(thidua_core::text::format_date)
         .unwrap_or_default();
-    let adjusts = vec![("Điểm thưởng (số lần)", s.bonus.clone()), ("Điểm trừ (số lần)", s.penalties.clone())];
+    let adjusts = [("Điểm thưởng (số lần)", s.bonus.clone()), ("Điểm trừ (số lần)", s.penalties.clone())];
+    let which = if s.may_write { SheetHtml::RowsWritable } else { SheetHtml::RowsReadOnly };
+    let rows = piece(shared.as_deref(), which, || {
+        render(&SheetRows { lines: &s.lines, adjusts: &adjusts, may_write: s.may_write })
+    })?;
+    let evidence_lines = if s.may_add_evidence {
+        piece(shared.as_deref(), SheetHtml::EvidenceLines, || render(&EvidenceLines { lines: &s.lines }))?
+    } else {
+        Arc::from("")
+    };
+    // the page around the rows: under 16 KiB with a hundred evidence files
+    let size = rows.len() + evidence_lines.len() + 16 * 1024;
     let page = SheetPage {
         l: Layout::new(format!("Tự chấm điểm năm {year} – {}", s.unit_name), ctx, headers, "/cum-khoi"),
-        adjusts,
+        rows,
+        evidence_lines,
         base: base_of(&s),
         s,
         submitted,
@@ -126,7 +175,7 @@ async fn page(
         note: typed.map(|t| t.note.clone()).unwrap_or_default(),
         errors,
     };
-    html(&page, headers)
+    html_sized(&page, headers, size)
 }
 
 async fn show(

@@ -531,5 +531,17 @@ async fn the_review_table_is_built_once_for_every_reader_and_follows_saves() {
     let p = page.get(&format!("/cum-khoi/{}/nam/2026/tong-hop", app.seed.block)).await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.body.contains("Đạt"), "{}", p.body);
+    // the members, flags and rows are rendered once and the same for the
+    // secretariat, whose page goes on with what only it may do
+    let tables = |b: &str| -> String {
+        let from = b.find("<h2>Các thành viên</h2>").expect("the members");
+        let to = b.find("<h2>Chuyển bước</h2>").expect("the steps");
+        b[from..to].to_string()
+    };
+    let mut sec_page = app.page_as("sec.cb").await;
+    let q = sec_page.get(&format!("/cum-khoi/{}/nam/2026/tong-hop", app.seed.block)).await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert_eq!(tables(&p.body), tables(&q.body));
+    assert!(tables(&q.body).contains("Đạt"));
     app.finish().await;
 }

@@ -565,3 +565,47 @@ async fn saves_keep_the_cached_group_year_as_a_fresh_load_shows_it() {
     assert_eq!(app.st.years.quick(), quick + 1);
     app.finish().await;
 }
+
+/// The page's lines are rendered once per kept group-year for the readers
+/// who may write and once for those who may not: neither gets the other's,
+/// what one typed is never kept for the next, and a save shows at once.
+#[tokio::test]
+async fn the_sheet_page_shares_its_lines_by_what_the_reader_may_do() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let url = page_url(&app, app.seed.y_te);
+    let writable = "<select id=\"v:II.2\" name=\"v:II.2\">";
+    let read_only = "<select id=\"v:II.2\" name=\"v:II.2\" disabled>";
+    let lines = |body: &str| -> String {
+        let from = body.find("<tbody>").expect("the lines");
+        let to = body.find("<h2>Ký, gửi phiếu</h2>").expect("the end of the form");
+        body[from..to].to_string()
+    };
+    // the secretariat reads the sheet but may not write it: the first to render it
+    let mut sec = app.page_as("sec.cb").await;
+    let s1 = sec.get(&url).await;
+    assert_eq!(s1.status, StatusCode::OK);
+    assert!(s1.body.contains(read_only) && !s1.body.contains(writable), "{}", s1.body);
+    let mut officer = app.page_as("canbo.yte").await;
+    let o1 = officer.get(&url).await;
+    assert!(o1.body.contains(writable) && !o1.body.contains(read_only), "{}", o1.body);
+    let s2 = sec.get(&url).await;
+    assert_eq!(lines(&s1.body), lines(&s2.body));
+    // a save shows in both renderings at once
+    let r = officer.post_form(&url, &[("b:II.2", ""), ("v:II.2", "Đạt")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let chosen = "<option value=\"Đạt\" selected>";
+    let s3 = sec.get(&url).await;
+    assert!(s3.body.contains(read_only) && s3.body.contains(chosen), "{}", s3.body);
+    let o2 = officer.get(&url).await;
+    assert!(o2.body.contains(writable) && o2.body.contains(chosen), "{}", o2.body);
+    // a refused save shows what was typed, for that answer only
+    let r = officer.post_form(&url, &[("b:II.2", ""), ("v:II.2", "Không đạt")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("<option value=\"Không đạt\" selected>") && !r.body.contains(chosen), "{}", r.body);
+    let o3 = officer.get(&url).await;
+    assert!(o3.body.contains(chosen) && !o3.body.contains("<option value=\"Không đạt\" selected>"), "{}", o3.body);
+    assert_eq!(lines(&o2.body), lines(&o3.body));
+    assert_eq!(lines(&s3.body), lines(&sec.get(&url).await.body));
+    app.finish().await;
+}

@@ -567,7 +567,7 @@ pub async fn generate(url: &str, scale: Scale) -> Res<Summary> {
     tx.commit().await?;
     if db.backend() == Backend::Sqlite {
         // leave a checkpointed file: the readers (the sqlite3 CLI, the server) start from the same state
-        if let Db::Sqlite(p) = &db {
+        if let Db::Sqlite(p, _) = &db {
             thidua_db::sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(p).await?;
         }
     }

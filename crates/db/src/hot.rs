@@ -12,19 +12,21 @@
 //!
 //! What is read is the same, from the same file: every statement sees what
 //! was committed before it started, as on the pool. The database stays the
-//! one place sessions live (ADR 0003). Nothing waits here: a reader in use
-//! by another thread, or a file that answers "busy" (a reader never waits
-//! for a writer in WAL mode, only while the log is being recovered), hands
-//! the statement back, and the caller runs it on the pool as before.
+//! one place sessions live (ADR 0003). A reader never waits for a writer in
+//! WAL mode, so such a statement takes microseconds (it may read a page from
+//! the disk, or retry while the log's index is being rewritten); nothing
+//! waits for a lock here: a reader in use by another thread, a file that
+//! answers "busy", a reader that cannot be opened or any other failure
+//! hands the statement back, and the caller runs it on the pool as before.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Row};
 
-use crate::{Arg, DbError, Result};
+use crate::{Arg, Result};
 
 /// The readers of one SQLite file (none for PostgreSQL or memory).
 #[derive(Clone, Default)]
@@ -32,9 +34,11 @@ pub struct Hot(Option<Arc<Readers>>);
 
 struct Readers {
     path: PathBuf,
-    /// Opened on first use.
-    slots: Vec<Mutex<Option<Connection>>>,
+    /// Opened on first use, with when.
+    slots: Vec<Mutex<Option<(Connection, Instant)>>>,
     next: AtomicUsize,
+    /// After a reader could not be opened: no other try before this time.
+    broken_until: Mutex<Option<Instant>>,
     /// Statements answered here, and handed back to the pool.
     answered: AtomicUsize,
     handed_back: AtomicUsize,
@@ -58,6 +62,7 @@ impl Hot {
             path: path.to_path_buf(),
             slots: (0..n).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
+            broken_until: Mutex::new(None),
             answered: AtomicUsize::new(0),
             handed_back: AtomicUsize::new(0),
         })))
@@ -77,7 +82,8 @@ impl Hot {
     }
 
     /// Runs `sql` (one row at most) on this thread: `None` when it cannot
-    /// here and the caller must use the pool.
+    /// here and the caller must use the pool. Any failure is handed back
+    /// too: the pool's answer is the reference, an error included.
     pub(crate) fn one<T>(
         &self,
         sql: &str,
@@ -85,45 +91,71 @@ impl Hot {
         map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Option<Result<Option<T>>> {
         let r = self.0.as_ref()?;
-        let start = r.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..r.slots.len() {
-            let mut slot = match r.slots[(start + i) % r.slots.len()].try_lock() {
-                Ok(s) => s,
-                Err(TryLockError::WouldBlock) => continue,
-                // a thread panicked while reading: drop that connection
+        let answer = r.one(sql, args, map);
+        let count = if answer.is_some() { &r.answered } else { &r.handed_back };
+        count.fetch_add(1, Ordering::Relaxed);
+        answer.map(Ok)
+    }
+}
+
+impl Readers {
+    fn one<T>(&self, sql: &str, args: &[Arg], map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>) -> Option<Option<T>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.slots.len();
+        let mut slot = (0..n).find_map(|i| {
+            let m = &self.slots[(start + i) % n];
+            match m.try_lock() {
+                Ok(s) => Some(s),
+                Err(TryLockError::WouldBlock) => None,
+                // a thread panicked while reading: that connection is dropped
                 Err(TryLockError::Poisoned(p)) => {
                     let mut s = p.into_inner();
                     *s = None;
-                    s
-                }
-            };
-            if slot.is_none() {
-                match open(&r.path) {
-                    Ok(c) => *slot = Some(c),
-                    Err(e) => {
-                        tracing::warn!(error = %e, path = %r.path.display(), "cannot open a reader; reading on the pool");
-                        r.handed_back.fetch_add(1, Ordering::Relaxed);
-                        return None;
-                    }
+                    m.clear_poison();
+                    Some(s)
                 }
             }
-            let conn = slot.as_ref()?;
-            return match query(conn, sql, args, map) {
-                Err(e) if busy(&e) => {
-                    r.handed_back.fetch_add(1, Ordering::Relaxed);
-                    None
-                }
-                Err(e) => Some(Err(DbError::Other(format!("SQLite: {e}")))),
-                Ok(v) => {
-                    r.answered.fetch_add(1, Ordering::Relaxed);
-                    Some(Ok(v))
-                }
-            };
+        })?;
+        // like the pool's connections, a reader is opened again after a
+        // while: a database file replaced under the server is then read
+        if slot.as_ref().is_some_and(|(_, at)| at.elapsed() > MAX_AGE) {
+            *slot = None;
         }
-        r.handed_back.fetch_add(1, Ordering::Relaxed);
-        None
+        if slot.is_none() {
+            let mut broken = self.broken_until.lock().unwrap_or_else(|p| p.into_inner());
+            if broken.is_some_and(|until| Instant::now() < until) {
+                return None;
+            }
+            match open(&self.path) {
+                Ok(c) => {
+                    *broken = None;
+                    *slot = Some((c, Instant::now()));
+                }
+                Err(e) => {
+                    *broken = Some(Instant::now() + RETRY_OPEN);
+                    tracing::warn!(error = %e, path = %self.path.display(), "cannot open a reader of the database file; reading on the pool");
+                    return None;
+                }
+            }
+        }
+        let (conn, _) = slot.as_ref()?;
+        match query(conn, sql, args, map) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                if !busy(&e) {
+                    tracing::warn!(error = %e, "a read on the request's thread failed; reading on the pool");
+                }
+                None
+            }
+        }
     }
 }
+
+/// How long a reader is used before it is opened again (the pool's
+/// connections live as long: sqlx's `max_lifetime`).
+const MAX_AGE: Duration = Duration::from_secs(30 * 60);
+/// How long to read on the pool after a reader could not be opened.
+const RETRY_OPEN: Duration = Duration::from_secs(60);
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     // not created here: the pool made the file and set WAL mode
@@ -204,10 +236,25 @@ mod tests {
         assert_eq!(head(&h).unwrap().unwrap(), Some(42));
         assert_eq!(h.counts(), (2, 1));
 
-        // a statement that fails is an error, not handed back
-        assert!(matches!(h.one("SELECT nothing FROM nowhere", &[], |r| r.get::<_, i64>(0)), Some(Err(_))));
-        // a reader reads only
-        assert!(matches!(h.one("INSERT INTO t VALUES (1) RETURNING x", &[], |r| r.get::<_, i64>(0)), Some(Err(_))));
+        // a statement that fails, or would write, is handed back: the pool answers it, error included
+        let count = |h: &Hot| h.one("SELECT COUNT(*) FROM t", &[], |r| r.get::<_, i64>(0));
+        assert!(h.one("SELECT nothing FROM nowhere", &[], |r| r.get::<_, i64>(0)).is_none());
+        assert!(h.one("INSERT INTO t VALUES (1) RETURNING x", &[], |r| r.get::<_, i64>(0)).is_none());
+        assert_eq!(count(&h).unwrap().unwrap(), Some(0), "a reader writes nothing");
+        assert_eq!(h.counts(), (3, 3));
+
+        // a file another connection holds (once our readers are closed) is
+        // busy: handed back at once, not waited for
+        drop(h);
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("PRAGMA locking_mode = EXCLUSIVE; INSERT INTO t VALUES (2)").unwrap();
+        let h = Hot::file(&path);
+        let t = Instant::now();
+        assert!(count(&h).is_none());
+        assert!(t.elapsed() < Duration::from_secs(1));
+        drop(holder);
+        assert_eq!(count(&h).unwrap().unwrap(), Some(1), "the holder's row, once it let go");
+        assert_eq!(h.counts(), (1, 1));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

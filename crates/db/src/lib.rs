@@ -95,13 +95,17 @@ impl Db {
         match Backend::of_url(url) {
             Some(Backend::Sqlite) => {
                 let opts = SqliteConnectOptions::from_str(url)?;
-                // a database in memory is the pool's own: no reader of ours can open it
+                // readers of our own only for a plain file: a database in
+                // memory is the pool's own, and another VFS (or an immutable
+                // file) may lock differently
                 let file = opts.get_filename().to_path_buf();
-                let hot = if url.contains("memory") || file.to_string_lossy().starts_with("file:") {
-                    hot::Hot::none()
-                } else {
-                    hot::Hot::file(&file)
-                };
+                let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+                let plain = !url.contains(":memory:")
+                    && !file.to_string_lossy().starts_with("file:")
+                    && !query
+                        .split('&')
+                        .any(|p| p == "mode=memory" || p.starts_with("vfs=") || p.starts_with("immutable="));
+                let hot = if plain { hot::Hot::file(&file) } else { hot::Hot::none() };
                 let opts = opts
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)

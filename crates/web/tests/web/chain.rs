@@ -517,6 +517,16 @@ async fn the_review_table_is_built_once_for_every_reader_and_follows_saves() {
             .clone()
     };
     assert_eq!(cell(&first), "");
+    // the page's rendering of the table, kept with it, before the save
+    let tables = |b: &str| -> String {
+        let from = b.find("<h2>Các thành viên</h2>").expect("the members");
+        let to = b.find("<h2>Chuyển bước</h2>").expect("the steps");
+        b[from..to].to_string()
+    };
+    let mut page = app.page_as("canbo.tuphap").await;
+    let review_page = format!("/cum-khoi/{}/nam/2026/tong-hop", app.seed.block);
+    let before = page.get(&review_page).await;
+    assert!(!tables(&before.body).contains("Đạt"), "{}", before.body);
     let r = member
         .post_json(
             &format!("/api/v1/groups/{}/years/2026/sheets/{}/save", app.seed.block, app.seed.y_te),
@@ -527,19 +537,13 @@ async fn the_review_table_is_built_once_for_every_reader_and_follows_saves() {
     assert_eq!(cell(&head.get(&review).await.json()), "Đạt");
     assert_eq!(cell(&sec.get(&review).await.json()), "Đạt");
     // the page shows the same
-    let mut page = app.page_as("canbo.tuphap").await;
-    let p = page.get(&format!("/cum-khoi/{}/nam/2026/tong-hop", app.seed.block)).await;
+    let p = page.get(&review_page).await;
     assert_eq!(p.status, StatusCode::OK);
-    assert!(p.body.contains("Đạt"), "{}", p.body);
-    // the members, flags and rows are rendered once and the same for the
-    // secretariat, whose page goes on with what only it may do
-    let tables = |b: &str| -> String {
-        let from = b.find("<h2>Các thành viên</h2>").expect("the members");
-        let to = b.find("<h2>Chuyển bước</h2>").expect("the steps");
-        b[from..to].to_string()
-    };
+    assert!(tables(&p.body).contains("Đạt"), "{}", p.body);
+    // the members, flags and rows are the same for the secretariat, whose
+    // page goes on with what only it may do
     let mut sec_page = app.page_as("sec.cb").await;
-    let q = sec_page.get(&format!("/cum-khoi/{}/nam/2026/tong-hop", app.seed.block)).await;
+    let q = sec_page.get(&review_page).await;
     assert_eq!(q.status, StatusCode::OK);
     assert_eq!(tables(&p.body), tables(&q.body));
     assert!(tables(&q.body).contains("Đạt"));

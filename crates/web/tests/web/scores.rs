@@ -589,8 +589,6 @@ async fn the_sheet_page_shares_its_lines_by_what_the_reader_may_do() {
     let mut officer = app.page_as("canbo.yte").await;
     let o1 = officer.get(&url).await;
     assert!(o1.body.contains(writable) && !o1.body.contains(read_only), "{}", o1.body);
-    let s2 = sec.get(&url).await;
-    assert_eq!(lines(&s1.body), lines(&s2.body));
     // a save shows in both renderings at once
     let r = officer.post_form(&url, &[("b:II.2", ""), ("v:II.2", "Đạt")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -17,8 +17,8 @@ pub mod session;
 pub mod tables;
 pub mod users;
 
+use axum::Router;
 use axum::routing::{delete, get, post, put};
-use axum::{Json, Router};
 use utoipa::OpenApi;
 
 use crate::AppState;
@@ -134,9 +134,22 @@ use crate::AppState;
 )]
 pub struct ApiDoc;
 
+/// The OpenAPI document, written once (it is the same for the server's life).
+async fn openapi() -> crate::error::AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if DOC.get().is_none() {
+        let text =
+            ApiDoc::openapi().to_json().map_err(|e| crate::error::AppError::Internal(format!("openapi: {e}")))?;
+        let _ = DOC.set(text);
+    }
+    let text = DOC.get().map(String::as_str).unwrap_or("{}");
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], text).into_response())
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", get(openapi))
         .route("/session", post(session::login).delete(session::logout))
         .route("/me", get(session::me))
         .route("/me/sessions", get(session::sessions))

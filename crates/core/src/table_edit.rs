@@ -152,6 +152,20 @@ fn code_taken(table: &ScoringTable, code: &str) -> bool {
         || table.penalties.iter().any(|p| p.code == code)
 }
 
+/// [`apply`], with every problem of a step that has several fields at once
+/// (the review flags' three thresholds) where `apply` gives the first.
+pub fn apply_all(table: &ScoringTable, edit: Edit) -> Result<ScoringTable, Vec<Invalid>> {
+    if let Edit::SetFlags { far_above_percent, outlier_percent, outlier_min_units } = &edit {
+        FlagRules {
+            far_above_percent: *far_above_percent,
+            outlier_percent: *outlier_percent,
+            outlier_min_units: *outlier_min_units,
+        }
+        .check()?;
+    }
+    apply(table, edit).map_err(|e| vec![e])
+}
+
 /// Applies one step. On error the table is unchanged.
 pub fn apply(table: &ScoringTable, edit: Edit) -> Result<ScoringTable, Invalid> {
     let mut t = table.clone();
@@ -575,6 +589,12 @@ mod tests {
         assert!(e.message.contains("trung vị của cụm, khối\" là 101%"), "{}", e.message);
         let e = apply(&t, set(15, 40, 1)).unwrap_err();
         assert!(e.message.contains("Số đơn vị tối thiểu để so với trung vị là 1"), "{}", e.message);
+        // every threshold's problem at once, field by field
+        let errs = apply_all(&t, set(0, 101, 1)).unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["Cảnh báo so với kiểm tra chéo", "Cảnh báo so với trung vị", "Số đơn vị tối thiểu"]);
+        assert_eq!(apply_all(&t, set(15, 40, 5)).unwrap(), t2);
+        assert_eq!(apply_all(&t, Edit::Delete { code: "nope".into() }).unwrap_err().len(), 1);
         // a table stored before the thresholds were part of it reads with the usual ones
         let mut json: serde_json::Value = serde_json::to_value(&t2).unwrap();
         json.as_object_mut().unwrap().remove("review_flags");

@@ -139,7 +139,7 @@ async fn template_for_change(st: &AppState, ctx: &Ctx, id: i64) -> AppResult<(Tx
 /// Applies one editor step to a template.
 pub async fn edit_template(st: &AppState, ctx: &Ctx, id: i64, edit: Edit) -> AppResult<ScoringTable> {
     let (mut tx, row) = template_for_change(st, ctx, id).await?;
-    let table = table_edit::apply(&parse_content(&row.content)?, edit.clone())?;
+    let table = table_edit::apply_all(&parse_content(&row.content)?, edit.clone()).map_err(AppError::Invalid)?;
     s::update_template(&mut tx, id, &row.name, &row.legal_basis, &to_content(&table)?).await?;
     let mut e = ctx.entry("template.edit", "template", id);
     e.authority_id = Some(row.authority_id);
@@ -325,7 +325,7 @@ async fn draft_for_change(st: &AppState, ctx: &Ctx, table_id: i64) -> AppResult<
 /// Applies one editor step to a draft.
 pub async fn edit_draft(st: &AppState, ctx: &Ctx, table_id: i64, edit: Edit) -> AppResult<ScoringTable> {
     let (mut tx, row, group) = draft_for_change(st, ctx, table_id).await?;
-    let table = table_edit::apply(&parse_content(&row.content)?, edit.clone())?;
+    let table = table_edit::apply_all(&parse_content(&row.content)?, edit.clone()).map_err(AppError::Invalid)?;
     s::update_draft(&mut tx, table_id, &to_content(&table)?).await?;
     let mut e = ctx.entry("table.edit", "table", table_id);
     e.authority_id = Some(group.authority_id);

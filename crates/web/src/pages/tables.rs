@@ -347,8 +347,27 @@ fn opt_points(field: &str, s: &str) -> Result<Option<Points>, Invalid> {
     if s.trim().is_empty() { Ok(None) } else { Points::parse(field, s).map(Some) }
 }
 
-/// Turns the editor's form into one editing step.
-pub fn parse_edit(f: &EditForm) -> Result<Edit, Invalid> {
+/// Turns the editor's form into one editing step, or says what is wrong
+/// with each of its fields.
+pub fn parse_edit(f: &EditForm) -> Result<Edit, Vec<Invalid>> {
+    if f.op == "set_flags" {
+        let far = whole("Cảnh báo so với kiểm tra chéo", &f.flag_far);
+        let outlier = whole("Cảnh báo so với trung vị", &f.flag_outlier);
+        let units = whole("Số đơn vị tối thiểu", &f.flag_units);
+        return match (far, outlier, units) {
+            (Ok(far), Ok(outlier), Ok(units)) => Ok(Edit::SetFlags {
+                far_above_percent: far,
+                outlier_percent: outlier,
+                outlier_min_units: units as usize,
+            }),
+            (far, outlier, units) => Err([far.err(), outlier.err(), units.err()].into_iter().flatten().collect()),
+        };
+    }
+    parse_step(f).map_err(|e| vec![e])
+}
+
+/// [`parse_edit`] for the steps whose fields are checked one after another.
+fn parse_step(f: &EditForm) -> Result<Edit, Invalid> {
     let code = f.code.trim().to_string();
     Ok(match f.op.as_str() {
         "set_line" => {
@@ -393,11 +412,6 @@ pub fn parse_edit(f: &EditForm) -> Result<Edit, Invalid> {
             } else {
                 NotApplicableRule::Scaled
             },
-        },
-        "set_flags" => Edit::SetFlags {
-            far_above_percent: whole("Cảnh báo so với kiểm tra chéo", &f.flag_far)?,
-            outlier_percent: whole("Cảnh báo so với trung vị", &f.flag_outlier)?,
-            outlier_min_units: whole("Số đơn vị tối thiểu", &f.flag_units)? as usize,
         },
         other => return Err(Invalid::new("Thao tác", format!("Thao tác \"{other}\" không có."))),
     })
@@ -575,7 +589,7 @@ async fn edit_template(
     let base = format!("/bang-diem-mau/{id}");
     let edit = match parse_edit(&f) {
         Ok(e) => e,
-        Err(i) => return after_edit(&base, Err(AppError::Invalid(vec![i])), f.code.trim()),
+        Err(errs) => return after_edit(&base, Err(AppError::Invalid(errs)), f.code.trim()),
     };
     let (msg, anchor) = (done_message(&edit), anchor_of(&edit));
     let r = ops::edit_template(&st, &ctx, id, edit).await.map(|_| msg);
@@ -780,7 +794,7 @@ async fn edit_version(
     let base = format!("/bang-diem/{id}");
     let edit = match parse_edit(&f) {
         Ok(e) => e,
-        Err(i) => return after_edit(&base, Err(AppError::Invalid(vec![i])), f.code.trim()),
+        Err(errs) => return after_edit(&base, Err(AppError::Invalid(errs)), f.code.trim()),
     };
     let (msg, anchor) = (done_message(&edit), anchor_of(&edit));
     let r = ops::edit_draft(&st, &ctx, id, edit).await.map(|_| msg);

@@ -119,6 +119,22 @@ async fn the_head_unit_adjusts_the_table_and_the_group_adopts_it() {
     let r = head.post_form(&format!("{draft}/sua"), &flags("0")).await;
     let back = head.get(&r.location()).await;
     assert!(back.body.contains("ghi một số nguyên từ 1 đến 100"), "{}", back.body);
+    // every field's problem at once: what is not a number, then what is out of range
+    let all = |far: &'static str, outlier: &'static str, units: &'static str| {
+        vec![("op", "set_flags"), ("flag_far", far), ("flag_outlier", outlier), ("flag_units", units)]
+    };
+    let r = head.post_form(&format!("{draft}/sua"), &all("abc", "x", "2,5")).await;
+    let back = head.get(&r.location()).await;
+    for typed in ["abc", "x", "2,5"] {
+        assert!(back.body.contains(&format!("{typed}&#34; không hợp lệ: ghi một số nguyên dương")), "{}", back.body);
+    }
+    let r = head.post_form(&format!("{draft}/sua"), &all("0", "101", "1")).await;
+    let back = head.get(&r.location()).await;
+    for said in
+        ["đề xuất của đoàn kiểm tra chéo&#34; là 0%", "trung vị của cụm, khối&#34; là 101%", "so với trung vị là 1:"]
+    {
+        assert!(back.body.contains(said), "{said}: {}", back.body);
+    }
     let r = head.post_form(&format!("{draft}/sua"), &flags("25")).await;
     let back = head.get(&r.location()).await;
     assert!(back.body.contains("Đã lưu ngưỡng cảnh báo khi tổng hợp."), "{}", back.body);
@@ -152,6 +168,10 @@ async fn the_head_unit_adjusts_the_table_and_the_group_adopts_it() {
     let r = api.post_json(&format!("/api/v1/tables/{v2}/edit"), step).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("là 150%"), "{}", r.body);
+    let step = json!({"op": "set_flags", "far_above_percent": 0, "outlier_percent": 150, "outlier_min_units": 1});
+    let r = api.post_json(&format!("/api/v1/tables/{v2}/edit"), step).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("là 0%") && r.body.contains("là 150%") && r.body.contains("là 1:"), "{}", r.body);
     let step = json!({"op": "set_flags", "far_above_percent": 30, "outlier_percent": 35, "outlier_min_units": 4});
     let r = api.post_json(&format!("/api/v1/tables/{v2}/edit"), step).await;
     assert_eq!(r.json()["review_flags"]["far_above_percent"], 30, "{}", r.body);

@@ -280,19 +280,12 @@ pub async fn record_denial_in(
     reason: &str,
     authority_id: Option<i64>,
 ) -> AppError {
-    // "group:1/year:2026/unit:7": the type before the first colon, the rest its id
-    let (object_type, object_id) = object.split_once(':').unwrap_or((object, ""));
-    let mut e = audit::Entry {
-        actor_user_id: ctx.map(|c| c.user.id),
-        actor_name: ctx.map(|c| c.user.username.clone()).unwrap_or_else(|| "(khách)".into()),
-        action: format!("denied:{action}"),
-        object_type: object_type.into(),
-        object_id: object_id.into(),
-        request_id: meta.request_id.clone(),
-        ..Default::default()
-    };
-    e.reason = Some(reason.into());
-    e.authority_id = authority_id;
+    record(db, denial_of(meta, ctx, action, object, reason, authority_id)).await;
+    AppError::Forbidden(reason.into())
+}
+
+/// Appends a denial's entry in a transaction of its own (a failure is logged: the refusal is answered anyway).
+pub async fn record(db: &Db, e: audit::Entry) {
     let res = async {
         let mut tx = db.begin().await?;
         audit::append(&mut tx, e).await?;
@@ -302,7 +295,30 @@ pub async fn record_denial_in(
     if let Err(err) = res {
         tracing::error!(error = %err, "could not audit a denial");
     }
-    AppError::Forbidden(reason.into())
+}
+
+/// The audit entry of a denial (`denied:{action}` on `object`, with its reason).
+pub fn denial_of(
+    meta: &ReqMeta,
+    ctx: Option<&Ctx>,
+    action: &str,
+    object: &str,
+    reason: &str,
+    authority_id: Option<i64>,
+) -> audit::Entry {
+    // "group:1/year:2026/unit:7": the type before the first colon, the rest its id
+    let (object_type, object_id) = object.split_once(':').unwrap_or((object, ""));
+    audit::Entry {
+        actor_user_id: ctx.map(|c| c.user.id),
+        actor_name: ctx.map(|c| c.user.username.clone()).unwrap_or_else(|| "(khách)".into()),
+        action: format!("denied:{action}"),
+        object_type: object_type.into(),
+        object_id: object_id.into(),
+        request_id: meta.request_id.clone(),
+        reason: Some(reason.into()),
+        authority_id,
+        ..Default::default()
+    }
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {

@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use super::authorize;
 use super::chain::Year;
 use crate::AppState;
-use crate::auth::{Ctx, record_denial_in};
+use crate::auth::{Ctx, denial_of};
 use crate::error::{AppError, AppResult};
 
 // ---------- input ----------
@@ -761,26 +761,71 @@ async fn save_in_batch(
     let written = match write_save(st, ctx, &mut b, group_id, year, unit_id, input, note).await {
         Ok(w) => w,
         Err(e) => {
-            // the refusal is answered (and a denial recorded) even if ending
-            // the savepoint failed: the batch then fails as a whole
+            let (denial, answer) = match e {
+                Refusal::Denied { action, authority_id, object, reason } => (
+                    Some(denial_of(&ctx.meta, Some(ctx), action.code(), &object, &reason, authority_id)),
+                    AppError::Forbidden(reason),
+                ),
+                Refusal::Refused { object, authority_id, refusal } => (
+                    Some(denial_of(&ctx.meta, Some(ctx), "write_score", &object, &refusal.message, Some(authority_id))),
+                    AppError::Invalid(vec![refusal]),
+                ),
+                Refusal::Other(e) => (None, e),
+            };
+            // a refusal's denial is this writer's part of the batch: it
+            // shares the batch's commit (right after a deadline many late
+            // saves come at once, and each waiting for the write lock on its
+            // own would hold up the batches); recorded on its own only if
+            // that fails. The refusal is answered either way.
+            let b = match denial {
+                Some(d) => match denial_in_batch(b, d).await {
+                    Ok(()) => return Err(answer),
+                    Err((b, d, x)) => {
+                        tracing::warn!(error = %x, "a refused save's denial could not join the batch");
+                        if let Some(b) = b
+                            && let Err(x) = b.rollback().await
+                        {
+                            tracing::error!(error = %x, "a refused save's part could not be rolled back");
+                        }
+                        crate::auth::record(&st.db, d).await;
+                        return Err(answer);
+                    }
+                },
+                None => b,
+            };
             if let Err(x) = b.rollback().await {
                 tracing::error!(error = %x, "a refused save's part could not be rolled back");
             }
-            return Err(match e {
-                Refusal::Denied { action, authority_id, object, reason } => {
-                    record_denial_in(&st.db, &ctx.meta, Some(ctx), action.code(), &object, &reason, authority_id).await
-                }
-                Refusal::Refused { object, authority_id, refusal } => {
-                    super::refused_write(st, ctx, "write_score", &object, authority_id, refusal).await
-                }
-                Refusal::Other(e) => e,
-            });
+            return Err(answer);
         }
     };
     b.commit().await?;
     let Written { seen, appended, logged, answer } = written;
     st.years.saved(group_id, year, seen, appended, logged);
     Ok(answer)
+}
+
+/// Records a refused save's denial as the writer's part of its batch, and
+/// returns once the commit holding it is done. On failure, the batch (if the
+/// writer still holds it) and the entry, to record it otherwise.
+async fn denial_in_batch(
+    mut b: thidua_db::batch::Batch,
+    denial: thidua_db::audit::Entry,
+) -> Result<(), (Option<thidua_db::batch::Batch>, thidua_db::audit::Entry, thidua_db::DbError)> {
+    let appended = match b.open().await {
+        Ok(tx) => thidua_db::audit::append(tx, denial.clone()).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = appended {
+        return Err((Some(b), denial, e));
+    }
+    // the saves after it in the batch must read the log's head again: the
+    // batch's memo of it (`years::BatchSeen`) is now behind
+    if let Some(m) = b.memo::<crate::years::BatchSeen>() {
+        *m = crate::years::BatchSeen::default();
+    }
+    // once committed, or failed with its batch (then nothing of it is stored)
+    b.commit().await.map_err(|e| (None, denial, e))
 }
 
 /// What a save stored: each line it changed with its new entry. The sheet's

@@ -442,8 +442,9 @@ async fn a_second_server_shows_a_save_made_on_the_first_at_once() {
 
 /// Saves arriving at once are written in one batch of writes
 /// (`thidua_db::batch`): each accepted one is stored whole and acknowledged,
-/// a refused one (bad value, another unit's sheet) leaves nothing, and the
-/// others lose nothing by sharing its commit.
+/// a refused one (bad value, another unit's sheet) leaves nothing but, for a
+/// denial, its audit row, written as its part of the batch, and the others
+/// lose nothing by sharing its commit. The log's chain holds through it.
 #[tokio::test]
 async fn saves_arriving_together_are_each_kept_or_refused_whole() {
     let app = TestApp::new().await;
@@ -487,9 +488,13 @@ async fn saves_arriving_together_are_each_kept_or_refused_whole() {
     assert_eq!((line(&v, "II.2")["value"].as_str(), line(&v, "II.4")["value"].as_str()), (Some("Đạt"), Some("Đạt")));
     assert_eq!(line(&v, "II.3")["value"], "", "the refused save wrote nothing");
     let (commits, committed) = app.st.writes.counts();
+    assert!(matches!(
+        thidua_db::audit::verify(&app.st.db).await.expect("verify"),
+        thidua_db::audit::Verdict::Intact(_)
+    ));
     if app.st.db.backend() == thidua_db::Backend::Sqlite {
-        assert_eq!(committed - before_actions, 3, "the accepted saves are counted once each");
-        assert!(commits - before_commits <= 3);
+        assert_eq!(committed - before_actions, 4, "the accepted saves and the denial are counted once each");
+        assert!(commits - before_commits <= 4);
         let m = app.client().get("/metrics").await.body;
         assert!(m.contains(&format!("thidua_write_actions_total {committed}")), "{m}");
     }
@@ -605,5 +610,41 @@ async fn the_sheet_page_shares_its_lines_by_what_the_reader_may_do() {
     assert!(o3.body.contains(chosen) && !o3.body.contains("<option value=\"Không đạt\" selected>"), "{}", o3.body);
     assert_eq!(lines(&o2.body), lines(&o3.body));
     assert_eq!(lines(&s3.body), lines(&sec.get(&url).await.body));
+    app.finish().await;
+}
+
+/// A save after a refused save's denial in the same batch chains its audit
+/// row from the denial's, not from the save before it: the denial moved the
+/// log's head that the batch's saves pass on to each other.
+#[tokio::test]
+async fn a_save_after_a_denial_in_its_batch_keeps_the_logs_chain() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut yte = app.api_as("canbo.yte").await;
+    let mut hoaan = app.api_as("canbo.hoaan").await;
+    let mut yte_leader = app.api_as("lanhdao.yte").await;
+    let (before_commits, before_actions) = app.st.writes.counts();
+    let (a, d, b) = tokio::join!(
+        save(&mut yte, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])),
+        save(&mut hoaan, &app, y, json!([{"line_code": "II.3", "value": "Đạt", "base_seq": null}])),
+        save(&mut yte_leader, &app, y, json!([{"line_code": "II.4", "value": "Đạt", "base_seq": null}])),
+    );
+    assert_eq!((a.status, d.status, b.status), (StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK), "{}", d.body);
+    assert_eq!(
+        thidua_db::audit::verify(&app.st.db).await.expect("verify"),
+        thidua_db::audit::Verdict::Intact(app.audit_actions().await.len() as u64)
+    );
+    let actions = app.audit_actions().await;
+    assert_eq!(actions[..3].iter().filter(|a| *a == "score.save").count(), 2, "{actions:?}");
+    assert!(actions[..3].contains(&"denied:view_sheet".to_string()), "{actions:?}");
+    let v = yte.get(&url(&app, y)).await.json();
+    assert_eq!((line(&v, "II.2")["value"].as_str(), line(&v, "II.4")["value"].as_str()), (Some("Đạt"), Some("Đạt")));
+    if app.st.db.backend() == thidua_db::Backend::Sqlite {
+        let (commits, actions) = app.st.writes.counts();
+        assert_eq!(actions - before_actions, 3);
+        // the three arrived together: one commit, or two on a slow machine
+        assert!(commits - before_commits <= 2, "{}", commits - before_commits);
+    }
     app.finish().await;
 }

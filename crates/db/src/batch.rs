@@ -355,10 +355,11 @@ impl Batch {
 
     /// What the writers of this batch leave for the ones after them in the
     /// same transaction (a `T`, made with `Default` by the first to ask),
-    /// dropped when the batch is committed or fails, and whenever a writer's
-    /// part is undone alone (it may have recorded what it wrote). A writer
-    /// records in it only what a [`Batch::write`] without [`Batch::open`]
-    /// wrote and kept: the writers of a batch take their turns one after
+    /// dropped when the batch is committed or fails, whenever a writer's
+    /// part is undone alone (it may have recorded what it wrote), and when a
+    /// part written through [`Batch::open`] is kept (what it wrote is not
+    /// recorded). A writer records in it only what a [`Batch::write`]
+    /// without [`Batch::open`] wrote and kept: the writers of a batch take their turns one after
     /// another and nobody else writes while it is open, so what they
     /// recorded is what the transaction holds.
     /// `None` on PostgreSQL, where every writer has a transaction of its own.
@@ -448,6 +449,11 @@ impl Batch {
                 let b = b.clone();
                 let (send, outcome) = oneshot::channel();
                 tokio::spawn(async move {
+                    // what the writers before recorded is behind what a part
+                    // written through `open` wrote (the log's head, say)
+                    if part == Part::Open {
+                        g.memo = None;
+                    }
                     let released = match (part, g.tx.as_mut()) {
                         (Part::Open, Some(tx)) => tx.exec(RELEASE, vec![]).await.map(|_| ()),
                         (_, Some(_)) => Ok(()),

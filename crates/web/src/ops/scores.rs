@@ -819,12 +819,9 @@ async fn denial_in_batch(
     if let Err(e) = appended {
         return Err((Some(b), denial, e));
     }
-    // the saves after it in the batch must read the log's head again: the
-    // batch's memo of it (`years::BatchSeen`) is now behind
-    if let Some(m) = b.memo::<crate::years::BatchSeen>() {
-        *m = crate::years::BatchSeen::default();
-    }
-    // once committed, or failed with its batch (then nothing of it is stored)
+    // kept through `open`, the part drops the batch's memo of the log's head
+    // (`years::BatchSeen`): the saves after it in the batch read it again.
+    // Once committed, or failed with its batch (then nothing of it is stored)
     b.commit().await.map_err(|e| (None, denial, e))
 }
 
@@ -868,8 +865,9 @@ struct Written {
     answer: SavedSheet,
 }
 
-/// Why a write in a batch was refused: a denial is recorded only after the
-/// batch's part is rolled back (recording it writes in a transaction of its own).
+/// Why a write in a batch was refused. A denial (by the policy or the
+/// workflow) is recorded as the writer's part of the batch, in place of the
+/// save ([`denial_in_batch`]).
 enum Refusal {
     Denied {
         action: Action,

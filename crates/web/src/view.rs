@@ -181,6 +181,24 @@ pub fn clear_flash(resp: &mut Response, headers: &HeaderMap) {
     }
 }
 
+/// Renders an askama template into text (a piece of a page).
+pub fn render<T: askama::Template>(t: &T) -> crate::AppResult<String> {
+    t.render().map_err(|e| crate::AppError::Internal(format!("template: {e}")))
+}
+
+/// The HTML kept in `slot`, rendered by `render` the first time it is asked
+/// for (pieces of pages kept with the shared parts they show).
+pub fn rendered_once(
+    slot: &std::sync::OnceLock<std::sync::Arc<str>>,
+    render: impl FnOnce() -> crate::AppResult<String>,
+) -> crate::AppResult<std::sync::Arc<str>> {
+    if let Some(h) = slot.get() {
+        return Ok(h.clone());
+    }
+    let h: std::sync::Arc<str> = render()?.into();
+    Ok(slot.get_or_init(|| h).clone())
+}
+
 /// Renders an askama template into an HTML response (and clears a shown flash).
 pub fn html<T: askama::Template>(t: &T, headers: &HeaderMap) -> crate::AppResult<Response> {
     html_sized(t, headers, T::SIZE_HINT)

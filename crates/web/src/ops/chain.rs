@@ -931,11 +931,7 @@ pub(crate) struct ReviewParts {
 impl ReviewParts {
     /// The page's HTML of these parts, as `render` makes it the first time.
     pub(crate) fn html(&self, render: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
-        if let Some(h) = self.html.get() {
-            return Ok(h.clone());
-        }
-        let h: Arc<str> = render()?.into();
-        Ok(self.html.get_or_init(|| h).clone())
+        crate::view::rendered_once(&self.html, render)
     }
 }
 

@@ -318,12 +318,7 @@ impl SheetHtml {
 impl SheetParts {
     /// `piece` as rendered by `render` the first time it is asked for.
     pub(crate) fn html(&self, piece: SheetHtml, render: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
-        let slot = &self.html[piece as usize];
-        if let Some(h) = slot.get() {
-            return Ok(h.clone());
-        }
-        let h: Arc<str> = render()?.into();
-        Ok(slot.get_or_init(|| h).clone())
+        crate::view::rendered_once(&self.html[piece as usize], render)
     }
 }
 

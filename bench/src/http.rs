@@ -133,16 +133,27 @@ impl Resp {
     }
 }
 
+/// What Chromium sends as `Accept-Encoding`.
+pub const BROWSER_ENCODINGS: &str = "gzip, deflate, br, zstd";
+
 /// One keep-alive connection; reconnects if the server closed it.
 pub struct Client {
     addr: SocketAddr,
     sender: SendRequest<Full<Bytes>>,
+    /// `Accept-Encoding`, if any; the body is kept as it came (not decompressed).
+    accept_encoding: Option<&'static str>,
 }
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Res<Client> {
         let sender = Self::open(addr).await?;
-        Ok(Client { addr, sender })
+        Ok(Client { addr, sender, accept_encoding: None })
+    }
+
+    /// A connection that asks as a browser does, for compressed answers.
+    pub async fn browser(addr: SocketAddr) -> Res<Client> {
+        let sender = Self::open(addr).await?;
+        Ok(Client { addr, sender, accept_encoding: Some(BROWSER_ENCODINGS) })
     }
 
     async fn open(addr: SocketAddr) -> Res<SendRequest<Full<Bytes>>> {
@@ -172,6 +183,9 @@ impl Client {
         }
         if let Some(t) = csrf {
             b = b.header("x-csrf-token", t);
+        }
+        if let Some(e) = self.accept_encoding {
+            b = b.header(header::ACCEPT_ENCODING, e);
         }
         let body = match json {
             Some(j) => {

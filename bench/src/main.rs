@@ -197,6 +197,13 @@ fn print_p1(p: &p1::P1) {
         ),
         Err(why) => println!("P1 head review table: {why}"),
     }
+    println!(
+        "P1 without compression (no Accept-Encoding): static {:.0} req/s, page {:.0} req/s ({} kB), ratio {:.3}",
+        p.static_plain.rps(),
+        p.page_plain.rps(),
+        p.page_plain.bytes / 1000,
+        p.plain_ratio()
+    );
 }
 
 fn print_p2(p: &p2::P2) {

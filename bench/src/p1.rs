@@ -7,6 +7,15 @@
 //! is the baseline. For reference, the same clients also ask `/api/v1/me`
 //! (who is signed in: the session checked, a few hundred bytes of JSON):
 //! what any signed-in request costs at least.
+//!
+//! Every client asks as a browser does, with `Accept-Encoding: gzip, deflate,
+//! br, zstd`: the server sends the pages gzip-compressed (their kept pieces
+//! compressed once, the rest stored as it is) and the static file compressed
+//! once. The bodies are counted as they come, not decompressed (as `wrk`
+//! does); before the runs, one answer of each page is decompressed and must
+//! be the page as sent without compression. For comparison with the runs
+//! before compression, the static file and the page are also measured with
+//! clients that send no `Accept-Encoding`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -59,6 +68,9 @@ pub struct P1 {
     pub floor: Load,
     /// The review table, or why it was not measured.
     pub review: Result<Load, String>,
+    /// The static file and the page asked without `Accept-Encoding`.
+    pub static_plain: Load,
+    pub page_plain: Load,
 }
 
 impl P1 {
@@ -70,10 +82,16 @@ impl P1 {
     pub fn floor_ratio(&self) -> f64 {
         self.floor.rps() / self.static_load.rps()
     }
+
+    /// The page against the static file, both asked without compression.
+    pub fn plain_ratio(&self) -> f64 {
+        self.page_plain.rps() / self.static_plain.rps()
+    }
 }
 
-/// `targets[i]` is client i's (path, session cookie); a warm-up second is not counted.
-async fn hammer(server: &Server, targets: Vec<(String, Option<String>)>, secs: f64) -> Res<Load> {
+/// `targets[i]` is client i's (path, session cookie); a warm-up second is not
+/// counted. `browser`: the clients accept compressed answers.
+async fn hammer(server: &Server, targets: Vec<(String, Option<String>)>, secs: f64, browser: bool) -> Res<Load> {
     let addr = server.addr;
     let cpu0 = server.cpu_secs();
     let warm = Duration::from_secs(1);
@@ -82,7 +100,7 @@ async fn hammer(server: &Server, targets: Vec<(String, Option<String>)>, secs: f
     let mut set = tokio::task::JoinSet::new();
     for (path, cookie) in targets {
         set.spawn(async move {
-            let mut c = Client::connect(addr).await?;
+            let mut c = if browser { Client::browser(addr).await? } else { Client::connect(addr).await? };
             tokio::time::sleep_until(start.into()).await;
             let (from, to) = (start + warm, start + warm + run);
             let mut lat = Vec::new();
@@ -180,15 +198,19 @@ pub async fn run(bin: &Path, db_path: &Path, dir: &Path, cfg: Config) -> Res<P1>
     if first.status != StatusCode::OK {
         return Err(BenchError(format!("P1: {} answers HTTP {}", pages[0].0, first.status)));
     }
+    same_when_compressed(addr, &pages[0].0, pages[0].1.as_deref(), &first.body).await?;
     let statics: Vec<(String, Option<String>)> =
         (0..cfg.clients).map(|_| ("/static/app.css".to_string(), None)).collect();
     eprintln!("  P1: /static/app.css, {} clients, {} s", cfg.clients, cfg.secs);
-    let static_load = hammer(&server, statics, cfg.secs).await?;
+    let static_load = hammer(&server, statics.clone(), cfg.secs, true).await?;
     let me: Vec<(String, Option<String>)> = pages.iter().map(|(_, c)| ("/api/v1/me".to_string(), c.clone())).collect();
     eprintln!("  P1: self-assessment page, {} clients, {} s", cfg.clients, cfg.secs);
-    let page = hammer(&server, pages, cfg.secs).await?;
+    let page = hammer(&server, pages.clone(), cfg.secs, true).await?;
     eprintln!("  P1: /api/v1/me (signed in), {} clients, {} s", cfg.clients, cfg.secs);
-    let floor = hammer(&server, me, cfg.secs).await?;
+    let floor = hammer(&server, me, cfg.secs, true).await?;
+    eprintln!("  P1: /static/app.css and the page without compression, {} clients, {} s each", cfg.clients, cfg.secs);
+    let static_plain = hammer(&server, statics, cfg.secs, false).await?;
+    let page_plain = hammer(&server, pages, cfg.secs, false).await?;
 
     // the head unit's review table, if the server has it
     let mut groups: Vec<(i64, i32)> = officers.iter().map(|o| (o.group_id, o.year)).collect();
@@ -202,6 +224,7 @@ pub async fn run(bin: &Path, db_path: &Path, dir: &Path, cfg: Config) -> Res<P1>
             let path = format!("/cum-khoi/{g}/nam/{y}/tong-hop");
             let r = c.get(&path, Some(&s.cookie)).await?;
             if r.status == StatusCode::OK {
+                same_when_compressed(addr, &path, Some(&s.cookie), &r.body).await?;
                 let mut targets = Vec::new();
                 let head_sessions = http::login_all(addr, &heads, PASSWORD).await?;
                 for i in 0..cfg.clients {
@@ -210,12 +233,32 @@ pub async fn run(bin: &Path, db_path: &Path, dir: &Path, cfg: Config) -> Res<P1>
                     targets.push((format!("/cum-khoi/{g}/nam/{y}/tong-hop"), Some(head_sessions[k].cookie.clone())));
                 }
                 eprintln!("  P1: head review table, {} clients, {} s", cfg.clients, cfg.secs);
-                Ok(hammer(&server, targets, cfg.secs).await?)
+                Ok(hammer(&server, targets, cfg.secs, true).await?)
             } else {
                 Err(format!("chưa có (GET {path} trả về HTTP {})", r.status.as_u16()))
             }
         }
     };
     server.kill();
-    Ok(P1 { clients: cfg.clients, secs: cfg.secs, static_load, page, floor, review })
+    Ok(P1 { clients: cfg.clients, secs: cfg.secs, static_load, page, floor, review, static_plain, page_plain })
+}
+
+/// Asks `path` as a browser does: the answer must be gzip-compressed and, decompressed, be `plain`.
+async fn same_when_compressed(addr: std::net::SocketAddr, path: &str, cookie: Option<&str>, plain: &[u8]) -> Res<()> {
+    let mut b = Client::browser(addr).await?;
+    let r = b.get(path, cookie).await?;
+    let gzip = r.headers.get(hyper::header::CONTENT_ENCODING).is_some_and(|v| v == "gzip");
+    if r.status != StatusCode::OK || !gzip {
+        return Err(BenchError(format!(
+            "P1: {path} asked with Accept-Encoding answers HTTP {} (gzip: {gzip})",
+            r.status
+        )));
+    }
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut text)
+        .map_err(|e| BenchError(format!("P1: {path}: not gzip ({e})")))?;
+    if text != plain {
+        return Err(BenchError(format!("P1: {path} decompressed is not the page sent without compression")));
+    }
+    Ok(())
 }

@@ -371,6 +371,16 @@ pub async fn members_of_group(tx: &mut Tx, group_id: i64) -> Result<Vec<MemberRo
     .await
 }
 
+/// The members of these groups in one year, in one statement (the lists
+/// that show each group's head and member count), ordered by group, then
+/// head, deputy, members.
+pub async fn members_in_year(tx: &mut Tx, group_ids: &[i64], year: i32) -> Result<Vec<MemberRow>> {
+    let mut sql = format!("{MEMBER_SELECT} WHERE gy.year = $1");
+    push_id_list(&mut sql, "g.id", group_ids);
+    sql.push_str(" ORDER BY g.id, CASE m.role WHEN 'head' THEN 0 WHEN 'deputy' THEN 1 ELSE 2 END, u.id");
+    tx.all_dyn(sql, args![year]).await
+}
+
 pub async fn memberships_of_unit(tx: &mut Tx, unit_id: i64) -> Result<Vec<MemberRow>> {
     tx.all_dyn(format!("{MEMBER_SELECT} WHERE u.id = $1 ORDER BY gy.year DESC, g.id"), args![unit_id]).await
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod files;
+pub mod gzip;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;

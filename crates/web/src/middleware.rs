@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -38,15 +38,38 @@ pub fn ops_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }))
-        .route(
-            "/static/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }),
-        )
+        .route("/static/app.css", get(|h: HeaderMap| async move { asset(&h, &CSS) }))
+        .route("/static/app.js", get(|h: HeaderMap| async move { asset(&h, &JS) }))
 }
 
-fn asset(ct: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+/// One of our assets, with its gzip-compressed form made the first time a
+/// browser that accepts it asks.
+struct Asset {
+    content_type: &'static str,
+    body: &'static str,
+    gzip: std::sync::OnceLock<axum::body::Bytes>,
+}
+
+static CSS: Asset = Asset {
+    content_type: "text/css; charset=utf-8",
+    body: include_str!("../static/app.css"),
+    gzip: std::sync::OnceLock::new(),
+};
+static JS: Asset = Asset {
+    content_type: "text/javascript; charset=utf-8",
+    body: include_str!("../static/app.js"),
+    gzip: std::sync::OnceLock::new(),
+};
+
+fn asset(headers: &HeaderMap, a: &'static Asset) -> Response {
+    let cache = (header::CACHE_CONTROL, "public, max-age=3600");
+    let vary = (header::VARY, "accept-encoding");
+    if crate::gzip::accepts_gzip(headers) {
+        let gz = a.gzip.get_or_init(|| crate::gzip::compress(a.body).into());
+        return ([(header::CONTENT_TYPE, a.content_type), (header::CONTENT_ENCODING, "gzip"), cache, vary], gz.clone())
+            .into_response();
+    }
+    ([(header::CONTENT_TYPE, a.content_type), cache, vary], a.body).into_response()
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use thidua_core::policy::{Action, Target, decide};
 
 use crate::auth::Ctx;
+use crate::gzip::Piece;
 
 pub const FLASH_COOKIE: &str = "thidua_flash";
 
@@ -189,27 +190,31 @@ pub fn render<T: askama::Template>(t: &T) -> crate::AppResult<String> {
 /// The HTML kept in `slot`, rendered by `render` the first time it is asked
 /// for (pieces of pages kept with the shared parts they show).
 pub fn rendered_once(
-    slot: &std::sync::OnceLock<std::sync::Arc<str>>,
+    slot: &std::sync::OnceLock<Piece>,
     render: impl FnOnce() -> crate::AppResult<String>,
-) -> crate::AppResult<std::sync::Arc<str>> {
+) -> crate::AppResult<Piece> {
     if let Some(h) = slot.get() {
         return Ok(h.clone());
     }
-    let h: std::sync::Arc<str> = render()?.into();
+    let h = Piece::from(render()?);
     Ok(slot.get_or_init(|| h).clone())
 }
 
 /// Renders an askama template into an HTML response (and clears a shown flash).
 pub fn html<T: askama::Template>(t: &T, headers: &HeaderMap) -> crate::AppResult<Response> {
-    html_sized(t, headers, T::SIZE_HINT)
-}
-
-/// [`html`] for a page whose size is known to be about `size` bytes (one
-/// that embeds large pieces rendered before): its text is not copied as it grows.
-pub fn html_sized<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
-    let mut body = String::with_capacity(size);
+    let mut body = String::with_capacity(T::SIZE_HINT);
     t.render_into(&mut body).map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
     let mut resp = axum::response::Html(body).into_response();
+    clear_flash(&mut resp, headers);
+    Ok(resp)
+}
+
+/// [`html`] for a page that embeds large pieces rendered before, about `size`
+/// bytes: its text is not copied as it grows, and it is sent gzip-compressed
+/// to a browser that accepts it, its pieces compressed once and the rest not
+/// at all ([`crate::gzip`]).
+pub fn html_with_pieces<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
+    let mut resp = crate::gzip::page(t, headers, size)?;
     clear_flash(&mut resp, headers);
     Ok(resp)
 }

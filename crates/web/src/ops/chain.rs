@@ -925,12 +925,12 @@ pub(crate) struct ReviewParts {
     unsent: Arc<Vec<String>>,
     /// The page's HTML of the members, the flags and the rows, rendered for
     /// the first reader and the same for every other.
-    html: std::sync::OnceLock<Arc<str>>,
+    html: std::sync::OnceLock<crate::gzip::Piece>,
 }
 
 impl ReviewParts {
     /// The page's HTML of these parts, as `render` makes it the first time.
-    pub(crate) fn html(&self, render: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
+    pub(crate) fn html(&self, render: impl FnOnce() -> AppResult<String>) -> AppResult<crate::gzip::Piece> {
         crate::view::rendered_once(&self.html, render)
     }
 }

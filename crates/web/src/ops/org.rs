@@ -469,6 +469,24 @@ pub async fn list_groups(st: &AppState, ctx: &Ctx, text: &str) -> AppResult<Vec<
     Ok(groups)
 }
 
+/// The members in `year` of groups the actor may read (as `list_groups`
+/// gave them), by group id: one statement for the whole list.
+pub async fn members_in_year(
+    st: &AppState,
+    groups: &[GroupRow],
+    year: i32,
+) -> AppResult<std::collections::HashMap<i64, Vec<MemberRow>>> {
+    let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+    let mut tx = st.db.read().await?;
+    let rows = q::members_in_year(&mut tx, &ids, year).await?;
+    tx.rollback().await?;
+    let mut by_group: std::collections::HashMap<i64, Vec<MemberRow>> = std::collections::HashMap::new();
+    for m in rows {
+        by_group.entry(m.group_id).or_default().push(m);
+    }
+    Ok(by_group)
+}
+
 /// A group with its members by year and its heads over the years.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GroupDetail {

@@ -296,7 +296,7 @@ pub(crate) struct SheetParts {
     errors: Option<Vec<Invalid>>,
     /// The page's HTML of these parts, rendered for the first reader and
     /// the same for every other ([`SheetParts::html`]).
-    html: [OnceLock<Arc<str>>; SheetHtml::COUNT],
+    html: [OnceLock<crate::gzip::Piece>; SheetHtml::COUNT],
 }
 
 /// The pieces of the self-assessment page that depend only on the shared
@@ -317,7 +317,11 @@ impl SheetHtml {
 
 impl SheetParts {
     /// `piece` as rendered by `render` the first time it is asked for.
-    pub(crate) fn html(&self, piece: SheetHtml, render: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
+    pub(crate) fn html(
+        &self,
+        piece: SheetHtml,
+        render: impl FnOnce() -> AppResult<String>,
+    ) -> AppResult<crate::gzip::Piece> {
         crate::view::rendered_once(&self.html[piece as usize], render)
     }
 }

@@ -17,11 +17,12 @@ use super::org::errors_of;
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
+use crate::gzip::Piece;
 use crate::ops::chain::{
     self as ops, ChainView, ResultsView, ReviewFlag, ReviewRow, ReviewUnit, ReviewView, StageInput,
 };
 use crate::ops::scores::LineInput;
-use crate::view::{Layout, html, html_sized, redirect_with, render};
+use crate::view::{Layout, html, html_with_pieces, redirect_with, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,7 +62,7 @@ struct ReviewPage {
     r: ReviewView,
     base: String,
     /// The members, the flags and the rows ([`ReviewTables`]).
-    tables: std::sync::Arc<str>,
+    tables: Piece,
     errors: Vec<Invalid>,
 }
 
@@ -97,7 +98,7 @@ async fn review_page(
         r,
         errors,
     };
-    html_sized(&page, headers, size)
+    html_with_pieces(&page, headers, size)
 }
 
 async fn review(

@@ -70,17 +70,17 @@ async fn groups(
     }
     let years = ops::list_years(&st, &ctx).await?;
     let year = years.first().copied().unwrap_or_else(|| chrono::Datelike::year(&crate::ops::today()));
+    let members = ops::members_in_year(&st, &found, year).await?;
     let mut items = Vec::new();
     for g in found {
-        let d = ops::get_group(&st, &ctx, g.id).await?;
-        let current = d.years.iter().find(|y| y.year == year);
+        let current = members.get(&g.id).map(Vec::as_slice).unwrap_or_default();
         items.push(GroupLine {
             id: g.id,
             kind: GroupKind::parse(&g.kind).map(|k| k.label()).unwrap_or(""),
             authority: g.authority_name.clone(),
             closed: date_vn(&g.closed_on),
-            head: current.and_then(|y| y.head.clone()).unwrap_or_default(),
-            members: current.map(|y| y.members.len()).unwrap_or(0),
+            head: current.iter().find(|m| m.role == "head").map(|m| m.unit_name.clone()).unwrap_or_default(),
+            members: current.len(),
             name: g.name,
         });
     }

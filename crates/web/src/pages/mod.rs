@@ -250,18 +250,19 @@ async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) 
             .collect()
     };
     let today = crate::ops::today().to_string();
+    // the groups of the latest open year, with their head and deputy
+    let year = q::years(&mut tx).await?.first().copied().unwrap_or_default();
     for a in all.iter().filter(|a| roots.contains(&a.id)) {
         let groups = q::groups(&mut tx, Some(&[a.id]), &[]).await?;
         let query =
             q::UnitQuery { authorities: Some(vec![a.id]), today: today.clone(), limit: 10_000, ..Default::default() };
         let n = q::search_units(&mut tx, &query).await?.len();
-        // the groups of the latest open year, with their head and deputy
-        let year = q::years(&mut tx).await?.first().copied().unwrap_or_default();
+        let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+        let all_members = q::members_in_year(&mut tx, &ids, year).await?;
         let mut lines = Vec::new();
         for g in &groups {
             let kind = thidua_core::org::GroupKind::parse(&g.kind).unwrap_or(thidua_core::org::GroupKind::Cluster);
-            let members: Vec<q::MemberRow> =
-                q::members_of_group(&mut tx, g.id).await?.into_iter().filter(|m| m.year == year).collect();
+            let members: Vec<&q::MemberRow> = all_members.iter().filter(|m| m.group_id == g.id).collect();
             if members.is_empty() {
                 continue;
             }

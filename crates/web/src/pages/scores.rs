@@ -18,10 +18,11 @@ use super::org::errors_of;
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::AppResult;
+use crate::gzip::Piece;
 use crate::ops::scores::{
     self as ops, LineInput, SaveInput, SheetAdjust, SheetHtml, SheetLine, SheetLink, SheetParts, SheetView,
 };
-use crate::view::{Layout, html, html_sized, redirect_with, render, stamp_vn};
+use crate::view::{Layout, html, html_with_pieces, redirect_with, render, stamp_vn};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -51,9 +52,9 @@ struct SheetPage {
     note: String,
     /// The bonus and the penalty lines, with their headings.
     /// The lines and the bonus and penalty tables ([`SheetRows`]).
-    rows: Arc<str>,
+    rows: Piece,
     /// The lines one may attach evidence to, as options ([`EvidenceLines`]).
-    evidence_lines: Arc<str>,
+    evidence_lines: Piece,
     errors: Vec<Invalid>,
 }
 
@@ -76,10 +77,10 @@ struct EvidenceLines<'a> {
 }
 
 /// `piece` of the page: kept with the shared parts when the lines are theirs, else rendered for this answer.
-fn piece(shared: Option<&SheetParts>, piece: SheetHtml, f: impl FnOnce() -> AppResult<String>) -> AppResult<Arc<str>> {
+fn piece(shared: Option<&SheetParts>, piece: SheetHtml, f: impl FnOnce() -> AppResult<String>) -> AppResult<Piece> {
     match shared {
         Some(p) => p.html(piece, f),
-        None => Ok(f()?.into()),
+        None => Ok(Piece::from(f()?)),
     }
 }
 
@@ -156,7 +157,7 @@ async fn page(
     let evidence_lines = if s.may_add_evidence {
         piece(shared.as_deref(), SheetHtml::EvidenceLines, || render(&EvidenceLines { lines: &s.lines }))?
     } else {
-        Arc::from("")
+        Piece::default()
     };
     // the page around the rows: under 16 KiB with a hundred evidence files
     let size = rows.len() + evidence_lines.len() + 16 * 1024;
@@ -171,7 +172,7 @@ async fn page(
         note: typed.map(|t| t.note.clone()).unwrap_or_default(),
         errors,
     };
-    html_sized(&page, headers, size)
+    html_with_pieces(&page, headers, size)
 }
 
 async fn show(

@@ -547,5 +547,9 @@ async fn the_review_table_is_built_once_for_every_reader_and_follows_saves() {
     assert_eq!(q.status, StatusCode::OK);
     assert_eq!(tables(&p.body), tables(&q.body));
     assert!(tables(&q.body).contains("Đạt"));
+    // compressed for a browser that accepts gzip, the same page
+    let (gz, len) = sec_page.get_gzip(&review_page).await;
+    assert_eq!(gz.body, sec_page.get(&review_page).await.body);
+    assert!(len < gz.body.len() / 2, "{len} bytes of {}", gz.body.len());
     app.finish().await;
 }

@@ -21,6 +21,22 @@ async fn health_metrics_and_openapi() {
 }
 
 #[tokio::test]
+async fn our_assets_go_compressed_to_browsers_that_accept_it() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    for path in ["/static/app.css", "/static/app.js"] {
+        let plain = c.get(path).await;
+        assert_eq!(plain.status, StatusCode::OK);
+        assert!(plain.headers.get(axum::http::header::CONTENT_ENCODING).is_none());
+        assert!(plain.body.len() > 1000, "{path}");
+        let (gz, len) = c.get_gzip(path).await;
+        assert_eq!(gz.body, plain.body, "{path}");
+        assert!(len < plain.body.len() / 2, "{path}: {len} of {}", plain.body.len());
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn security_headers_on_every_response() {
     let app = TestApp::new().await;
     let mut c = app.client();

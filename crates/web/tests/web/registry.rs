@@ -205,6 +205,27 @@ async fn memberships_follow_the_rules() {
     let detail = c.get(&format!("/api/v1/groups/{}", s.block)).await.json();
     assert_eq!(detail["years"][0]["year"], 2026);
     assert_eq!(detail["years"][0]["head"], "Sở Tư pháp");
+    // the groups list and the home page show the same head and member count,
+    // read for the whole list at once
+    let n = detail["years"][0]["members"].as_array().expect("members").len();
+    assert!(n >= 2, "{detail}");
+    let row = format!(
+        "<a href=\"/cum-khoi/{}\">Khối các cơ quan Nội chính</a></td><td data-label=\"Loại\">Khối thi đua</td>",
+        s.block
+    );
+    let list = p.get("/cum-khoi").await;
+    let at = list.body.find(&row).unwrap_or_else(|| panic!("{row} in {}", list.body));
+    let rest = &list.body[at..];
+    let rest = &rest[..rest.find("</tr>").expect("row end")];
+    assert!(rest.contains("<td data-label=\"Trưởng\">Sở Tư pháp</td>"), "{rest}");
+    assert!(rest.contains(&format!("<td data-label=\"Thành viên\" class=\"num\">{n}</td>")), "{rest}");
+    let home = p.get("/").await;
+    let row = format!("<a href=\"/cum-khoi/{}\">Khối các cơ quan Nội chính</a>", s.block);
+    let at = home.body.find(&row).unwrap_or_else(|| panic!("{row} in {}", home.body));
+    let rest = &home.body[at..];
+    let rest = &rest[..rest.find("</tr>").expect("row end")];
+    assert!(rest.contains("<td data-label=\"Trưởng\">Sở Tư pháp</td>"), "{rest}");
+    assert!(rest.contains(&format!("<td data-label=\"Thành viên\" class=\"num\">{n}</td>")), "{rest}");
     app.finish().await;
 }
 

@@ -5,7 +5,7 @@
 //! member units can neither read nor write it, and the database refuses to
 //! change an entry.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use serde_json::{Value, json};
 use thidua_core::policy::Role;
 
@@ -610,6 +610,25 @@ async fn the_sheet_page_shares_its_lines_by_what_the_reader_may_do() {
     assert!(o3.body.contains(chosen) && !o3.body.contains("<option value=\"Không đạt\" selected>"), "{}", o3.body);
     assert_eq!(lines(&o2.body), lines(&o3.body));
     assert_eq!(lines(&s3.body), lines(&sec.get(&url).await.body));
+    // a browser that accepts gzip gets the same page, compressed
+    for c in [&mut sec, &mut officer] {
+        let plain = c.get(&url).await;
+        let (gz, len) = c.get_gzip(&url).await;
+        assert_eq!(gz.status, StatusCode::OK);
+        assert_eq!(gz.body, plain.body);
+        assert!(len < plain.body.len() / 2, "{len} bytes of {}", plain.body.len());
+        assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    }
+    // the first rendering after a save, made for a browser that accepts gzip
+    let marker = "<input type=\"hidden\" name=\"b:II.2\" value=\"";
+    let at = o3.body.find(marker).expect("the line's base") + marker.len();
+    let base = &o3.body[at..at + o3.body[at..].find('"').expect("end")];
+    assert!(!base.is_empty());
+    let r = officer.post_form(&url, &[("b:II.2", base), ("v:II.2", "Không đạt")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (gz, _) = officer.get_gzip(&url).await;
+    assert!(gz.body.contains("<option value=\"Không đạt\" selected>"), "{}", gz.body);
+    assert_eq!(gz.body, officer.get(&url).await.body);
     app.finish().await;
 }
 

@@ -226,6 +226,29 @@ impl Client<'_> {
         self.send(Request::get(uri), Body::empty()).await
     }
 
+    /// A GET as a browser asks it (`Accept-Encoding: gzip, deflate, br, zstd`);
+    /// the answer must be gzip-compressed, and its body is given decompressed,
+    /// with the compressed length.
+    pub async fn get_gzip(&mut self, uri: &str) -> (Resp, usize) {
+        let req = Request::get(uri).header(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd");
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let req = if cookie.is_empty() { req } else { req.header(header::COOKIE, cookie) };
+        let router = self.server.clone().unwrap_or_else(|| self.app.router.clone());
+        let resp = router.oneshot(req.body(Body::empty()).expect("request")).await.expect("response");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        assert_eq!(
+            headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()),
+            Some(&b"gzip"[..]),
+            "{uri}: {headers:?}"
+        );
+        assert!(headers.get_all(header::VARY).iter().any(|v| v == "accept-encoding"), "{uri}: {headers:?}");
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut body).expect("gzip");
+        (Resp { status, headers, body }, bytes.len())
+    }
+
     /// A form post; the session's CSRF token is added unless the form has one.
     pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Resp {
         let mut f: Vec<(&str, &str)> = fields.to_vec();

@@ -173,7 +173,7 @@ type GrantCells = (i64, i64, String, Option<i64>, Option<i64>, Option<String>, O
 const SIGNED_IN_SQLITE: &str = "SELECT s.id_hash, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.ip, \
     s.user_agent, u.username, u.full_name, u.password_hash, u.disabled, u.created_at AS user_created_at, \
     u.password_changed_at, (SELECT COALESCE(json_group_array(json_array(g.id, g.user_id, g.role, \
-    g.authority_id, g.unit_id, g.scope_name, g.unit_authority_id) ORDER BY g.id), '[]') \
+    g.authority_id, g.unit_id, g.scope_name, g.unit_authority_id)), '[]') \
     FROM (SELECT g.id, g.user_id, \
     g.role, g.authority_id, g.unit_id, COALESCE(un.name, a.name) AS scope_name, \
     un.authority_id AS unit_authority_id FROM role_grants g LEFT JOIN authorities a ON a.id = g.authority_id \
@@ -225,7 +225,9 @@ pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, Use
     let Some(r) = row else { return Ok(None) };
     let cells: Vec<GrantCells> =
         serde_json::from_str(&r.grants).map_err(|e| DbError::Other(format!("grants of user {}: {e}", r.user_id)))?;
-    let grants = cells
+    // by id: SQLite's arm leaves the order to the index on the user (an
+    // ORDER BY in the aggregate would build a sorter on every request)
+    let mut grants: Vec<GrantRow> = cells
         .into_iter()
         .map(|(id, user_id, role, authority_id, unit_id, scope_name, unit_authority_id)| GrantRow {
             id,
@@ -237,6 +239,7 @@ pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, Use
             unit_authority_id,
         })
         .collect();
+    grants.sort_by_key(|g| g.id);
     let user = UserRow {
         id: r.user_id,
         username: r.username,

@@ -2,17 +2,26 @@
 //! accept it, without compressing anything secret.
 //!
 //! A [`Piece`] is HTML rendered once and kept with the shared parts it shows
-//! (a sheet's lines, the review table). It is compressed once, the first time
-//! a reader who accepts gzip asks for it, as raw deflate ending on a byte
-//! boundary (a sync flush) with no reference to anything before it, so it can
-//! be placed anywhere in a deflate stream. A page is then sent as one gzip
-//! member: its pieces as they were compressed, and the rest of the page (the
+//! (a sheet's lines, the review table). A piece that may be compressed
+//! ([`Piece::compressible`]) is compressed once, the first time a reader who
+//! accepts gzip asks for it, as raw deflate ending on a byte boundary (a sync
+//! flush) with no reference to anything before it, so it can be placed
+//! anywhere in a deflate stream. A page is then sent as one gzip member: its
+//! compressible pieces as they were compressed, and everything else (the
 //! navigation, the forms with the session's CSRF token, what this reader may
-//! do) as stored blocks, not compressed at all. What differs per reader or
-//! request is never compressed, so the response's length tells nothing about
-//! a secret in it (the BREACH attack needs a secret compressed together with
-//! text an attacker chose). The CRC of the whole page is the pieces' CRCs,
-//! computed once, combined with the rest's.
+//! do, the pieces that may not be compressed) as stored blocks, not
+//! compressed at all. The CRC of the whole page is the pieces' CRCs, computed
+//! once, combined with the rest's.
+//!
+//! Compression leaks, through the length, whether text an attacker wrote
+//! repeats a secret compressed together with it (the CRIME and BREACH
+//! attacks). So what differs per reader or request is never compressed, and
+//! a piece is compressible only when everyone who writes text into it may
+//! read all of it: a unit's own self-assessment sheet, written by the unit
+//! (and the secretariat), read by them, the head unit and the secretariat.
+//! The review table is not: members write explanations into it and may not
+//! read the other members' figures beside them before the results are
+//! published.
 //!
 //! The page is rendered once by its askama template. While it renders, each
 //! piece writes a marker instead of its HTML: a control character, a random
@@ -35,6 +44,7 @@ pub struct Piece(Arc<Inner>);
 #[derive(Default)]
 struct Inner {
     html: String,
+    compressible: bool,
     deflated: OnceLock<Deflated>,
 }
 
@@ -50,13 +60,18 @@ impl fmt::Debug for Piece {
     }
 }
 
-impl From<String> for Piece {
-    fn from(html: String) -> Self {
-        Piece(Arc::new(Inner { html, deflated: OnceLock::new() }))
-    }
-}
-
 impl Piece {
+    /// A piece that may be compressed: everyone who writes text into it may
+    /// read all of it (see the module's documentation).
+    pub fn compressible(html: String) -> Self {
+        Piece(Arc::new(Inner { html, compressible: true, deflated: OnceLock::new() }))
+    }
+
+    /// A piece sent as it is, in stored blocks, when the page is compressed.
+    pub fn stored(html: String) -> Self {
+        Piece(Arc::new(Inner { html, compressible: false, deflated: OnceLock::new() }))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0.html
     }
@@ -72,6 +87,11 @@ impl Piece {
     fn deflated(&self) -> &Deflated {
         self.0.deflated.get_or_init(|| {
             let html = self.0.html.as_bytes();
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(html);
+            if !self.0.compressible {
+                return Deflated { bytes: stored(html), crc };
+            }
             let mut e = flate2::write::DeflateEncoder::new(
                 Vec::with_capacity(html.len() / 4 + 64),
                 flate2::Compression::default(),
@@ -83,8 +103,6 @@ impl Piece {
                 Ok(()) => std::mem::take(e.get_mut()),
                 Err(_) => stored(html),
             };
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(html);
             Deflated { bytes, crc }
         })
     }
@@ -122,13 +140,15 @@ impl fmt::Display for Piece {
     }
 }
 
-/// Clears the pieces met even if rendering fails or panics.
-struct Meeting;
+/// Clears the pieces met even if rendering fails or panics. Not `Send`: it
+/// belongs to the thread whose registry it set, so it cannot be held across
+/// an `.await`.
+struct Meeting(std::marker::PhantomData<*const ()>);
 
 impl Meeting {
     fn start() -> Self {
         MET.with(|m| *m.borrow_mut() = Some(Vec::new()));
-        Meeting
+        Meeting(std::marker::PhantomData)
     }
 
     fn take(self) -> Vec<Piece> {
@@ -142,10 +162,11 @@ impl Drop for Meeting {
     }
 }
 
-/// Whether the request's `Accept-Encoding` accepts gzip (`gzip`, `x-gzip`
-/// or `*`, with a quality above zero; an explicit `gzip;q=0` refuses it).
+/// Whether the request's `Accept-Encoding` accepts gzip: `gzip` with a
+/// quality above zero, else `x-gzip`, else `*` (`gzip;q=0` refuses it
+/// whatever else is listed).
 pub fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let mut star = None;
+    let (mut gzip, mut x_gzip, mut star) = (None, None, None);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(v) = value.to_str() else { continue };
         for item in v.split(',') {
@@ -156,15 +177,17 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
                 .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
                 .next()
                 .unwrap_or(1.0);
-            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-                return q > 0.0;
-            }
-            if coding == "*" {
-                star = Some(q > 0.0);
+            let accepted = q > 0.0;
+            if coding.eq_ignore_ascii_case("gzip") {
+                gzip = Some(gzip.unwrap_or(true) && accepted);
+            } else if coding.eq_ignore_ascii_case("x-gzip") {
+                x_gzip = Some(accepted);
+            } else if coding == "*" {
+                star = Some(accepted);
             }
         }
     }
-    star.unwrap_or(false)
+    gzip.or(x_gzip).or(star).unwrap_or(false)
 }
 
 /// `data` as one gzip member, compressed whole (for what is the same for
@@ -236,10 +259,11 @@ fn member(marked: &str, pieces: &[Piece]) -> Option<Vec<u8>> {
 /// as the module says when the request accepts it, else as it is.
 pub fn page<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
     let template_error = |e: askama::Error| crate::AppError::Internal(format!("template: {e}"));
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
     if !accepts_gzip(headers) {
         let mut body = String::with_capacity(size);
         t.render_into(&mut body).map_err(template_error)?;
-        return Ok(axum::response::Html(body).into_response());
+        return Ok(([vary], axum::response::Html(body)).into_response());
     }
     let meeting = Meeting::start();
     let mut marked = String::with_capacity(16 * 1024);
@@ -248,16 +272,15 @@ pub fn page<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> cra
     rendered.map_err(template_error)?;
     let body = member(&marked, &pieces)
         .ok_or_else(|| crate::AppError::Internal("gzip: a piece's marker is malformed".into()))?;
-    let mut resp = (
+    Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
             (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            vary,
         ],
         body,
     )
-        .into_response();
-    resp.headers_mut().append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    Ok(resp)
+        .into_response())
 }
 
 #[cfg(test)]
@@ -287,8 +310,8 @@ mod tests {
     #[test]
     fn a_page_of_stored_text_and_compressed_pieces_reads_back_whole() {
         let big: String = (0..5000).map(|i| format!("<tr><td>dòng {i}</td><td>Lưu bởi cb{i:05}</td></tr>\n")).collect();
-        let a = Piece::from(big.clone());
-        let b = Piece::from("<option>1.1</option>".to_string());
+        let a = Piece::compressible(big.clone());
+        let b = Piece::compressible("<option>1.1</option>".to_string());
         let empty = Piece::default();
         // text over one stored block's 65,535 bytes, a piece twice, an empty piece
         let long_text = "x".repeat(70_000);
@@ -299,15 +322,18 @@ mod tests {
         let gz = member(&s, &pieces).expect("member");
         let want: String = parts.iter().map(|p| p.map_or_else(|p| p.as_str().to_string(), str::to_string)).collect();
         assert_eq!(gunzip(&gz), want);
-        // the pieces are compressed, the rest is not
+        // the pieces are compressed, the rest is not: it is there as it is
         assert!(gz.len() < want.len() - 2 * big.len() + big.len() / 2, "{} of {}", gz.len(), want.len());
+        let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        assert!(has(&gz, "<html>đầu".as_bytes()) && has(&gz, "cuối</html>".as_bytes()));
+        assert!(!has(&gz, "dòng 4999".as_bytes()));
         // outside a page rendered for gzip a piece writes its HTML
         assert_eq!(a.to_string(), big);
     }
 
     #[test]
     fn text_like_a_marker_without_the_nonce_is_kept_as_text() {
-        let p = Piece::from("<p>mảnh</p>".to_string());
+        let p = Piece::compressible("<p>mảnh</p>".to_string());
         let forged = format!("{MARK}0000000000000000{:08x}{MARK}", 0);
         let (s, pieces) = marked(&[Ok(forged.as_str()), Err(&p)]);
         assert_eq!(gunzip(&member(&s, &pieces).expect("member")), format!("{forged}<p>mảnh</p>"));
@@ -315,12 +341,23 @@ mod tests {
 
     #[test]
     fn a_marker_naming_no_piece_is_refused() {
-        let p = Piece::from("<p>a</p>".to_string());
+        let p = Piece::compressible("<p>a</p>".to_string());
         let (s, pieces) = marked(&[Err(&p)]);
         assert!(member(&s, &[]).is_none());
         assert!(member(&s, &pieces).is_some());
         let cut = &s[..s.len() - 2];
         assert!(member(cut, &pieces).is_none());
+    }
+
+    #[test]
+    fn a_piece_that_may_not_be_compressed_goes_stored() {
+        let text: String = (0..2000).map(|i| format!("<td>giải trình {i}</td>")).collect();
+        let p = Piece::stored(text.clone());
+        let (s, pieces) = marked(&[Ok("<table>"), Err(&p), Ok("</table>")]);
+        let gz = member(&s, &pieces).expect("member");
+        assert_eq!(gunzip(&gz), format!("<table>{text}</table>"));
+        assert!(gz.len() > text.len(), "{} of {}", gz.len(), text.len());
+        assert!(gz.windows(text.len().min(60_000)).any(|w| w == &text.as_bytes()[..text.len().min(60_000)]));
     }
 
     #[test]
@@ -338,6 +375,9 @@ mod tests {
         assert!(!accepts_gzip(&h("*;q=0.5, gzip;q=0")));
         assert!(!accepts_gzip(&h("identity")));
         assert!(!accepts_gzip(&h("br, *;q=0")));
+        assert!(!accepts_gzip(&h("x-gzip, gzip;q=0")));
+        assert!(!accepts_gzip(&h("gzip;q=0, *")));
+        assert!(accepts_gzip(&h("x-gzip;q=0, gzip")));
         assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }

@@ -188,21 +188,30 @@ pub fn render<T: askama::Template>(t: &T) -> crate::AppResult<String> {
 }
 
 /// The HTML kept in `slot`, rendered by `render` the first time it is asked
-/// for (pieces of pages kept with the shared parts they show).
+/// for (pieces of pages kept with the shared parts they show) and made a
+/// piece by `make` ([`Piece::compressible`] or [`Piece::stored`]).
 pub fn rendered_once(
     slot: &std::sync::OnceLock<Piece>,
+    make: fn(String) -> Piece,
     render: impl FnOnce() -> crate::AppResult<String>,
 ) -> crate::AppResult<Piece> {
     if let Some(h) = slot.get() {
         return Ok(h.clone());
     }
-    let h = Piece::from(render()?);
+    let h = make(render()?);
     Ok(slot.get_or_init(|| h).clone())
 }
 
 /// Renders an askama template into an HTML response (and clears a shown flash).
 pub fn html<T: askama::Template>(t: &T, headers: &HeaderMap) -> crate::AppResult<Response> {
-    let mut body = String::with_capacity(T::SIZE_HINT);
+    html_sized(t, headers, T::SIZE_HINT)
+}
+
+/// [`html`] for a page whose size is known to be about `size` bytes (one
+/// that embeds large pieces rendered before): its text is not copied as it
+/// grows. Sent as it is, never compressed (see [`html_with_pieces`]).
+pub fn html_sized<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
+    let mut body = String::with_capacity(size);
     t.render_into(&mut body).map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
     let mut resp = axum::response::Html(body).into_response();
     clear_flash(&mut resp, headers);

@@ -409,7 +409,9 @@ fn score_unit(table: &ScoringTable, leads: &BTreeMap<&str, Lead>, c: &Checked<'_
         finish_total(table, sc, bonus, penalty, "Tổng dùng để so sánh", &mut ex, Figure::Compared)
     };
 
-    let class = classify(table, compared_total, &sections, &mut ex);
+    // the class goes by the compared total: named so when it is not the total
+    let what = if compared_total == total { "tổng" } else { "tổng dùng để so sánh" };
+    let class = classify(table, compared_total, what, &sections, &mut ex);
 
     UnitResult {
         unit_id: c.unit.unit_id,
@@ -665,11 +667,11 @@ fn meets_share(s: &SectionResult, pct: u32) -> bool {
         || i128::from(s.points.hundredths()) * 100 >= i128::from(pct) * i128::from(s.share_basis.hundredths())
 }
 
-/// Why a unit misses a band, empty if it satisfies it.
-fn misses(b: &Band, total: Points, sections: &[SectionResult]) -> Vec<String> {
+/// Why a unit misses a band, empty if it satisfies it; `what` names the total.
+fn misses(b: &Band, total: Points, what: &str, sections: &[SectionResult]) -> Vec<String> {
     let mut why = Vec::new();
     if total < b.min_total {
-        why.push(format!("tổng {total} < {}", b.min_total));
+        why.push(format!("{what} {total} < {}", b.min_total));
     }
     if let Some(pct) = b.min_section_share_pct {
         for s in sections.iter().filter(|s| !meets_share(s, pct)) {
@@ -682,6 +684,7 @@ fn misses(b: &Band, total: Points, sections: &[SectionResult]) -> Vec<String> {
 fn classify(
     table: &ScoringTable,
     total: Points,
+    what: &str,
     sections: &[SectionResult],
     ex: &mut Explanation,
 ) -> Option<ClassResult> {
@@ -691,9 +694,9 @@ fn classify(
     let on = ex.is_written();
     let mut missed = Vec::new();
     for b in &table.bands {
-        let why = misses(b, total, sections);
+        let why = misses(b, total, what, sections);
         if why.is_empty() {
-            let mut text = say!(on, "Xếp loại {}: tổng {total} ≥ {}", b.label, b.min_total);
+            let mut text = say!(on, "Xếp loại {}: {what} {total} ≥ {}", b.label, b.min_total);
             if let Some(pct) = b.min_section_share_pct {
                 text.push_str(&say!(on, " và mọi phần ≥ {pct}%"));
                 if let Some(low) =

@@ -426,6 +426,9 @@ mod tests {
         has(5, "I: cộng các tiêu chí con 0 + 90 + 90 = 180/500 (phần áp dụng tối đa 200).");
         has(5, "điểm nội dung quy đổi 610 × 950 ÷ 650 = 891,54.");
         has(5, "Tổng dùng để so sánh: 891,54 + 10 (thưởng) − 0 (trừ) = 901,54.");
+        // the class goes by the compared total, and says so when it is not the total
+        has(5, "Xếp loại Xuất sắc: tổng dùng để so sánh 901,54 ≥ 900");
+        assert!(!steps(u[&5]).contains("Xếp loại Xuất sắc: tổng 901,54"));
         has(
             7,
             "Tiêu chí phụ 2 (ít điểm trừ hơn): Sở Nội vụ 0; Sở Tư pháp 5, Sở Khoa học và Công nghệ 5 → xếp trên Sở Tư pháp, Sở Khoa học và Công nghệ.",

@@ -736,6 +736,10 @@ fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
         cres.as_ref().map(|r| r.explanation.for_figure(f).map(|s| s.text.clone()).collect()).unwrap_or_default()
     };
     let mut explanation = figures(Figure::Total);
+    // how the compared total was reached, when the class and rank go by another total
+    if cres.as_ref().is_some_and(|r| r.compared_total != r.total) {
+        explanation.extend(figures(Figure::Compared));
+    }
     explanation.extend(figures(Figure::Class));
     if sees_all {
         explanation.extend(figures(Figure::Rank));
@@ -931,7 +935,9 @@ pub(crate) struct ReviewParts {
 impl ReviewParts {
     /// The page's HTML of these parts, as `render` makes it the first time.
     pub(crate) fn html(&self, render: impl FnOnce() -> AppResult<String>) -> AppResult<crate::gzip::Piece> {
-        crate::view::rendered_once(&self.html, render)
+        // members write explanations into it and may not read the others'
+        // figures beside them: never compressed (`crate::gzip`)
+        crate::view::rendered_once(&self.html, crate::gzip::Piece::stored, render)
     }
 }
 

@@ -322,7 +322,8 @@ impl SheetParts {
         piece: SheetHtml,
         render: impl FnOnce() -> AppResult<String>,
     ) -> AppResult<crate::gzip::Piece> {
-        crate::view::rendered_once(&self.html[piece as usize], render)
+        // written only by those who may read all of it: compressed once (`crate::gzip`)
+        crate::view::rendered_once(&self.html[piece as usize], crate::gzip::Piece::compressible, render)
     }
 }
 
@@ -480,6 +481,10 @@ fn sheet_parts(sh: &Sheet) -> SheetParts {
         result.as_ref().map(|r| r.explanation.for_figure(f).map(|s| s.text.clone()).collect()).unwrap_or_default()
     };
     let mut explanation = figures(thidua_core::scoring::Figure::Total);
+    // how the compared total was reached, when the class goes by another total
+    if result.as_ref().is_some_and(|r| r.compared_total != r.total) {
+        explanation.extend(figures(thidua_core::scoring::Figure::Compared));
+    }
     explanation.extend(figures(thidua_core::scoring::Figure::Class));
     SheetParts {
         lines: Arc::new(lines),

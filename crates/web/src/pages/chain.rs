@@ -22,7 +22,7 @@ use crate::ops::chain::{
     self as ops, ChainView, ResultsView, ReviewFlag, ReviewRow, ReviewUnit, ReviewView, StageInput,
 };
 use crate::ops::scores::LineInput;
-use crate::view::{Layout, html, html_with_pieces, redirect_with, render};
+use crate::view::{Layout, html, html_sized, redirect_with, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -98,7 +98,8 @@ async fn review_page(
         r,
         errors,
     };
-    html_with_pieces(&page, headers, size)
+    // its piece is never compressed (`ReviewParts::html`): sent as it is
+    html_sized(&page, headers, size)
 }
 
 async fn review(

@@ -80,7 +80,8 @@ struct EvidenceLines<'a> {
 fn piece(shared: Option<&SheetParts>, piece: SheetHtml, f: impl FnOnce() -> AppResult<String>) -> AppResult<Piece> {
     match shared {
         Some(p) => p.html(piece, f),
-        None => Ok(Piece::from(f()?)),
+        // typed values, for this answer only: not worth compressing once
+        None => Ok(Piece::stored(f()?)),
     }
 }
 

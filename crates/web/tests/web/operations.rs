@@ -29,9 +29,9 @@ async fn our_assets_go_compressed_to_browsers_that_accept_it() {
         assert_eq!(plain.status, StatusCode::OK);
         assert!(plain.headers.get(axum::http::header::CONTENT_ENCODING).is_none());
         assert!(plain.body.len() > 1000, "{path}");
-        let (gz, len) = c.get_gzip(path).await;
+        let (gz, raw) = c.get_gzip(path).await;
         assert_eq!(gz.body, plain.body, "{path}");
-        assert!(len < plain.body.len() / 2, "{path}: {len} of {}", plain.body.len());
+        assert!(raw.len() < plain.body.len() / 2, "{path}: {} of {}", raw.len(), plain.body.len());
     }
     app.finish().await;
 }

@@ -205,8 +205,15 @@ async fn memberships_follow_the_rules() {
     let detail = c.get(&format!("/api/v1/groups/{}", s.block)).await.json();
     assert_eq!(detail["years"][0]["year"], 2026);
     assert_eq!(detail["years"][0]["head"], "Sở Tư pháp");
-    // the groups list and the home page show the same head and member count,
-    // read for the whole list at once
+    // the groups list and the home page show the same head and member count
+    // of the year, read for the whole list at once (a member of 2025 is not counted)
+    let r = c
+        .post_json(
+            &format!("/api/v1/groups/{}/years/2025/members", s.block),
+            json!({"unit_id": s.y_te, "role": "member"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let n = detail["years"][0]["members"].as_array().expect("members").len();
     assert!(n >= 2, "{detail}");
     let row = format!(

@@ -610,14 +610,20 @@ async fn the_sheet_page_shares_its_lines_by_what_the_reader_may_do() {
     assert!(o3.body.contains(chosen) && !o3.body.contains("<option value=\"Không đạt\" selected>"), "{}", o3.body);
     assert_eq!(lines(&o2.body), lines(&o3.body));
     assert_eq!(lines(&s3.body), lines(&sec.get(&url).await.body));
-    // a browser that accepts gzip gets the same page, compressed
+    // a browser that accepts gzip gets the same page, its lines compressed,
+    // the rest (the CSRF token with it) stored as it is
     for c in [&mut sec, &mut officer] {
         let plain = c.get(&url).await;
-        let (gz, len) = c.get_gzip(&url).await;
+        let (gz, raw) = c.get_gzip(&url).await;
         assert_eq!(gz.status, StatusCode::OK);
         assert_eq!(gz.body, plain.body);
-        assert!(len < plain.body.len() / 2, "{len} bytes of {}", plain.body.len());
+        assert!(raw.len() < plain.body.len() / 2, "{} bytes of {}", raw.len(), plain.body.len());
         assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+        let has = |needle: &str| raw.windows(needle.len()).any(|w| w == needle.as_bytes());
+        let token = format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", c.csrf);
+        assert!(plain.body.contains(&token), "{}", plain.body);
+        assert!(has(&token) && has("<h1>Phiếu tự chấm điểm năm 2026: Sở Y tế</h1>"));
+        assert!(!has("<td data-label=\"Mã\">II.2</td>"));
     }
     // the first rendering after a save, made for a browser that accepts gzip
     let marker = "<input type=\"hidden\" name=\"b:II.2\" value=\"";
@@ -642,11 +648,17 @@ async fn a_save_after_a_denial_in_its_batch_keeps_the_logs_chain() {
     let app = TestApp::new().await;
     setup(&app).await;
     let y = app.seed.y_te;
-    let mut yte = app.api_as("canbo.yte").await;
-    let mut hoaan = app.api_as("canbo.hoaan").await;
-    let mut yte_leader = app.api_as("lanhdao.yte").await;
+    // a server whose batches stay open while writers wait for up to 10 s (not
+    // 20 ms), so that the three share one batch on a loaded machine too: a
+    // batch is still committed as soon as nobody waits to add to it
+    let mut st = thidua_web::AppState::new(app.st.db.clone(), app.st.cfg.as_ref().clone());
+    st.writes = thidua_db::batch::Batcher::with_window(app.st.db.clone(), std::time::Duration::from_secs(10));
+    let server = thidua_web::router(st.clone());
+    let mut yte = app.api_as_on(&server, "canbo.yte").await;
+    let mut hoaan = app.api_as_on(&server, "canbo.hoaan").await;
+    let mut yte_leader = app.api_as_on(&server, "lanhdao.yte").await;
     let sqlite = app.st.db.backend() == thidua_db::Backend::Sqlite;
-    let writes = app.st.writes.clone();
+    let writes = st.writes.clone();
     let queued = |n: usize| {
         let writes = writes.clone();
         async move {
@@ -697,5 +709,34 @@ async fn a_save_after_a_denial_in_its_batch_keeps_the_logs_chain() {
         assert_eq!(actions - before_actions, 3);
         assert_eq!(commits - before_commits, 1, "the three in one batch");
     }
+    app.finish().await;
+}
+
+/// A criterion that does not apply (here I.1, once the sheet has values: the
+/// unit has no target) makes the class go by the compared total: the sheet
+/// shows how it was reached and names it in the class's step; while the two
+/// totals are the same it says neither.
+#[tokio::test]
+async fn the_sheet_explains_the_compared_total_its_class_goes_by() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let url = page_url(&app, app.seed.y_te);
+    let mut officer = app.page_as("canbo.yte").await;
+    let steps = |body: &str| -> String {
+        let from = body.find("<summary>Cách tính tổng điểm và xếp loại</summary>").expect("the total's steps");
+        body[from..from + body[from..].find("</details>").expect("end")].to_string()
+    };
+    let empty = steps(&officer.get(&url).await.body);
+    assert!(!empty.contains("so sánh") && empty.contains("<li>Xếp loại Không hoàn thành: tổng 0 ≥ 0"), "{empty}");
+    let r = officer.post_form(&url, &[("b:II.2", ""), ("v:II.2", "Đạt")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let scored = steps(&officer.get(&url).await.body);
+    assert!(scored.contains("<li>Tiêu chí không áp dụng (I.1): điểm tối đa áp dụng 650/950;"), "{scored}");
+    assert!(scored.contains("<li>Tổng dùng để so sánh: "), "{scored}");
+    assert!(scored.contains("<li>Xếp loại Không hoàn thành: tổng dùng để so sánh "), "{scored}");
+    let r = officer.post_form(&url, &[("b:II.4", ""), ("v:II.4", "Không áp dụng")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let more = steps(&officer.get(&url).await.body);
+    assert!(more.contains("<li>Tiêu chí không áp dụng (I.1, II.4)"), "{more}");
     app.finish().await;
 }

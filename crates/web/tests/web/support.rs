@@ -228,8 +228,8 @@ impl Client<'_> {
 
     /// A GET as a browser asks it (`Accept-Encoding: gzip, deflate, br, zstd`);
     /// the answer must be gzip-compressed, and its body is given decompressed,
-    /// with the compressed length.
-    pub async fn get_gzip(&mut self, uri: &str) -> (Resp, usize) {
+    /// with the bytes as they came.
+    pub async fn get_gzip(&mut self, uri: &str) -> (Resp, axum::body::Bytes) {
         let req = Request::get(uri).header(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd");
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let req = if cookie.is_empty() { req } else { req.header(header::COOKIE, cookie) };
@@ -246,7 +246,7 @@ impl Client<'_> {
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let mut body = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut body).expect("gzip");
-        (Resp { status, headers, body }, bytes.len())
+        (Resp { status, headers, body }, bytes)
     }
 
     /// A form post; the session's CSRF token is added unless the form has one.

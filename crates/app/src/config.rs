@@ -39,6 +39,9 @@ pub struct Settings {
     /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub trust_forwarded: bool,
+    /// Send the self-assessment sheet gzip-compressed to browsers that accept it (ADR 0004).
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub compress_pages: bool,
     /// A session ends after this many minutes without a request.
     pub session_idle_minutes: i64,
     /// A session ends this many hours after login, whatever the activity.
@@ -62,6 +65,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             tls: false,
             trust_forwarded: false,
+            compress_pages: true,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             body_limit_mb: 12,
@@ -80,6 +84,7 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "tls",
     "trust_forwarded",
+    "compress_pages",
     "session_idle_minutes",
     "session_absolute_hours",
     "body_limit_mb",
@@ -172,6 +177,7 @@ impl Settings {
             absolute_timeout: chrono::Duration::hours(self.session_absolute_hours),
             body_limit: usize::try_from(self.body_limit_mb).unwrap_or(12).saturating_mul(1024 * 1024),
             trust_forwarded: self.trust_forwarded,
+            compress_pages: self.compress_pages,
             data_dir: self.data_dir.clone(),
             max_failures_per_account: self.login_failures_per_account,
             max_failures_per_ip: self.login_failures_per_ip,
@@ -232,6 +238,10 @@ login_throttle_minutes = 10",
         ));
         let w = Settings::from_figment(f).unwrap().web_config();
         assert_eq!((w.max_failures_per_ip, w.throttle_window), (400, chrono::Duration::minutes(10)));
+        // compressed sheets: on unless turned off
+        assert!(Settings::default().web_config().compress_pages);
+        let f = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("compress_pages = false"));
+        assert!(!Settings::from_figment(f).unwrap().web_config().compress_pages);
     }
 
     #[test]

@@ -16,12 +16,14 @@
 //! Compression leaks, through the length, whether text an attacker wrote
 //! repeats a secret compressed together with it (the CRIME and BREACH
 //! attacks). So what differs per reader or request is never compressed, and
-//! a piece is compressible only when everyone who writes text into it may
-//! read all of it: a unit's own self-assessment sheet, written by the unit
-//! (and the secretariat), read by them, the head unit and the secretariat.
-//! The review table is not: members write explanations into it and may not
-//! read the other members' figures beside them before the results are
-//! published.
+//! a piece is compressible only when what is in it comes from those who may
+//! read all of it: a unit's own self-assessment sheet (its values, set by the
+//! unit; its lines and targets, set by the head unit and the secretariat),
+//! with one exception judged acceptable in ADR 0004 (the leading unit's
+//! figure on criteria scored against the leader). The review table is not:
+//! each member's figures sit beside the others', which it may not read
+//! before the results are published. `compress_pages = false` turns it all
+//! off.
 //!
 //! The page is rendered once by its askama template. While it renders, each
 //! piece writes a marker instead of its HTML: a control character, a random
@@ -256,11 +258,16 @@ fn member(marked: &str, pieces: &[Piece]) -> Option<Vec<u8>> {
 }
 
 /// Renders `t`, sized about `size` bytes, as an HTML response: gzip-compressed
-/// as the module says when the request accepts it, else as it is.
-pub fn page<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
+/// as the module says when `compress` and the request accepts it, else as it is.
+pub fn page<T: askama::Template>(
+    t: &T,
+    headers: &HeaderMap,
+    size: usize,
+    compress: bool,
+) -> crate::AppResult<Response> {
     let template_error = |e: askama::Error| crate::AppError::Internal(format!("template: {e}"));
     let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
-    if !accepts_gzip(headers) {
+    if !compress || !accepts_gzip(headers) {
         let mut body = String::with_capacity(size);
         t.render_into(&mut body).map_err(template_error)?;
         return Ok(([vary], axum::response::Html(body)).into_response());

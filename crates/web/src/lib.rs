@@ -37,6 +37,9 @@ pub struct WebConfig {
     pub max_failures_per_ip: i64,
     /// Take the client address from X-Forwarded-For (behind a trusted proxy).
     pub trust_forwarded: bool,
+    /// Send the self-assessment sheet gzip-compressed to browsers that accept
+    /// it (ADR 0004; `false` sends every page as it is).
+    pub compress_pages: bool,
     /// Where uploaded files live.
     pub data_dir: std::path::PathBuf,
     /// Shown on the login page of a demo.
@@ -54,6 +57,7 @@ impl Default for WebConfig {
             max_failures_per_account: 5,
             max_failures_per_ip: 50,
             trust_forwarded: false,
+            compress_pages: true,
             data_dir: "data".into(),
             demo_accounts: vec![],
         }

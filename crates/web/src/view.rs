@@ -219,11 +219,17 @@ pub fn html_sized<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) 
 }
 
 /// [`html`] for a page that embeds large pieces rendered before, about `size`
-/// bytes: its text is not copied as it grows, and it is sent gzip-compressed
-/// to a browser that accepts it, its pieces compressed once and the rest not
-/// at all ([`crate::gzip`]).
-pub fn html_with_pieces<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
-    let mut resp = crate::gzip::page(t, headers, size)?;
+/// bytes: its text is not copied as it grows, and when `compress` (the
+/// setting `compress_pages`) it is sent gzip-compressed to a browser that
+/// accepts it, its compressible pieces compressed once and the rest not at
+/// all ([`crate::gzip`]).
+pub fn html_with_pieces<T: askama::Template>(
+    t: &T,
+    headers: &HeaderMap,
+    size: usize,
+    compress: bool,
+) -> crate::AppResult<Response> {
+    let mut resp = crate::gzip::page(t, headers, size, compress)?;
     clear_flash(&mut resp, headers);
     Ok(resp)
 }

@@ -173,7 +173,7 @@ async fn page(
         note: typed.map(|t| t.note.clone()).unwrap_or_default(),
         errors,
     };
-    html_with_pieces(&page, headers, size)
+    html_with_pieces(&page, headers, size, st.cfg.compress_pages)
 }
 
 async fn show(

@@ -206,11 +206,11 @@ async fn memberships_follow_the_rules() {
     assert_eq!(detail["years"][0]["year"], 2026);
     assert_eq!(detail["years"][0]["head"], "Sở Tư pháp");
     // the groups list and the home page show the same head and member count
-    // of the year, read for the whole list at once (a member of 2025 is not counted)
+    // of the year, read for the whole list at once (a member of 2025 only is not counted)
     let r = c
         .post_json(
             &format!("/api/v1/groups/{}/years/2025/members", s.block),
-            json!({"unit_id": s.y_te, "role": "member"}),
+            json!({"unit_id": s.hoa_an, "role": "member"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);

@@ -625,6 +625,22 @@ async fn the_sheet_page_shares_its_lines_by_what_the_reader_may_do() {
         assert!(has(&token) && has("<h1>Phiếu tự chấm điểm năm 2026: Sở Y tế</h1>"));
         assert!(!has("<td data-label=\"Mã\">II.2</td>"));
     }
+    // Vary on the uncompressed answer too; with `compress_pages = false` a
+    // browser that accepts gzip gets the page as it is
+    let plain = officer.get(&url).await;
+    assert!(plain.headers.get_all(header::VARY).iter().any(|v| v == "accept-encoding"), "{:?}", plain.headers);
+    let cfg = thidua_web::WebConfig { compress_pages: false, ..app.st.cfg.as_ref().clone() };
+    let off = thidua_web::router(thidua_web::AppState::new(app.st.db.clone(), cfg));
+    let mut officer_off = app.api_as_on(&off, "canbo.yte").await;
+    let r = officer_off
+        .send(
+            axum::http::Request::get(&url).header(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd"),
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers.get(header::CONTENT_ENCODING).is_none(), "{:?}", r.headers);
+    assert!(r.body.contains(chosen), "{}", r.body);
     // the first rendering after a save, made for a browser that accepts gzip
     let marker = "<input type=\"hidden\" name=\"b:II.2\" value=\"";
     let at = o3.body.find(marker).expect("the line's base") + marker.len();
@@ -734,6 +750,13 @@ async fn the_sheet_explains_the_compared_total_its_class_goes_by() {
     assert!(scored.contains("<li>Tiêu chí không áp dụng (I.1): điểm tối đa áp dụng 650/950;"), "{scored}");
     assert!(scored.contains("<li>Tổng dùng để so sánh: "), "{scored}");
     assert!(scored.contains("<li>Xếp loại Không hoàn thành: tổng dùng để so sánh "), "{scored}");
+    // the unit's page of every step shows them too
+    let chain = officer.get(&format!("/cum-khoi/{}/nam/2026/diem/{}", app.seed.block, app.seed.y_te)).await;
+    assert_eq!(chain.status, StatusCode::OK);
+    let from = chain.body.find("<summary>Cách tính tổng điểm, xếp loại, xếp hạng</summary>").expect("the steps");
+    let chain_steps = &chain.body[from..from + chain.body[from..].find("</details>").expect("end")];
+    assert!(chain_steps.contains("<li>Tiêu chí không áp dụng (I.1): điểm tối đa áp dụng 650/950;"), "{chain_steps}");
+    assert!(chain_steps.contains("<li>Xếp loại Không hoàn thành: tổng dùng để so sánh "), "{chain_steps}");
     let r = officer.post_form(&url, &[("b:II.4", ""), ("v:II.4", "Không áp dụng")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let more = steps(&officer.get(&url).await.body);

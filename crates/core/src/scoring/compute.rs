@@ -756,7 +756,9 @@ fn rank(table: &ScoringTable, results: &mut [UnitResult]) {
         if !results[i].explanation.is_written() {
             continue;
         }
-        let mut text = format!("Hạng {rank}/{n}: tổng dùng để so sánh {}", results[i].compared_total);
+        // named as the class's step names it
+        let what = if results[i].compared_total == results[i].total { "tổng" } else { "tổng dùng để so sánh" };
+        let mut text = format!("Hạng {rank}/{n}: {what} {}", results[i].compared_total);
         let mut tied: Vec<usize> = (0..n).filter(|&j| j != i && keys[j][0] == keys[i][0]).collect();
         if tied.is_empty() {
             text.push('.');

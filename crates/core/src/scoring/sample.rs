@@ -434,7 +434,11 @@ mod tests {
             "Tiêu chí phụ 2 (ít điểm trừ hơn): Sở Nội vụ 0; Sở Tư pháp 5, Sở Khoa học và Công nghệ 5 → xếp trên Sở Tư pháp, Sở Khoa học và Công nghệ.",
         );
         has(6, "Vẫn bằng Sở Khoa học và Công nghệ sau mọi tiêu chí phụ: đồng hạng 6 (không xếp theo tên).");
-        has(6, "Hạng 6/8: tổng dùng để so sánh 742,86, bằng Sở Nội vụ, Sở Khoa học và Công nghệ.");
+        has(6, "Hạng 6/8: tổng 742,86, bằng Sở Nội vụ, Sở Khoa học và Công nghệ.");
+        // a unit classed and ranked by its compared total says so in both steps
+        has(5, "Hạng 2/8: tổng dùng để so sánh 901,54.");
+        // a unit whose compared total is its total: both steps say "tổng"
+        has(4, "Hạng 1/8: tổng 980.");
         // every figure of every unit is explained
         for r in &g.units {
             for l in &r.lines {

@@ -198,6 +198,16 @@ pub struct Client<'a> {
 
 impl Client<'_> {
     pub async fn send(&mut self, req: axum::http::request::Builder, body: Body) -> Resp {
+        let (status, headers, bytes) = self.send_raw(req, body).await;
+        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// [`Client::send`] with the body's bytes as they came.
+    async fn send_raw(
+        &mut self,
+        req: axum::http::request::Builder,
+        body: Body,
+    ) -> (StatusCode, axum::http::HeaderMap, axum::body::Bytes) {
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let mut req = req;
         if !cookie.is_empty() {
@@ -219,7 +229,7 @@ impl Client<'_> {
             }
         }
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        (status, headers, bytes)
     }
 
     pub async fn get(&mut self, uri: &str) -> Resp {
@@ -231,19 +241,13 @@ impl Client<'_> {
     /// with the bytes as they came.
     pub async fn get_gzip(&mut self, uri: &str) -> (Resp, axum::body::Bytes) {
         let req = Request::get(uri).header(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd");
-        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-        let req = if cookie.is_empty() { req } else { req.header(header::COOKIE, cookie) };
-        let router = self.server.clone().unwrap_or_else(|| self.app.router.clone());
-        let resp = router.oneshot(req.body(Body::empty()).expect("request")).await.expect("response");
-        let status = resp.status();
-        let headers = resp.headers().clone();
+        let (status, headers, bytes) = self.send_raw(req, Body::empty()).await;
         assert_eq!(
             headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()),
             Some(&b"gzip"[..]),
             "{uri}: {headers:?}"
         );
         assert!(headers.get_all(header::VARY).iter().any(|v| v == "accept-encoding"), "{uri}: {headers:?}");
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let mut body = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut body).expect("gzip");
         (Resp { status, headers, body }, bytes)

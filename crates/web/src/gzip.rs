@@ -265,18 +265,17 @@ pub fn page<T: askama::Template>(
     size: usize,
     compress: bool,
 ) -> crate::AppResult<Response> {
-    let template_error = |e: askama::Error| crate::AppError::Internal(format!("template: {e}"));
     let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
     if !compress || !accepts_gzip(headers) {
         let mut body = String::with_capacity(size);
-        t.render_into(&mut body).map_err(template_error)?;
+        crate::view::render_into(t, &mut body)?;
         return Ok(([vary], axum::response::Html(body)).into_response());
     }
     let meeting = Meeting::start();
     let mut marked = String::with_capacity(16 * 1024);
-    let rendered = t.render_into(&mut marked);
+    let rendered = crate::view::render_into(t, &mut marked);
     let pieces = meeting.take();
-    rendered.map_err(template_error)?;
+    rendered?;
     let body = member(&marked, &pieces)
         .ok_or_else(|| crate::AppError::Internal("gzip: a piece's marker is malformed".into()))?;
     Ok((

@@ -184,7 +184,16 @@ pub fn clear_flash(resp: &mut Response, headers: &HeaderMap) {
 
 /// Renders an askama template into text (a piece of a page).
 pub fn render<T: askama::Template>(t: &T) -> crate::AppResult<String> {
-    t.render().map_err(|e| crate::AppError::Internal(format!("template: {e}")))
+    t.render().map_err(template_error)
+}
+
+/// Renders `t` into `out` (a buffer sized by the caller).
+pub fn render_into<T: askama::Template>(t: &T, out: &mut String) -> crate::AppResult<()> {
+    t.render_into(out).map_err(template_error)
+}
+
+fn template_error(e: askama::Error) -> crate::AppError {
+    crate::AppError::Internal(format!("template: {e}"))
 }
 
 /// The HTML kept in `slot`, rendered by `render` the first time it is asked
@@ -212,7 +221,7 @@ pub fn html<T: askama::Template>(t: &T, headers: &HeaderMap) -> crate::AppResult
 /// grows. Sent as it is, never compressed (see [`html_with_pieces`]).
 pub fn html_sized<T: askama::Template>(t: &T, headers: &HeaderMap, size: usize) -> crate::AppResult<Response> {
     let mut body = String::with_capacity(size);
-    t.render_into(&mut body).map_err(|e| crate::AppError::Internal(format!("template: {e}")))?;
+    render_into(t, &mut body)?;
     let mut resp = axum::response::Html(body).into_response();
     clear_flash(&mut resp, headers);
     Ok(resp)

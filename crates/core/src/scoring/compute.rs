@@ -409,9 +409,7 @@ fn score_unit(table: &ScoringTable, leads: &BTreeMap<&str, Lead>, c: &Checked<'_
         finish_total(table, sc, bonus, penalty, "Tổng dùng để so sánh", &mut ex, Figure::Compared)
     };
 
-    // the class goes by the compared total: named so when it is not the total
-    let what = if compared_total == total { "tổng" } else { "tổng dùng để so sánh" };
-    let class = classify(table, compared_total, what, &sections, &mut ex);
+    let class = classify(table, compared_total, total_name(total, compared_total), &sections, &mut ex);
 
     UnitResult {
         unit_id: c.unit.unit_id,
@@ -661,6 +659,21 @@ fn adjust(
     (out, total)
 }
 
+/// How the class's and the rank's steps name the total they go by: the
+/// compared total, called so when it is not the total.
+fn total_name(total: Points, compared_total: Points) -> &'static str {
+    if compared_total == total { "tổng" } else { "tổng dùng để so sánh" }
+}
+
+impl UnitResult {
+    /// Whether the class and rank go by a total other than the total (some
+    /// criteria do not apply and the table scales): then its steps
+    /// ([`Figure::Compared`]) say how it was reached.
+    pub fn compared_differs(&self) -> bool {
+        self.compared_total != self.total
+    }
+}
+
 /// Whether a section meets a share: points ≥ pct% of its basis, exactly.
 fn meets_share(s: &SectionResult, pct: u32) -> bool {
     !s.share_basis.is_positive()
@@ -756,8 +769,7 @@ fn rank(table: &ScoringTable, results: &mut [UnitResult]) {
         if !results[i].explanation.is_written() {
             continue;
         }
-        // named as the class's step names it
-        let what = if results[i].compared_total == results[i].total { "tổng" } else { "tổng dùng để so sánh" };
+        let what = total_name(results[i].total, results[i].compared_total);
         let mut text = format!("Hạng {rank}/{n}: {what} {}", results[i].compared_total);
         let mut tied: Vec<usize> = (0..n).filter(|&j| j != i && keys[j][0] == keys[i][0]).collect();
         if tied.is_empty() {

@@ -737,7 +737,7 @@ fn chain_view(ctx: &Ctx, y: &Year, unit: i64, now: &str) -> ChainView {
     };
     let mut explanation = figures(Figure::Total);
     // how the compared total was reached, when the class and rank go by another total
-    if cres.as_ref().is_some_and(|r| r.compared_total != r.total) {
+    if cres.as_ref().is_some_and(|r| r.compared_differs()) {
         explanation.extend(figures(Figure::Compared));
     }
     explanation.extend(figures(Figure::Class));

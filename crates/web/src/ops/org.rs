@@ -469,22 +469,32 @@ pub async fn list_groups(st: &AppState, ctx: &Ctx, text: &str) -> AppResult<Vec<
     Ok(groups)
 }
 
-/// The members in `year` of groups the actor may read (as `list_groups`
-/// gave them), by group id: one statement for the whole list.
+/// The year of groups the actor may read (as `list_groups` gave them), by
+/// group id, with head, deputy and members: one statement for the whole list.
+/// A group with no member that year is absent.
 pub async fn members_in_year(
     st: &AppState,
     groups: &[GroupRow],
     year: i32,
-) -> AppResult<std::collections::HashMap<i64, Vec<MemberRow>>> {
+) -> AppResult<std::collections::HashMap<i64, GroupYearView>> {
     let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
     let mut tx = st.db.read().await?;
-    let rows = q::members_in_year(&mut tx, &ids, year).await?;
+    let years = years_of_groups(&mut tx, &ids, year).await?;
     tx.rollback().await?;
+    Ok(years)
+}
+
+/// [`members_in_year`] inside `tx`, for callers that check access themselves.
+pub async fn years_of_groups(
+    tx: &mut Tx,
+    group_ids: &[i64],
+    year: i32,
+) -> AppResult<std::collections::HashMap<i64, GroupYearView>> {
     let mut by_group: std::collections::HashMap<i64, Vec<MemberRow>> = std::collections::HashMap::new();
-    for m in rows {
+    for m in q::members_in_year(tx, group_ids, year).await? {
         by_group.entry(m.group_id).or_default().push(m);
     }
-    Ok(by_group)
+    Ok(by_group.into_iter().filter_map(|(g, rows)| by_year(rows).into_iter().next().map(|y| (g, y))).collect())
 }
 
 /// A group with its members by year and its heads over the years.

@@ -482,7 +482,7 @@ fn sheet_parts(sh: &Sheet) -> SheetParts {
     };
     let mut explanation = figures(thidua_core::scoring::Figure::Total);
     // how the compared total was reached, when the class goes by another total
-    if result.as_ref().is_some_and(|r| r.compared_total != r.total) {
+    if result.as_ref().is_some_and(|r| r.compared_differs()) {
         explanation.extend(figures(thidua_core::scoring::Figure::Compared));
     }
     explanation.extend(figures(thidua_core::scoring::Figure::Class));

@@ -73,14 +73,14 @@ async fn groups(
     let members = ops::members_in_year(&st, &found, year).await?;
     let mut items = Vec::new();
     for g in found {
-        let current = members.get(&g.id).map(Vec::as_slice).unwrap_or_default();
+        let current = members.get(&g.id);
         items.push(GroupLine {
             id: g.id,
             kind: GroupKind::parse(&g.kind).map(|k| k.label()).unwrap_or(""),
             authority: g.authority_name.clone(),
             closed: date_vn(&g.closed_on),
-            head: current.iter().find(|m| m.role == "head").map(|m| m.unit_name.clone()).unwrap_or_default(),
-            members: current.len(),
+            head: current.and_then(|y| y.head.clone()).unwrap_or_default(),
+            members: current.map(|y| y.members.len()).unwrap_or(0),
             name: g.name,
         });
     }

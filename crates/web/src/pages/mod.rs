@@ -258,22 +258,18 @@ async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) 
             q::UnitQuery { authorities: Some(vec![a.id]), today: today.clone(), limit: 10_000, ..Default::default() };
         let n = q::search_units(&mut tx, &query).await?.len();
         let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
-        let all_members = q::members_in_year(&mut tx, &ids, year).await?;
+        let years = crate::ops::org::years_of_groups(&mut tx, &ids, year).await?;
         let mut lines = Vec::new();
         for g in &groups {
             let kind = thidua_core::org::GroupKind::parse(&g.kind).unwrap_or(thidua_core::org::GroupKind::Cluster);
-            let members: Vec<&q::MemberRow> = all_members.iter().filter(|m| m.group_id == g.id).collect();
-            if members.is_empty() {
-                continue;
-            }
-            let named = |role: &str| members.iter().find(|m| m.role == role).map(|m| m.unit_name.clone());
+            let Some(y) = years.get(&g.id) else { continue };
             lines.push(GroupSummary {
                 id: g.id,
                 name: g.name.clone(),
                 kind: kind.label(),
-                head: named("head").unwrap_or_default(),
-                deputy: named("deputy").unwrap_or_default(),
-                members: members.len(),
+                head: y.head.clone().unwrap_or_default(),
+                deputy: y.deputy.clone().unwrap_or_default(),
+                members: y.members.len(),
             });
         }
         thidua_core::text::sort_vi_by(&mut lines, |l| l.name.as_str());

@@ -164,7 +164,7 @@ fn print_p1(p: &p1::P1) {
     );
     println!("P1 static: the server used {:.3} ms of CPU per request", p.static_load.cpu_ms_per_request());
     println!(
-        "P1 self-assessment page: {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, {} errors{}), server CPU {:.1} ms per \
+        "P1 self-assessment page: {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, {} errors{}), server CPU {:.3} ms per \
          request; ratio page/static {:.3} (goal ≥ 0.5)",
         p.page.rps(),
         p.page.p50_ms,
@@ -176,7 +176,7 @@ fn print_p1(p: &p1::P1) {
     );
     println!(
         "P1 /api/v1/me signed in (the floor of a signed-in request): {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, {} \
-         errors), server CPU {:.2} ms per request; ratio me/static {:.3}",
+         errors), server CPU {:.3} ms per request; ratio me/static {:.3}",
         p.floor.rps(),
         p.floor.p50_ms,
         p.floor.p99_ms,
@@ -186,7 +186,7 @@ fn print_p1(p: &p1::P1) {
     );
     match &p.review {
         Ok(l) => println!(
-            "P1 head review table: {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, {} errors), server CPU {:.1} ms per \
+            "P1 head review table: {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms, {} errors), server CPU {:.3} ms per \
              request; ratio {:.3} (goal ≥ 0.5)",
             l.rps(),
             l.p50_ms,

@@ -134,6 +134,7 @@ pub async fn cli_ctx(db: &Db, username: &str) -> Result<Ctx, Failure> {
             user_agent: "thidua".into(),
             path: String::new(),
         },
+        head: None,
     })
 }
 

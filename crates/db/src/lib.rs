@@ -445,10 +445,46 @@ pub fn now() -> String {
 }
 
 pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    // written field by field: chrono's format string is parsed on every call,
+    // and every request writes or compares a stamp
+    let mut s = String::with_capacity(27);
+    let micros = t.nanosecond() % 1_000_000_000 / 1_000;
+    let _ = write!(
+        s,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        micros
+    );
+    s
 }
 
 /// Parses a stored timestamp.
 pub fn parse_stamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&chrono::Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_stamp_is_written_as_chrono_writes_it() {
+        let start = chrono::DateTime::parse_from_rfc3339("1999-12-31T23:59:59.999999Z").unwrap().to_utc();
+        // every microsecond across a new year, then steps of about 37 days with odd microseconds
+        let mut times: Vec<chrono::DateTime<chrono::Utc>> =
+            (0..2_000).map(|i| start + chrono::Duration::microseconds(i)).collect();
+        times.extend((0..2_000).map(|i| start + chrono::Duration::microseconds(i * 3_196_800_000_007)));
+        // nanoseconds are cut, as chrono's %.6f cuts them
+        let now = chrono::Utc::now();
+        assert_eq!(super::stamp(now), now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+        for t in times {
+            assert_eq!(super::stamp(t), t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            assert_eq!(super::parse_stamp(&super::stamp(t)), Some(t));
+        }
+    }
 }

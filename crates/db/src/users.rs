@@ -262,6 +262,18 @@ pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, Use
     Ok(Some((session, user, grants)))
 }
 
+/// The value that changes with anything [`signed_in`] reads, but for a
+/// session's last_seen_at moving forward (migration 0009's triggers), and
+/// the audit log's head ([`crate::audit::head_now`]), in one statement
+/// outside any transaction, on the request's own thread where it can: what
+/// a request reads before a session it keeps may answer for [`signed_in`].
+pub async fn epoch_and_head(db: &Db) -> Result<(i64, i64)> {
+    const SQL: &str = "SELECT COALESCE((SELECT value FROM signed_in_epoch WHERE id = 1), CAST(0 AS BIGINT)), \
+        COALESCE((SELECT last_id FROM audit_head WHERE id = 1), CAST(0 AS BIGINT))";
+    let row: Option<(i64, i64)> = db.read_one_hot(SQL, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await?;
+    Ok(row.unwrap_or((0, 0)))
+}
+
 pub async fn touch_session(tx: &mut Tx, id_hash: &str, at: &str) -> Result<u64> {
     tx.exec("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1", args![id_hash, at]).await
 }

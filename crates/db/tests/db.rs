@@ -713,3 +713,113 @@ async fn reads_on_the_calling_thread_see_every_commit() {
     })
     .await;
 }
+
+/// The value a server keeps sessions by (migration 0009) changes with
+/// every change to what `users::signed_in` reads, in the transaction that
+/// makes it, and not with a session seen again or a new session or user.
+#[tokio::test]
+async fn the_signed_in_epoch_changes_with_what_a_session_reads() {
+    each_backend(|db| async move {
+        use thidua_core::policy::Role;
+        use thidua_db::users;
+        let mut tx = db.begin().await.unwrap();
+        let (_, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
+        let user = users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
+        let session = |hash: char| users::SessionRow {
+            id_hash: hash.to_string().repeat(64),
+            user_id: user,
+            csrf_token: "t".repeat(64),
+            created_at: thidua_db::now(),
+            last_seen_at: "2026-11-23T08:00:00.000000Z".into(),
+            expires_at: "2026-11-23T20:00:00.000000Z".into(),
+            ip: "127.0.0.1".into(),
+            user_agent: "kiểm thử".into(),
+        };
+        users::insert_session(&mut tx, &session('a')).await.unwrap();
+        tx.commit().await.unwrap();
+        let epoch = || async { users::epoch_and_head(&db).await.unwrap().0 };
+        let a = "a".repeat(64);
+
+        // each step: (what it does, whether the value changes)
+        type Step = (&'static str, bool);
+        let steps: Vec<Step> = vec![
+            ("session seen later", false),
+            ("session seen earlier", true),
+            ("session expiry", true),
+            ("another session", false),
+            ("another user", false),
+            ("user's name", true),
+            ("user's password", true),
+            ("user disabled", true),
+            ("grant given", true),
+            ("grant taken back", true),
+            ("unit's search key", false),
+            ("unit's name", true),
+            ("authority's name", true),
+            ("log entry", false),
+            ("session ended", true),
+            ("a change rolled back", false),
+        ];
+        let mut grant = 0;
+        for (step, changes) in steps {
+            let before = epoch().await;
+            let mut tx = db.begin().await.unwrap();
+            match step {
+                "session seen later" => {
+                    users::touch_session(&mut tx, &a, "2026-11-23T08:05:00.000000Z").await.unwrap();
+                }
+                "session seen earlier" => {
+                    users::touch_session(&mut tx, &a, "2026-11-23T08:01:00.000000Z").await.unwrap();
+                }
+                "session expiry" => {
+                    tx.exec("UPDATE sessions SET expires_at = $1", args!["2026-11-23T19:00:00.000000Z"]).await.unwrap();
+                }
+                "another session" => {
+                    users::insert_session(&mut tx, &session('b')).await.unwrap();
+                }
+                "another user" => {
+                    users::insert_user(&mut tx, "nguoi.khac", "Người Khác", "x").await.unwrap();
+                }
+                "user's name" => {
+                    users::set_full_name(&mut tx, user, "Đọc Chậm").await.unwrap();
+                }
+                "user's password" => {
+                    users::set_password(&mut tx, user, "y").await.unwrap();
+                }
+                "user disabled" => {
+                    users::set_disabled(&mut tx, user, true).await.unwrap();
+                }
+                "grant given" => {
+                    grant = users::insert_grant(&mut tx, user, Role::UnitOfficer, None, Some(units[0])).await.unwrap();
+                }
+                "grant taken back" => {
+                    users::delete_grant(&mut tx, user, grant).await.unwrap();
+                }
+                "unit's search key" => {
+                    tx.exec("UPDATE units SET search_key = $1", args!["khác"]).await.unwrap();
+                }
+                "unit's name" => {
+                    tx.exec("UPDATE units SET name = $1", args!["Sở Tư pháp tỉnh Cao Bằng"]).await.unwrap();
+                }
+                "authority's name" => {
+                    tx.exec("UPDATE authorities SET name = $1", args!["Tỉnh Cao Bằng mới"]).await.unwrap();
+                }
+                "log entry" => {
+                    audit::append(&mut tx, entry(1)).await.unwrap();
+                }
+                "session ended" => {
+                    users::delete_session(&mut tx, &a).await.unwrap();
+                }
+                _ => {
+                    users::set_full_name(&mut tx, user, "Không lưu").await.unwrap();
+                    tx.rollback().await.unwrap();
+                    assert_eq!(epoch().await, before, "{step}");
+                    continue;
+                }
+            }
+            tx.commit().await.unwrap();
+            assert_eq!(epoch().await != before, changes, "{step}");
+        }
+    })
+    .await;
+}

@@ -4,7 +4,10 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
-use chrono::{Duration, Utc};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use thidua_core::policy::Actor;
 use thidua_db::users::{GrantRow, SessionRow, UserRow};
@@ -59,6 +62,11 @@ pub struct Ctx {
     pub session_hash: String,
     pub csrf: String,
     pub meta: ReqMeta,
+    /// The audit log's head, read with the session by a request that
+    /// changes nothing before it answers: a kept group-year stamped with it
+    /// is what that request shows, as of its start. None for other
+    /// requests, which read the head again when they need it.
+    pub head: Option<i64>,
 }
 
 impl Ctx {
@@ -85,35 +93,162 @@ impl Ctx {
 #[derive(Debug, Clone, Copy)]
 pub struct SessionExpired;
 
+/// The sessions this server has read, with their users and grants, kept
+/// while the database's `signed_in_epoch` keeps its value (migration 0009):
+/// a signed-in request then reads that one row, which comes with the log's
+/// head, instead of its session, user and grants. Every server keeps its
+/// own, and none answers from it after another changed what it holds: a
+/// sign-out, a grant, a password or a unit's name changes the value.
+#[derive(Debug, Default)]
+pub struct KeptSessions {
+    inner: std::sync::Mutex<KeptInner>,
+    /// Signed-in requests answered with a kept session, and those that read it.
+    answered: [std::sync::atomic::AtomicU64; 2],
+}
+
+#[derive(Debug, Default)]
+struct KeptInner {
+    /// The value the kept sessions were read at (none kept without one).
+    epoch: Option<i64>,
+    by_hash: std::collections::HashMap<String, Arc<KeptSession>>,
+}
+
+/// At most this many sessions are kept; past it, all are let go and read again.
+const KEPT_SESSIONS_MAX: usize = 50_000;
+
+#[derive(Debug)]
+struct KeptSession {
+    user: UserRow,
+    grants: Vec<GrantRow>,
+    actor: Actor,
+    csrf: String,
+    expires: DateTime<Utc>,
+    /// When the session was last seen as far as this server knows (read
+    /// with it or written by it), in microseconds since 1970: another
+    /// server may have written a later time, so an idle session is read
+    /// again before it is ended.
+    last_seen: AtomicI64,
+}
+
+impl KeptSession {
+    fn last_seen(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.last_seen.load(Ordering::Relaxed)).unwrap_or_default()
+    }
+}
+
+impl KeptSessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeptInner> {
+        // what is kept is whole at every step: a panic elsewhere leaves nothing half-done
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, epoch: i64, id_hash: &str) -> Option<Arc<KeptSession>> {
+        let kept = self.lock();
+        if kept.epoch != Some(epoch) {
+            return None;
+        }
+        kept.by_hash.get(id_hash).cloned()
+    }
+
+    /// Keeps a session read after `epoch` was read: if the value changed
+    /// in between, the next request sees another value and reads it again.
+    fn keep(&self, epoch: i64, id_hash: String, session: Arc<KeptSession>) {
+        let mut kept = self.lock();
+        if kept.epoch != Some(epoch) || kept.by_hash.len() >= KEPT_SESSIONS_MAX {
+            kept.by_hash.clear();
+            kept.epoch = Some(epoch);
+        }
+        kept.by_hash.insert(id_hash, session);
+    }
+
+    /// How many sessions are kept.
+    pub fn len(&self) -> usize {
+        self.lock().by_hash.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Signed-in requests answered with a kept session, and those that read it.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.answered[0].load(Ordering::Relaxed), self.answered[1].load(Ordering::Relaxed))
+    }
+
+    /// The lines of `/metrics` about the kept sessions.
+    pub fn metrics(&self) -> String {
+        let (kept, read) = self.counts();
+        format!(
+            "# HELP thidua_session_reads_total Sessions of signed-in requests: answered as kept (after one small read), read.\n\
+             # TYPE thidua_session_reads_total counter\n\
+             thidua_session_reads_total{{outcome=\"kept\"}} {kept}\n\
+             thidua_session_reads_total{{outcome=\"read\"}} {read}\n\
+             # HELP thidua_sessions_kept Sessions kept.\n\
+             # TYPE thidua_sessions_kept gauge\n\
+             thidua_sessions_kept {}\n",
+            self.len()
+        )
+    }
+}
+
 /// Loads the session named by a cookie value, enforcing idle and absolute expiry.
 /// Returns Ok(None) when there is no valid session (and removes an expired one).
-pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta) -> AppResult<Option<Ctx>> {
+/// `safe`: the request changes nothing before it answers (GET, HEAD), so
+/// the log's head read here may say whether a kept group-year is current
+/// ([`Ctx::head`]).
+pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta, safe: bool) -> AppResult<Option<Ctx>> {
     let id_hash = sha256_hex(raw);
-    let Some((s, user, grants)) = users::signed_in(&st.db, &id_hash).await? else {
-        return Ok(None);
-    };
-    let user = Some(user);
+    let (epoch, head) = users::epoch_and_head(&st.db).await?;
     let now = Utc::now();
-    let last = thidua_db::parse_stamp(&s.last_seen_at).unwrap_or(now);
-    let expires = thidua_db::parse_stamp(&s.expires_at).unwrap_or(now);
-    let idle = now.signed_duration_since(last) > st.cfg.idle_timeout;
-    let user = match user {
-        Some(u) if !u.disabled && !idle && now < expires => u,
-        _ => {
-            let mut w = st.db.begin().await?;
-            users::delete_session(&mut w, &id_hash).await?;
-            w.commit().await?;
-            return Ok(None);
+    let idle = |last: DateTime<Utc>| now.signed_duration_since(last) > st.cfg.idle_timeout;
+    let kept = st.sessions.get(epoch, &id_hash).filter(|k| now < k.expires && !idle(k.last_seen()));
+    let kept = match kept {
+        Some(k) => {
+            st.sessions.answered[0].fetch_add(1, Ordering::Relaxed);
+            k
+        }
+        None => {
+            st.sessions.answered[1].fetch_add(1, Ordering::Relaxed);
+            let Some((s, user, grants)) = users::signed_in(&st.db, &id_hash).await? else {
+                return Ok(None);
+            };
+            let last = thidua_db::parse_stamp(&s.last_seen_at).unwrap_or(now);
+            let expires = thidua_db::parse_stamp(&s.expires_at).unwrap_or(now);
+            if user.disabled || idle(last) || now >= expires {
+                let mut w = st.db.begin().await?;
+                users::delete_session(&mut w, &id_hash).await?;
+                w.commit().await?;
+                return Ok(None);
+            }
+            let actor = Actor { user_id: user.id, grants: grants.iter().filter_map(|g| g.to_grant()).collect() };
+            let k = Arc::new(KeptSession {
+                user,
+                grants,
+                actor,
+                csrf: s.csrf_token,
+                expires,
+                last_seen: AtomicI64::new(last.timestamp_micros()),
+            });
+            st.sessions.keep(epoch, id_hash.clone(), k.clone());
+            k
         }
     };
     // write last_seen at most once a minute
-    if now.signed_duration_since(last) > Duration::seconds(60) {
+    if now.signed_duration_since(kept.last_seen()) > Duration::seconds(60) {
         let mut w = st.db.begin().await?;
         users::touch_session(&mut w, &id_hash, &stamp(now)).await?;
         w.commit().await?;
+        kept.last_seen.store(now.timestamp_micros(), Ordering::Relaxed);
     }
-    let actor = Actor { user_id: user.id, grants: grants.iter().filter_map(|g| g.to_grant()).collect() };
-    Ok(Some(Ctx { user, actor, grants, session_hash: id_hash, csrf: s.csrf_token, meta: meta.clone() }))
+    Ok(Some(Ctx {
+        user: kept.user.clone(),
+        actor: kept.actor.clone(),
+        grants: kept.grants.clone(),
+        session_hash: id_hash,
+        csrf: kept.csrf.clone(),
+        meta: meta.clone(),
+        head: safe.then_some(head),
+    }))
 }
 
 /// The outcome of a login.

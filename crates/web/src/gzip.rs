@@ -230,14 +230,23 @@ fn member(marked: &str, pieces: &[Piece]) -> Option<Vec<u8>> {
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
     let mut crc = crc32fast::Hasher::new();
     let mut size: u64 = 0;
-    let mark = format!("{MARK}{}", nonce());
+    let nonce = nonce();
     let mut rest = marked;
-    while let Some(at) = rest.find(&mark) {
-        let (text, tail) = rest.split_at(at);
+    // where to look for the next marker in `rest`: a MARK without the
+    // nonce after it is text (typed, say) and is looked past
+    let mut from = 0;
+    // a char pattern is searched with memchr, not a searcher built per call
+    while let Some(found) = rest[from..].find(MARK) {
+        let at = from + found;
+        let Some(tail) = rest[at + MARK.len_utf8()..].strip_prefix(nonce) else {
+            from = at + MARK.len_utf8();
+            continue;
+        };
+        let text = &rest[..at];
         push_stored(&mut out, text.as_bytes());
         crc.update(text.as_bytes());
         size += text.len() as u64;
-        let tail = &tail[mark.len()..];
+        from = 0;
         let (idx, tail) = (tail.get(..8)?, tail.get(8..)?);
         let tail = tail.strip_prefix(MARK)?;
         let piece = pieces.get(usize::from_str_radix(idx, 16).ok()?)?;
@@ -340,7 +349,8 @@ mod tests {
     #[test]
     fn text_like_a_marker_without_the_nonce_is_kept_as_text() {
         let p = Piece::compressible("<p>mảnh</p>".to_string());
-        let forged = format!("{MARK}0000000000000000{:08x}{MARK}", 0);
+        // a forged marker, and a lone MARK right before a real marker
+        let forged = format!("{MARK}0000000000000000{:08x}{MARK}{MARK}", 0);
         let (s, pieces) = marked(&[Ok(forged.as_str()), Err(&p)]);
         assert_eq!(gunzip(&member(&s, &pieces).expect("member")), format!("{forged}<p>mảnh</p>"));
     }

@@ -64,10 +64,14 @@ impl Default for WebConfig {
     }
 }
 
-/// What every handler shares. Servers keep no state of their own beyond
-/// per-process metrics: sessions and everything else live in the database.
+/// What every handler shares, behind one pointer (a request clones it
+/// several times). Servers keep no state of their own beyond per-process
+/// metrics and copies that the database says are current before they are
+/// used (group-years, sessions): everything else lives in the database.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub db: Db,
     pub cfg: Arc<WebConfig>,
     pub metrics: Arc<metrics::Metrics>,
@@ -76,17 +80,34 @@ pub struct AppState {
     /// Groups the self-assessment saves that arrive together into one commit
     /// on SQLite (`thidua_db::batch`).
     pub writes: thidua_db::batch::Batcher,
+    /// The sessions this server has read ([`auth::KeptSessions`]).
+    pub sessions: Arc<auth::KeptSessions>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(db: Db, cfg: WebConfig) -> Self {
-        AppState {
-            writes: thidua_db::batch::Batcher::new(db.clone()),
+        let writes = thidua_db::batch::Batcher::new(db.clone());
+        Self::with_writes(db, cfg, writes)
+    }
+
+    /// With the saves grouped by `writes` (a test's own batch window).
+    pub fn with_writes(db: Db, cfg: WebConfig, writes: thidua_db::batch::Batcher) -> Self {
+        AppState(Arc::new(Shared {
+            writes,
             db,
             cfg: Arc::new(cfg),
             metrics: Arc::new(metrics::Metrics::default()),
             years: Arc::new(years::Years::default()),
-        }
+            sessions: Arc::new(auth::KeptSessions::default()),
+        }))
     }
 }
 

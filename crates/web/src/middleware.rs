@@ -111,7 +111,7 @@ async fn metrics(State(st): State<AppState>) -> Response {
     let up = st.db.ping().await.is_ok();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        st.metrics.render(up) + &st.years.metrics() + &write_metrics(&st),
+        st.metrics.render(up) + &st.years.metrics() + &st.sessions.metrics() + &write_metrics(&st),
     )
         .into_response()
 }
@@ -145,8 +145,9 @@ async fn session_and_csrf(State(st): State<AppState>, mut req: Request, next: Ne
     let anyone = meta.path.starts_with("/static/") || meta.path == "/healthz" || meta.path == "/metrics";
     let raw = if anyone { None } else { cookie(headers, SESSION_COOKIE) };
     let mut ctx: Option<Ctx> = None;
+    let safe_method = matches!(*req.method(), Method::GET | Method::HEAD);
     if let Some(raw) = raw.as_deref().filter(|r| r.len() == 64) {
-        match auth::load_session(&st, raw, &meta).await {
+        match auth::load_session(&st, raw, &meta, safe_method).await {
             Ok(Some(c)) => ctx = Some(c),
             Ok(None) => {
                 req.extensions_mut().insert(auth::SessionExpired);

@@ -254,13 +254,27 @@ impl Years {
     /// statement, no transaction); None when it must be read in a
     /// transaction ([`Years::get`]): not kept, too old, entries kept beside
     /// it, or the log moved.
-    pub(crate) async fn current(&self, db: &thidua_db::Db, group_id: i64, year: i32) -> AppResult<Option<Arc<Year>>> {
+    ///
+    /// `head`: the log's head as the request read it at its start
+    /// ([`crate::auth::Ctx::head`]), for a request that changed nothing
+    /// since; else it is read here.
+    pub(crate) async fn current(
+        &self,
+        db: &thidua_db::Db,
+        head: Option<i64>,
+        group_id: i64,
+        year: i32,
+    ) -> AppResult<Option<Arc<Year>>> {
         let day = crate::ops::today();
         let Some(k) = self.slot(group_id, year, day) else { return Ok(None) };
         if !k.extra.is_empty() {
             return Ok(None);
         }
-        if audit::head_now(db).await? != k.stamp {
+        let head = match head {
+            Some(h) => h,
+            None => audit::head_now(db).await?,
+        };
+        if head != k.stamp {
             return Ok(None);
         }
         Ok(Some(k.year))

@@ -65,7 +65,7 @@ pub(super) async fn ctx_of(db: &Db, username: &str) -> Result<Ctx, AppError> {
     let grants = users::grants_of(&mut tx, user.id).await?;
     tx.rollback().await?;
     let actor = Actor { user_id: user.id, grants: grants.iter().filter_map(|g| g.to_grant()).collect() };
-    Ok(Ctx { user, actor, grants, session_hash: "0".repeat(64), csrf: String::new(), meta: meta() })
+    Ok(Ctx { user, actor, grants, session_hash: "0".repeat(64), csrf: String::new(), meta: meta(), head: None })
 }
 
 /// The account of a unit role (`lanhdao.<slug>` for the leader,

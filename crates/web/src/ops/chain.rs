@@ -1167,7 +1167,7 @@ pub async fn review(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppRe
     // the kept group-year when nothing was committed since (one statement,
     // no transaction) and the caller may see the table; anything else (a
     // denial to record among them) takes the way below
-    if let Some(y) = st.years.current(&st.db, group_id, year).await?
+    if let Some(y) = st.years.current(&st.db, ctx.head, group_id, year).await?
         && decide(&ctx.actor, Action::ReviewGroupYear, &y.target(None)).is_ok()
     {
         st.years.answered_current();
@@ -2072,7 +2072,7 @@ pub async fn public_list(st: &AppState) -> AppResult<Vec<sc::PublishedRow>> {
 /// Whether the caller may see the review table of a group-year (to show its link).
 pub async fn may_review(st: &AppState, ctx: &Ctx, group_id: i64, year: i32) -> AppResult<bool> {
     // the kept group-year knows the group's place and its head and deputy
-    if let Some(y) = st.years.current(&st.db, group_id, year).await? {
+    if let Some(y) = st.years.current(&st.db, ctx.head, group_id, year).await? {
         return Ok(decide(&ctx.actor, Action::ReviewGroupYear, &y.target(None)).is_ok());
     }
     let mut tx = st.db.read().await?;

@@ -1459,6 +1459,7 @@ mod tests {
             session_hash: "0".repeat(64),
             csrf: "x".repeat(64),
             meta: ReqMeta { request_id: "test".into(), ..Default::default() },
+            head: None,
         }
     }
 

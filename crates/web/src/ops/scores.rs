@@ -582,7 +582,7 @@ pub async fn sheet(st: &AppState, ctx: &Ctx, group_id: i64, year: i32, unit_id: 
     // transaction), for a sheet the caller may see that is not submitted
     // (whose signer is read from the database); anything else (a denial to
     // record among them) takes the way below.
-    if let Some(y) = st.years.current(&st.db, group_id, year).await? {
+    if let Some(y) = st.years.current(&st.db, ctx.head, group_id, year).await? {
         let t = y.target(Some(unit_id));
         let sheet = y.sheet(unit_id);
         let member = y.members.iter().find(|m| m.0 == unit_id).map(|m| m.1.clone());

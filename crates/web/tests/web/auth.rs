@@ -290,3 +290,77 @@ async fn a_wrong_current_password_is_audited_and_throttled() {
     assert_eq!(app.audit_actions().await.iter().filter(|a| *a == "password_check_failed").count(), 5);
     app.finish().await;
 }
+
+/// A server keeps the sessions it has read while nothing they hold has
+/// changed; a change made through another server (a unit's name, a grant
+/// given or taken back, a disabled account, a sign-out) is seen by the
+/// first at its next request.
+#[tokio::test]
+async fn a_kept_session_follows_what_another_server_changed() {
+    let app = TestApp::new().await;
+    let s = &app.seed;
+    let other = app.second_server();
+    let mut admin = app.api_as_on(&other, "admin").await;
+    let mut c = app.api_as("canbo.tuphap").await;
+    let me = c.get("/api/v1/me").await.json();
+    assert_eq!(me["grants"].as_array().map(Vec::len), Some(1), "{me}");
+    assert_eq!(me["grants"][0]["scope_name"], "Sở Tư pháp");
+    assert!(!app.st.sessions.is_empty(), "the first server keeps the session it read");
+    let (kept, read) = app.st.sessions.counts();
+    assert_eq!(c.get("/api/v1/me").await.json(), me, "what it kept answers as the database did");
+    assert_eq!(app.st.sessions.counts(), (kept + 1, read), "answered as kept");
+
+    let body = serde_json::json!({"name": "Sở Tư pháp tỉnh Cao Bằng", "kind": "department", "authority_id": s.cb});
+    let r = admin.json_req("PUT", &format!("/api/v1/units/{}", s.tu_phap), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(c.get("/api/v1/me").await.json()["grants"][0]["scope_name"], "Sở Tư pháp tỉnh Cao Bằng");
+
+    let uid = me["user"]["id"].as_i64().expect("id");
+    assert_eq!(c.get(&format!("/api/v1/units/{}", s.hn_tu_phap)).await.status, StatusCode::FORBIDDEN);
+    let r = admin
+        .post_json(
+            &format!("/api/v1/users/{uid}/grants"),
+            serde_json::json!({"role": "unit_officer", "unit_id": s.hn_tu_phap}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let gid = r.json()["id"].as_i64().expect("grant id");
+    // (a unit of another province: only the new grant lets this user see it)
+    assert_eq!(c.get(&format!("/api/v1/units/{}", s.hn_tu_phap)).await.status, StatusCode::OK);
+    assert_eq!(c.get("/api/v1/me").await.json()["grants"].as_array().map(Vec::len), Some(2));
+    let r = admin.json_req("DELETE", &format!("/api/v1/users/{uid}/grants/{gid}"), serde_json::json!({})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(c.get(&format!("/api/v1/units/{}", s.hn_tu_phap)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.get("/api/v1/me").await.json()["grants"].as_array().map(Vec::len), Some(1));
+
+    let r = admin.post_json(&format!("/api/v1/users/{uid}/disabled"), serde_json::json!({"disabled": true})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+
+    // signed out through the other server
+    let mut d = app.api_as("canbo.yte").await;
+    assert_eq!(d.get("/api/v1/me").await.status, StatusCode::OK);
+    let out = d.on(&other).json_req("DELETE", "/api/v1/session", serde_json::json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(d.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+/// A session another server saw later than this one is not ended for
+/// idleness on what this one kept: the database is read again first.
+#[tokio::test]
+async fn a_kept_session_is_read_again_before_it_is_ended_for_idleness() {
+    let idle = chrono::Duration::seconds(2);
+    let app = TestApp::with_config(thidua_web::WebConfig { idle_timeout: idle, ..Default::default() }).await;
+    let mut c = app.api_as("sec.cb").await;
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // another server saw it a moment ago (a time moving forward is not a change to what is kept)
+    let mut tx = app.st.db.begin().await.expect("tx");
+    tx.exec("UPDATE sessions SET last_seen_at = $1", thidua_db::args![thidua_db::now()]).await.expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::OK, "still in use on the other server");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "idle everywhere");
+    app.finish().await;
+}

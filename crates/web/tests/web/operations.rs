@@ -13,6 +13,14 @@ async fn health_metrics_and_openapi() {
     let m = c.get("/metrics").await;
     assert!(m.body.contains("thidua_database_up 1"));
     assert!(m.body.contains("thidua_http_requests_total{method=\"GET\",status=\"200\"}"));
+    // a session read, then answered as kept
+    let mut signed_in = app.api_as("sec.cb").await;
+    signed_in.get("/api/v1/me").await;
+    signed_in.get("/api/v1/me").await;
+    let m = c.get("/metrics").await;
+    assert!(m.body.contains("thidua_session_reads_total{outcome=\"kept\"} 1\n"), "{}", m.body);
+    assert!(m.body.contains("thidua_session_reads_total{outcome=\"read\"} 1\n"), "{}", m.body);
+    assert!(m.body.contains("thidua_sessions_kept 1\n"), "{}", m.body);
     let doc = c.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/units"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/session"]["post"].is_object());

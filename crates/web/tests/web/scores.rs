@@ -668,8 +668,8 @@ async fn a_save_after_a_denial_in_its_batch_keeps_the_logs_chain() {
     // a server whose batches stay open while writers wait for up to 10 s (not
     // 20 ms), so that the three share one batch on a loaded machine too: a
     // batch is still committed as soon as nobody waits to add to it
-    let mut st = thidua_web::AppState::new(app.st.db.clone(), app.st.cfg.as_ref().clone());
-    st.writes = thidua_db::batch::Batcher::with_window(app.st.db.clone(), std::time::Duration::from_secs(10));
+    let writes = thidua_db::batch::Batcher::with_window(app.st.db.clone(), std::time::Duration::from_secs(10));
+    let st = thidua_web::AppState::with_writes(app.st.db.clone(), app.st.cfg.as_ref().clone(), writes);
     let server = thidua_web::router(st.clone());
     let mut yte = app.api_as_on(&server, "canbo.yte").await;
     let mut hoaan = app.api_as_on(&server, "canbo.hoaan").await;

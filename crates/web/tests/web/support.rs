@@ -196,7 +196,12 @@ pub struct Client<'a> {
     pub csrf: String,
 }
 
-impl Client<'_> {
+impl<'a> Client<'a> {
+    /// The same browser's session, sent to `server` (see [`TestApp::second_server`]).
+    pub fn on(&self, server: &Router) -> Client<'a> {
+        Client { app: self.app, server: Some(server.clone()), cookies: self.cookies.clone(), csrf: self.csrf.clone() }
+    }
+
     pub async fn send(&mut self, req: axum::http::request::Builder, body: Body) -> Resp {
         let (status, headers, bytes) = self.send_raw(req, body).await;
         Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }

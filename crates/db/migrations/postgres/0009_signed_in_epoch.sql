@@ -1,0 +1,46 @@
+-- What a signed-in request reads of its session, user and grants (the
+-- statement of users::signed_in) changes only with a new value here, so a
+-- server may keep that reading while the value stays the same. The value is
+-- random, not counted: a database restored from a backup never brings back a
+-- value with other rows behind it.
+--
+-- Not here, on purpose: a new session or user (nobody has kept it yet) and
+-- a session's last_seen_at moving forward (written once a minute per user;
+-- a server that kept an older one only reads it again before ending the
+-- session for idleness). Moving it back, as a test or an operator might,
+-- does change the value.
+CREATE TABLE signed_in_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value BIGINT NOT NULL
+);
+-- 62 random bits from two draws (SQLite's random() gives 64)
+CREATE FUNCTION signed_in_epoch_draw() RETURNS bigint AS $$
+    SELECT (floor(random() * 2147483648)::bigint << 31) | floor(random() * 2147483648)::bigint;
+$$ LANGUAGE sql VOLATILE;
+INSERT INTO signed_in_epoch (id, value) VALUES (1, signed_in_epoch_draw());
+
+CREATE FUNCTION signed_in_epoch_bump() RETURNS trigger AS $$
+BEGIN
+    UPDATE signed_in_epoch SET value = signed_in_epoch_draw() WHERE id = 1;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER signed_in_epoch_session_update AFTER UPDATE OF id_hash, user_id, csrf_token, created_at, expires_at, ip, user_agent ON sessions
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_session_back AFTER UPDATE OF last_seen_at ON sessions
+    FOR EACH ROW WHEN (NEW.last_seen_at COLLATE "C" < OLD.last_seen_at COLLATE "C") EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_session_delete AFTER DELETE ON sessions
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_user_change AFTER UPDATE OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_grant_change AFTER INSERT OR UPDATE OR DELETE ON role_grants
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_unit_update AFTER UPDATE OF id, name, authority_id ON units
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_unit_delete AFTER DELETE ON units
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_authority_update AFTER UPDATE OF id, name ON authorities
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_authority_delete AFTER DELETE ON authorities
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();

@@ -267,11 +267,14 @@ pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, Use
 /// the audit log's head ([`crate::audit::head_now`]), in one statement
 /// outside any transaction, on the request's own thread where it can: what
 /// a request reads before a session it keeps may answer for [`signed_in`].
-pub async fn epoch_and_head(db: &Db) -> Result<(i64, i64)> {
-    const SQL: &str = "SELECT COALESCE((SELECT value FROM signed_in_epoch WHERE id = 1), CAST(0 AS BIGINT)), \
+///
+/// The value is None if its row is missing (the triggers refuse to delete
+/// it): then nothing may be kept.
+pub async fn epoch_and_head(db: &Db) -> Result<(Option<i64>, i64)> {
+    const SQL: &str = "SELECT (SELECT value FROM signed_in_epoch WHERE id = 1), \
         COALESCE((SELECT last_id FROM audit_head WHERE id = 1), CAST(0 AS BIGINT))";
-    let row: Option<(i64, i64)> = db.read_one_hot(SQL, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await?;
-    Ok(row.unwrap_or((0, 0)))
+    let row: Option<(Option<i64>, i64)> = db.read_one_hot(SQL, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await?;
+    Ok(row.unwrap_or((None, 0)))
 }
 
 pub async fn touch_session(tx: &mut Tx, id_hash: &str, at: &str) -> Result<u64> {

@@ -755,9 +755,16 @@ async fn the_signed_in_epoch_changes_with_what_a_session_reads() {
             ("grant taken back", true),
             ("unit's search key", false),
             ("unit's name", true),
+            ("unit moved", true),
             ("authority's name", true),
+            ("authority's search key", false),
+            ("grant changed", true),
             ("log entry", false),
             ("session ended", true),
+            ("user deleted", true),
+            ("unit deleted", true),
+            ("authority deleted", true),
+            ("every session ended", true),
             ("a change rolled back", false),
         ];
         let mut grant = 0;
@@ -801,9 +808,73 @@ async fn the_signed_in_epoch_changes_with_what_a_session_reads() {
                 "unit's name" => {
                     tx.exec("UPDATE units SET name = $1", args!["Sở Tư pháp tỉnh Cao Bằng"]).await.unwrap();
                 }
-                "authority's name" => {
-                    tx.exec("UPDATE authorities SET name = $1", args!["Tỉnh Cao Bằng mới"]).await.unwrap();
+                "unit moved" => {
+                    let other = thidua_db::org::insert_authority(&mut tx, "Tỉnh Bắc Kạn", "Bắc Kạn", "province", None)
+                        .await
+                        .unwrap();
+                    // its new authority alone would not change the value: the move does
+                    assert_eq!(epoch_in(&mut tx).await, before, "{step}: a new authority");
+                    tx.exec("UPDATE units SET authority_id = $1 WHERE id = $2", args![other, units[0]]).await.unwrap();
                 }
+                "authority's name" => {
+                    tx.exec("UPDATE authorities SET name = name || ' mới'", args![]).await.unwrap();
+                }
+                "authority's search key" => {
+                    tx.exec("UPDATE authorities SET search_key = $1", args!["khác"]).await.unwrap();
+                }
+                "grant changed" => {
+                    grant = users::insert_grant(&mut tx, user, Role::Viewer, None, Some(units[0])).await.unwrap();
+                    tx.commit().await.unwrap();
+                    let before = epoch().await;
+                    let mut tx = db.begin().await.unwrap();
+                    tx.exec("UPDATE role_grants SET role = $1 WHERE id = $2", args!["unit_officer", grant])
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                    assert_ne!(epoch().await, before, "{step}");
+                    continue;
+                }
+                "user deleted" => {
+                    tx.exec("DELETE FROM users WHERE username = $1", args!["nguoi.khac"]).await.unwrap();
+                }
+                "unit deleted" => {
+                    let u = thidua_db::org::UnitData {
+                        name: "Sở tạm".into(),
+                        short_name: "Sở tạm".into(),
+                        kind: "department".into(),
+                        authority_id: thidua_db::org::authorities(&mut tx).await.unwrap()[0].id,
+                        active_from: None,
+                        active_to: None,
+                    };
+                    let id = thidua_db::org::insert_unit(&mut tx, &u).await.unwrap();
+                    tx.commit().await.unwrap();
+                    let before = epoch().await;
+                    let mut tx = db.begin().await.unwrap();
+                    tx.exec("DELETE FROM units WHERE id = $1", args![id]).await.unwrap();
+                    tx.commit().await.unwrap();
+                    assert_ne!(epoch().await, before, "{step}");
+                    continue;
+                }
+                "authority deleted" => {
+                    let id =
+                        thidua_db::org::insert_authority(&mut tx, "Tỉnh tạm", "Tạm", "province", None).await.unwrap();
+                    tx.commit().await.unwrap();
+                    let before = epoch().await;
+                    let mut tx = db.begin().await.unwrap();
+                    tx.exec("DELETE FROM authorities WHERE id = $1", args![id]).await.unwrap();
+                    tx.commit().await.unwrap();
+                    assert_ne!(epoch().await, before, "{step}");
+                    continue;
+                }
+                "every session ended" => match db.backend() {
+                    // TRUNCATE fires no row trigger: a trigger of its own
+                    Backend::Postgres => {
+                        tx.exec("TRUNCATE sessions", args![]).await.unwrap();
+                    }
+                    Backend::Sqlite => {
+                        tx.exec("DELETE FROM sessions", args![]).await.unwrap();
+                    }
+                },
                 "log entry" => {
                     audit::append(&mut tx, entry(1)).await.unwrap();
                 }
@@ -820,6 +891,66 @@ async fn the_signed_in_epoch_changes_with_what_a_session_reads() {
             tx.commit().await.unwrap();
             assert_eq!(epoch().await != before, changes, "{step}");
         }
+        // the value's row stays
+        let mut tx = db.begin().await.unwrap();
+        assert!(tx.exec("DELETE FROM signed_in_epoch", args![]).await.is_err());
+        tx.rollback().await.unwrap();
+        assert!(epoch().await.is_some());
+    })
+    .await;
+}
+
+/// The value as `tx` sees it.
+async fn epoch_in(tx: &mut thidua_db::Tx) -> Option<i64> {
+    let v: i64 = tx.scalar("SELECT value FROM signed_in_epoch WHERE id = 1", args![]).await.unwrap();
+    Some(v)
+}
+
+/// A change that gives the value a new one before it appends to the log,
+/// beside one that appends to the log before such a change: on PostgreSQL
+/// both take the log's lock first (migration 0009), so neither waits for
+/// the other forever and both commit.
+#[tokio::test]
+async fn a_change_to_sessions_and_an_append_never_deadlock() {
+    each_backend(|db| async move {
+        use thidua_db::users;
+        let mut tx = db.begin().await.unwrap();
+        let (_, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
+        let user = users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
+        let session = users::SessionRow {
+            id_hash: "a".repeat(64),
+            user_id: user,
+            csrf_token: "t".repeat(64),
+            created_at: thidua_db::now(),
+            last_seen_at: thidua_db::now(),
+            expires_at: thidua_db::now(),
+            ip: "127.0.0.1".into(),
+            user_agent: "kiểm thử".into(),
+        };
+        users::insert_session(&mut tx, &session).await.unwrap();
+        tx.commit().await.unwrap();
+        let (started, go) = tokio::sync::oneshot::channel::<()>();
+        // a sign-out: the session first, then its entry in the log
+        let sign_out = async {
+            let mut tx = db.begin().await.unwrap();
+            users::delete_session(&mut tx, &session.id_hash).await.unwrap();
+            started.send(()).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            audit::append(&mut tx, entry(1)).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        // an import: an entry in the log, then a unit renamed
+        let import = async {
+            go.await.unwrap();
+            let mut tx = db.begin().await.unwrap();
+            audit::append(&mut tx, entry(2)).await.unwrap();
+            tx.exec("UPDATE units SET name = $1 WHERE id = $2", args!["Sở Tư pháp mới", units[0]]).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(sign_out, import) })
+            .await
+            .expect("both commit");
+        assert!(matches!(audit::verify(&db).await.expect("verify"), Verdict::Intact(_)));
     })
     .await;
 }

@@ -62,10 +62,12 @@ pub struct Ctx {
     pub session_hash: String,
     pub csrf: String,
     pub meta: ReqMeta,
-    /// The audit log's head, read with the session by a request that
-    /// changes nothing before it answers: a kept group-year stamped with it
-    /// is what that request shows, as of its start. None for other
-    /// requests, which read the head again when they need it.
+    /// The audit log's head, read with the session by a GET or HEAD
+    /// request: a kept group-year stamped with it is what that request
+    /// shows, as of its start. None for other requests, which read the head
+    /// again when they need it. A GET handler must not write before it
+    /// reads a kept group-year (none does: `authorize` writes a denial and
+    /// then refuses); one that would must read with `head: None`.
     pub head: Option<i64>,
 }
 
@@ -201,7 +203,7 @@ pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta, safe: bool) 
     let (epoch, head) = users::epoch_and_head(&st.db).await?;
     let now = Utc::now();
     let idle = |last: DateTime<Utc>| now.signed_duration_since(last) > st.cfg.idle_timeout;
-    let kept = st.sessions.get(epoch, &id_hash).filter(|k| now < k.expires && !idle(k.last_seen()));
+    let kept = epoch.and_then(|e| st.sessions.get(e, &id_hash)).filter(|k| now < k.expires && !idle(k.last_seen()));
     let kept = match kept {
         Some(k) => {
             st.sessions.answered[0].fetch_add(1, Ordering::Relaxed);
@@ -229,7 +231,9 @@ pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta, safe: bool) 
                 expires,
                 last_seen: AtomicI64::new(last.timestamp_micros()),
             });
-            st.sessions.keep(epoch, id_hash.clone(), k.clone());
+            if let Some(e) = epoch {
+                st.sessions.keep(e, id_hash.clone(), k.clone());
+            }
             k
         }
     };

@@ -19,12 +19,29 @@ CREATE FUNCTION signed_in_epoch_draw() RETURNS bigint AS $$
 $$ LANGUAGE sql VOLATILE;
 INSERT INTO signed_in_epoch (id, value) VALUES (1, signed_in_epoch_draw());
 
+-- The row stays: without it no server could keep a session safely.
+CREATE FUNCTION signed_in_epoch_stays() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'signed_in_epoch cannot be deleted';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER signed_in_epoch_no_delete BEFORE DELETE ON signed_in_epoch
+    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_stays();
+CREATE TRIGGER signed_in_epoch_no_truncate BEFORE TRUNCATE ON signed_in_epoch
+    FOR EACH STATEMENT EXECUTE FUNCTION signed_in_epoch_stays();
+
+-- Runs as the owner of the schema (the role that ran the migrations): the
+-- role that serves needs only SELECT on the table, and cannot set a value
+-- back. The audit log's lock is taken first, as every transaction that
+-- appends to the log takes it before anything it changes here: the two
+-- locks are always taken in that order, and never wait for each other.
 CREATE FUNCTION signed_in_epoch_bump() RETURNS trigger AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(7243001);
     UPDATE signed_in_epoch SET value = signed_in_epoch_draw() WHERE id = 1;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT;
 
 CREATE TRIGGER signed_in_epoch_session_update AFTER UPDATE OF id_hash, user_id, csrf_token, created_at, expires_at, ip, user_agent ON sessions
     FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
@@ -44,3 +61,31 @@ CREATE TRIGGER signed_in_epoch_authority_update AFTER UPDATE OF id, name ON auth
     FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
 CREATE TRIGGER signed_in_epoch_authority_delete AFTER DELETE ON authorities
     FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+-- TRUNCATE fires no row trigger
+CREATE TRIGGER signed_in_epoch_session_truncate AFTER TRUNCATE ON sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_user_truncate AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_grant_truncate AFTER TRUNCATE ON role_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_unit_truncate AFTER TRUNCATE ON units
+    FOR EACH STATEMENT EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE TRIGGER signed_in_epoch_authority_truncate AFTER TRUNCATE ON authorities
+    FOR EACH STATEMENT EXECUTE FUNCTION signed_in_epoch_bump();
+
+-- also while session_replication_role is replica (logical replication and
+-- tools that load data that way)
+ALTER TABLE sessions ENABLE ALWAYS TRIGGER signed_in_epoch_session_update;
+ALTER TABLE sessions ENABLE ALWAYS TRIGGER signed_in_epoch_session_back;
+ALTER TABLE sessions ENABLE ALWAYS TRIGGER signed_in_epoch_session_delete;
+ALTER TABLE sessions ENABLE ALWAYS TRIGGER signed_in_epoch_session_truncate;
+ALTER TABLE users ENABLE ALWAYS TRIGGER signed_in_epoch_user_change;
+ALTER TABLE users ENABLE ALWAYS TRIGGER signed_in_epoch_user_truncate;
+ALTER TABLE role_grants ENABLE ALWAYS TRIGGER signed_in_epoch_grant_change;
+ALTER TABLE role_grants ENABLE ALWAYS TRIGGER signed_in_epoch_grant_truncate;
+ALTER TABLE units ENABLE ALWAYS TRIGGER signed_in_epoch_unit_update;
+ALTER TABLE units ENABLE ALWAYS TRIGGER signed_in_epoch_unit_delete;
+ALTER TABLE units ENABLE ALWAYS TRIGGER signed_in_epoch_unit_truncate;
+ALTER TABLE authorities ENABLE ALWAYS TRIGGER signed_in_epoch_authority_update;
+ALTER TABLE authorities ENABLE ALWAYS TRIGGER signed_in_epoch_authority_delete;
+ALTER TABLE authorities ENABLE ALWAYS TRIGGER signed_in_epoch_authority_truncate;

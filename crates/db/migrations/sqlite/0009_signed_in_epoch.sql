@@ -14,6 +14,11 @@ CREATE TABLE signed_in_epoch (
     value BIGINT NOT NULL
 );
 INSERT INTO signed_in_epoch (id, value) VALUES (1, random());
+-- The row stays: without it no server could keep a session safely.
+CREATE TRIGGER signed_in_epoch_no_delete BEFORE DELETE ON signed_in_epoch
+BEGIN
+    SELECT RAISE(ABORT, 'signed_in_epoch cannot be deleted');
+END;
 
 CREATE TRIGGER signed_in_epoch_session_update AFTER UPDATE OF id_hash, user_id, csrf_token, created_at, expires_at, ip, user_agent ON sessions
 BEGIN

@@ -906,10 +906,10 @@ async fn epoch_in(tx: &mut thidua_db::Tx) -> Option<i64> {
     Some(v)
 }
 
-/// A change that gives the value a new one before it appends to the log,
-/// beside one that appends to the log before such a change: on PostgreSQL
-/// both take the log's lock first (migration 0009), so neither waits for
-/// the other forever and both commit.
+/// Changes that give the value a new one, beside others that take the
+/// same rows or the log's lock in another order: on PostgreSQL the value's
+/// row is changed at the commit (migration 0009), the last lock a
+/// transaction takes, so none waits for another forever and all commit.
 #[tokio::test]
 async fn a_change_to_sessions_and_an_append_never_deadlock() {
     each_backend(|db| async move {
@@ -950,6 +950,40 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
         tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(sign_out, import) })
             .await
             .expect("both commit");
+
+        // an account locked (the user, then its sessions) beside one of its
+        // sessions ended meanwhile (the session, then the log)
+        let mut tx = db.begin().await.unwrap();
+        for c in ['b', 'c'] {
+            users::insert_session(&mut tx, &users::SessionRow { id_hash: c.to_string().repeat(64), ..session.clone() })
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let (started, go) = tokio::sync::oneshot::channel::<()>();
+        let lock_account = async {
+            let mut tx = db.begin().await.unwrap();
+            users::set_disabled(&mut tx, user, true).await.unwrap();
+            started.send(()).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            users::delete_sessions_except(&mut tx, user, None).await.unwrap();
+            audit::append(&mut tx, entry(4)).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        let sign_out = async {
+            go.await.unwrap();
+            let mut tx = db.begin().await.unwrap();
+            users::delete_session(&mut tx, &"b".repeat(64)).await.unwrap();
+            audit::append(&mut tx, entry(3)).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(sign_out, lock_account) })
+            .await
+            .expect("both commit");
+        let mut tx = db.begin().await.unwrap();
+        let left: i64 = tx.scalar("SELECT COUNT(*) FROM sessions", args![]).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(left, 0);
         assert!(matches!(audit::verify(&db).await.expect("verify"), Verdict::Intact(_)));
     })
     .await;

@@ -32,36 +32,43 @@ CREATE TRIGGER signed_in_epoch_no_truncate BEFORE TRUNCATE ON signed_in_epoch
 
 -- Runs as the owner of the schema (the role that ran the migrations): the
 -- role that serves needs only SELECT on the table, and cannot set a value
--- back. The audit log's lock is taken first, as every transaction that
--- appends to the log takes it before anything it changes here: the two
--- locks are always taken in that order, and never wait for each other.
+-- back. Its search path is the schema's, then pg_temp last (a temporary
+-- table of the same name cannot stand in).
 CREATE FUNCTION signed_in_epoch_bump() RETURNS trigger AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(7243001);
     UPDATE signed_in_epoch SET value = signed_in_epoch_draw() WHERE id = 1;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT;
+$$ LANGUAGE plpgsql SECURITY DEFINER;
+DO $$ BEGIN
+    EXECUTE format('ALTER FUNCTION signed_in_epoch_bump() SET search_path = %I, pg_temp', current_schema());
+END $$;
 
-CREATE TRIGGER signed_in_epoch_session_update AFTER UPDATE OF id_hash, user_id, csrf_token, created_at, expires_at, ip, user_agent ON sessions
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_session_back AFTER UPDATE OF last_seen_at ON sessions
-    FOR EACH ROW WHEN (NEW.last_seen_at COLLATE "C" < OLD.last_seen_at COLLATE "C") EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_session_delete AFTER DELETE ON sessions
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_user_change AFTER UPDATE OR DELETE ON users
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_grant_change AFTER INSERT OR UPDATE OR DELETE ON role_grants
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_unit_update AFTER UPDATE OF id, name, authority_id ON units
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_unit_delete AFTER DELETE ON units
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_authority_update AFTER UPDATE OF id, name ON authorities
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
-CREATE TRIGGER signed_in_epoch_authority_delete AFTER DELETE ON authorities
-    FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
--- TRUNCATE fires no row trigger
+-- The row triggers are deferred to the commit: the epoch's row is then the
+-- last lock a transaction takes, after its rows and the audit log's lock,
+-- so two transactions never wait for each other through it (a sign-out
+-- beside an account locked, two logins sweeping expired sessions, a
+-- sign-out beside an import). TRUNCATE cannot have a deferred trigger; it
+-- is an operator's statement, alone in its transaction.
+CREATE CONSTRAINT TRIGGER signed_in_epoch_session_update AFTER UPDATE OF id_hash, user_id, csrf_token, created_at, expires_at, ip, user_agent ON sessions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_session_back AFTER UPDATE OF last_seen_at ON sessions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.last_seen_at COLLATE "C" < OLD.last_seen_at COLLATE "C")
+    EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_session_delete AFTER DELETE ON sessions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_user_change AFTER UPDATE OR DELETE ON users
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_grant_change AFTER INSERT OR UPDATE OR DELETE ON role_grants
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_unit_update AFTER UPDATE OF id, name, authority_id ON units
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_unit_delete AFTER DELETE ON units
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_authority_update AFTER UPDATE OF id, name ON authorities
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
+CREATE CONSTRAINT TRIGGER signed_in_epoch_authority_delete AFTER DELETE ON authorities
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION signed_in_epoch_bump();
 CREATE TRIGGER signed_in_epoch_session_truncate AFTER TRUNCATE ON sessions
     FOR EACH STATEMENT EXECUTE FUNCTION signed_in_epoch_bump();
 CREATE TRIGGER signed_in_epoch_user_truncate AFTER TRUNCATE ON users
@@ -75,6 +82,8 @@ CREATE TRIGGER signed_in_epoch_authority_truncate AFTER TRUNCATE ON authorities
 
 -- also while session_replication_role is replica (logical replication and
 -- tools that load data that way)
+ALTER TABLE signed_in_epoch ENABLE ALWAYS TRIGGER signed_in_epoch_no_delete;
+ALTER TABLE signed_in_epoch ENABLE ALWAYS TRIGGER signed_in_epoch_no_truncate;
 ALTER TABLE sessions ENABLE ALWAYS TRIGGER signed_in_epoch_session_update;
 ALTER TABLE sessions ENABLE ALWAYS TRIGGER signed_in_epoch_session_back;
 ALTER TABLE sessions ENABLE ALWAYS TRIGGER signed_in_epoch_session_delete;

@@ -138,7 +138,7 @@ pub fn section(r: &Run<'_>) -> String {
     let _ = writeln!(
         s,
         "| P1 self-assessment page `tu-cham/{{unit}}` ({} kB sent) | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors; \
-         server CPU {:.1} ms per request | {:.3} | ≥ 0.5 | {} |",
+         server CPU {:.3} ms per request | {:.3} | ≥ 0.5 | {} |",
         p1.page.bytes / 1000,
         p1.page.rps(),
         p1.page.p50_ms,
@@ -151,7 +151,7 @@ pub fn section(r: &Run<'_>) -> String {
     let _ = writeln!(
         s,
         "| P1 for reference: `/api/v1/me` signed in, the floor of a signed-in request ({} B) | {:.0} req/s, p50 \
-         {:.1} ms, p99 {:.1} ms, {} errors; server CPU {:.2} ms per request | {:.3} | | |",
+         {:.1} ms, p99 {:.1} ms, {} errors; server CPU {:.3} ms per request | {:.3} | | |",
         p1.floor.bytes,
         p1.floor.rps(),
         p1.floor.p50_ms,
@@ -166,7 +166,7 @@ pub fn section(r: &Run<'_>) -> String {
             let _ = writeln!(
                 s,
                 "| P1 head review table `tong-hop` ({} kB sent) | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors; \
-                 server CPU {:.1} ms per request | {ratio:.3} | ≥ 0.5 | {} |",
+                 server CPU {:.3} ms per request | {ratio:.3} | ≥ 0.5 | {} |",
                 l.bytes / 1000,
                 l.rps(),
                 l.p50_ms,

@@ -666,16 +666,7 @@ async fn reads_on_the_calling_thread_see_every_commit() {
         let (answered0, _) = db.hot_counts();
         let mut tx = db.begin().await.unwrap();
         let user = thidua_db::users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
-        let session = thidua_db::users::SessionRow {
-            id_hash: "a".repeat(64),
-            user_id: user,
-            csrf_token: "t".repeat(64),
-            created_at: thidua_db::now(),
-            last_seen_at: thidua_db::now(),
-            expires_at: thidua_db::now(),
-            ip: "127.0.0.1".into(),
-            user_agent: "kiểm thử".into(),
-        };
+        let session = session_of(user, 'a');
         thidua_db::users::insert_session(&mut tx, &session).await.unwrap();
         tx.commit().await.unwrap();
         let head0 = audit::head_now(&db).await.unwrap();
@@ -714,6 +705,21 @@ async fn reads_on_the_calling_thread_see_every_commit() {
     .await;
 }
 
+/// A session of `user` whose id hash is `hash` 64 times, seen at 08:00 and
+/// ending at 20:00 on 23/11/2026.
+fn session_of(user: i64, hash: char) -> thidua_db::users::SessionRow {
+    thidua_db::users::SessionRow {
+        id_hash: hash.to_string().repeat(64),
+        user_id: user,
+        csrf_token: "t".repeat(64),
+        created_at: "2026-11-23T08:00:00.000000Z".into(),
+        last_seen_at: "2026-11-23T08:00:00.000000Z".into(),
+        expires_at: "2026-11-23T20:00:00.000000Z".into(),
+        ip: "127.0.0.1".into(),
+        user_agent: "kiểm thử".into(),
+    }
+}
+
 /// The value a server keeps sessions by (migration 0009) changes with
 /// every change to what `users::signed_in` reads, in the transaction that
 /// makes it, and not with a session seen again or a new session or user.
@@ -725,16 +731,7 @@ async fn the_signed_in_epoch_changes_with_what_a_session_reads() {
         let mut tx = db.begin().await.unwrap();
         let (_, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
         let user = users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
-        let session = |hash: char| users::SessionRow {
-            id_hash: hash.to_string().repeat(64),
-            user_id: user,
-            csrf_token: "t".repeat(64),
-            created_at: thidua_db::now(),
-            last_seen_at: "2026-11-23T08:00:00.000000Z".into(),
-            expires_at: "2026-11-23T20:00:00.000000Z".into(),
-            ip: "127.0.0.1".into(),
-            user_agent: "kiểm thử".into(),
-        };
+        let session = |hash: char| session_of(user, hash);
         users::insert_session(&mut tx, &session('a')).await.unwrap();
         tx.commit().await.unwrap();
         let epoch = || async { users::epoch_and_head(&db).await.unwrap().0 };
@@ -917,16 +914,7 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
         let mut tx = db.begin().await.unwrap();
         let (_, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
         let user = users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
-        let session = users::SessionRow {
-            id_hash: "a".repeat(64),
-            user_id: user,
-            csrf_token: "t".repeat(64),
-            created_at: thidua_db::now(),
-            last_seen_at: thidua_db::now(),
-            expires_at: thidua_db::now(),
-            ip: "127.0.0.1".into(),
-            user_agent: "kiểm thử".into(),
-        };
+        let session = session_of(user, 'a');
         users::insert_session(&mut tx, &session).await.unwrap();
         tx.commit().await.unwrap();
         let (started, go) = tokio::sync::oneshot::channel::<()>();
@@ -955,9 +943,7 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
         // sessions ended meanwhile (the session, then the log)
         let mut tx = db.begin().await.unwrap();
         for c in ['b', 'c'] {
-            users::insert_session(&mut tx, &users::SessionRow { id_hash: c.to_string().repeat(64), ..session.clone() })
-                .await
-                .unwrap();
+            users::insert_session(&mut tx, &session_of(user, c)).await.unwrap();
         }
         tx.commit().await.unwrap();
         let (started, go) = tokio::sync::oneshot::channel::<()>();

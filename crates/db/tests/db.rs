@@ -720,6 +720,15 @@ fn session_of(user: i64, hash: char) -> thidua_db::users::SessionRow {
     }
 }
 
+/// A block of 2026 with one unit, and a user signed in with the session of
+/// hash 'a' (see [`session_of`]): (the unit's ids, the user's id).
+async fn a_signed_in_user(tx: &mut thidua_db::Tx) -> (Vec<i64>, i64) {
+    let (_, units) = block_2026(tx, &["Sở Tư pháp"]).await;
+    let user = thidua_db::users::insert_user(tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
+    thidua_db::users::insert_session(tx, &session_of(user, 'a')).await.unwrap();
+    (units, user)
+}
+
 /// The value a server keeps sessions by (migration 0009) changes with
 /// every change to what `users::signed_in` reads, in the transaction that
 /// makes it, and not with a session seen again or a new session or user.
@@ -729,10 +738,8 @@ async fn the_signed_in_epoch_changes_with_what_a_session_reads() {
         use thidua_core::policy::Role;
         use thidua_db::users;
         let mut tx = db.begin().await.unwrap();
-        let (_, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
-        let user = users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
+        let (units, user) = a_signed_in_user(&mut tx).await;
         let session = |hash: char| session_of(user, hash);
-        users::insert_session(&mut tx, &session('a')).await.unwrap();
         tx.commit().await.unwrap();
         let epoch = || async { users::epoch_and_head(&db).await.unwrap().0 };
         let a = "a".repeat(64);
@@ -912,10 +919,8 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
     each_backend(|db| async move {
         use thidua_db::users;
         let mut tx = db.begin().await.unwrap();
-        let (_, units) = block_2026(&mut tx, &["Sở Tư pháp"]).await;
-        let user = users::insert_user(&mut tx, "doc.nhanh", "Đọc Nhanh", "x").await.unwrap();
+        let (units, user) = a_signed_in_user(&mut tx).await;
         let session = session_of(user, 'a');
-        users::insert_session(&mut tx, &session).await.unwrap();
         tx.commit().await.unwrap();
         let (started, go) = tokio::sync::oneshot::channel::<()>();
         // a sign-out: the session first, then its entry in the log

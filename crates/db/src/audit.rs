@@ -176,13 +176,18 @@ pub(crate) fn since_sql(kept: (&str, &str), harmless: &[&str], limit: i64, more:
     ))
 }
 
+/// The lock that serialises the log's writers on PostgreSQL, held to the end
+/// of the transaction.
+pub(crate) const LOCK: &str = "SELECT pg_advisory_xact_lock(7243001)";
+
 /// Appends an entry inside the caller's transaction. Writers are serialised
 /// (SQLite: the write transaction itself; PostgreSQL: an advisory lock held
 /// to the end of the transaction) so the chain never forks. The database
 /// keeps `audit_head` with it (a trigger).
 pub async fn append(tx: &mut Tx, e: Entry) -> Result<i64> {
     if let Tx::Postgres(_) = tx {
-        tx.exec("SELECT pg_advisory_xact_lock(7243001)", vec![]).await?;
+        // already held when the transaction came from `Db::begin`
+        tx.exec(LOCK, vec![]).await?;
     }
     let last: Option<(i64, String)> = tx.opt("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", vec![]).await?;
     let (last_id, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));

@@ -154,8 +154,32 @@ impl Db {
         Ok(())
     }
 
-    /// Starts a transaction that will write.
+    /// Starts a transaction that will write, and may append to the audit log.
+    ///
+    /// Writers are serialised from their first statement, before they lock
+    /// any row: SQLite by `BEGIN IMMEDIATE`, PostgreSQL by the audit log's
+    /// advisory lock (the one [`audit::append`] takes). A writer that took
+    /// that lock only when appending could hold it while it waits for a row
+    /// that another writer, itself waiting for the lock before its append,
+    /// has locked: a units import (a unit's entry appended, then the next
+    /// unit updated) beside one unit's edit (the unit updated, then its
+    /// entry appended) was such a deadlock on PostgreSQL.
     pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(p, _) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => {
+                let mut tx = Tx::Postgres(p.begin().await?);
+                tx.exec(audit::LOCK, vec![]).await?;
+                tx
+            }
+        })
+    }
+
+    /// Starts a transaction that will write but never appends to the audit
+    /// log (a session's last activity, an ended session removed): on
+    /// PostgreSQL it does not wait for the writers that do. Such a writer
+    /// must never take the audit log's lock.
+    pub async fn begin_unlogged(&self) -> Result<Tx> {
         Ok(match self {
             Db::Sqlite(p, _) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),

@@ -979,3 +979,45 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
     })
     .await;
 }
+
+/// A units import (one unit's entry appended, then the next unit renamed)
+/// beside an edit of that next unit (renamed, then its entry appended): on
+/// PostgreSQL the edit held the unit's row while it waited for the log's
+/// lock, which the import held while it waited for the row (40P01). Every
+/// writer now takes the log's lock first.
+#[tokio::test]
+async fn a_units_import_and_a_unit_edit_never_deadlock() {
+    each_backend(|db| async move {
+        let mut tx = db.begin().await.unwrap();
+        let (_, units) = block_2026(&mut tx, &["Sở Tư pháp", "Sở Y tế"]).await;
+        tx.commit().await.unwrap();
+        let (started, go) = tokio::sync::oneshot::channel::<()>();
+        let import = async {
+            let mut tx = db.begin().await.unwrap();
+            tx.exec("UPDATE units SET name = $1 WHERE id = $2", args!["Sở Tư pháp (nhập)", units[0]]).await.unwrap();
+            audit::append(&mut tx, entry(1)).await.unwrap();
+            started.send(()).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            tx.exec("UPDATE units SET name = $1 WHERE id = $2", args!["Sở Y tế (nhập)", units[1]]).await.unwrap();
+            audit::append(&mut tx, entry(2)).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        let edit = async {
+            go.await.unwrap();
+            let mut tx = db.begin().await.unwrap();
+            tx.exec("UPDATE units SET name = $1 WHERE id = $2", args!["Sở Y tế (sửa)", units[1]]).await.unwrap();
+            audit::append(&mut tx, entry(3)).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(import, edit) })
+            .await
+            .expect("both commit");
+        let mut tx = db.read().await.unwrap();
+        let (name,): (String,) = tx.one("SELECT name FROM units WHERE id = $1", args![units[1]]).await.unwrap();
+        tx.rollback().await.unwrap();
+        // the edit began after the import, so it waited for it and came last
+        assert_eq!(name, "Sở Y tế (sửa)");
+        assert!(matches!(audit::verify(&db).await.expect("verify"), Verdict::Intact(_)));
+    })
+    .await;
+}

@@ -217,7 +217,7 @@ pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta, safe: bool) 
             let last = thidua_db::parse_stamp(&s.last_seen_at).unwrap_or(now);
             let expires = thidua_db::parse_stamp(&s.expires_at).unwrap_or(now);
             if user.disabled || idle(last) || now >= expires {
-                let mut w = st.db.begin().await?;
+                let mut w = st.db.begin_unlogged().await?;
                 users::delete_session(&mut w, &id_hash).await?;
                 w.commit().await?;
                 return Ok(None);
@@ -239,7 +239,7 @@ pub async fn load_session(st: &AppState, raw: &str, meta: &ReqMeta, safe: bool) 
     };
     // write last_seen at most once a minute
     if now.signed_duration_since(kept.last_seen()) > Duration::seconds(60) {
-        let mut w = st.db.begin().await?;
+        let mut w = st.db.begin_unlogged().await?;
         users::touch_session(&mut w, &id_hash, &stamp(now)).await?;
         w.commit().await?;
         kept.last_seen.store(now.timestamp_micros(), Ordering::Relaxed);
@@ -329,7 +329,7 @@ pub async fn login(
 /// arriving together cannot all find room under the limit.
 pub async fn throttle(st: &AppState, username: &str, meta: &ReqMeta) -> AppResult<()> {
     let since = stamp(Utc::now() - st.cfg.throttle_window);
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.db.begin_unlogged().await?;
     users::lock_attempts(&mut tx).await?;
     let (by_user, by_ip) = users::failures_since(&mut tx, username, &meta.ip, &since).await?;
     if by_user < st.cfg.max_failures_per_account && by_ip < st.cfg.max_failures_per_ip {
@@ -362,7 +362,7 @@ pub async fn record_failure(st: &AppState, username: &str, meta: &ReqMeta, actio
 /// A password check succeeded: the account's failures are cleared (the
 /// check's own reservation with them).
 pub async fn clear_failures(st: &AppState, username: &str) -> AppResult<()> {
-    let mut tx = st.db.begin().await?;
+    let mut tx = st.db.begin_unlogged().await?;
     users::clear_failures(&mut tx, username).await?;
     tx.commit().await?;
     Ok(())

@@ -250,29 +250,36 @@ async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) 
             .collect()
     };
     let today = crate::ops::today().to_string();
-    // the groups of the latest open year, with their head and deputy
+    // the groups of the latest open year, with their head and deputy, as a
+    // table for each authority the user is granted (a secretariat's own);
+    // the authorities below it, and every authority for an administrator,
+    // have their card and its links only: the central secretariat's scope
+    // holds every province's groups, hundreds of rows
     let year = q::years(&mut tx).await?.first().copied().unwrap_or_default();
+    let own: Vec<i64> = ctx.actor.authority_grants().map(|(_, a)| a).collect();
     for a in all.iter().filter(|a| roots.contains(&a.id)) {
         let groups = q::groups(&mut tx, Some(&[a.id]), &[]).await?;
         let query =
             q::UnitQuery { authorities: Some(vec![a.id]), today: today.clone(), limit: 10_000, ..Default::default() };
         let n = q::search_units(&mut tx, &query).await?.len();
-        let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
-        let years = crate::ops::org::years_of_groups(&mut tx, &ids, year).await?;
         let mut lines = Vec::new();
-        for g in &groups {
-            let kind = thidua_core::org::GroupKind::parse(&g.kind).unwrap_or(thidua_core::org::GroupKind::Cluster);
-            let Some(y) = years.get(&g.id) else { continue };
-            lines.push(GroupSummary {
-                id: g.id,
-                name: g.name.clone(),
-                kind: kind.label(),
-                head: y.head.clone().unwrap_or_default(),
-                deputy: y.deputy.clone().unwrap_or_default(),
-                members: y.members.len(),
-            });
+        if own.contains(&a.id) {
+            let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+            let years = crate::ops::org::years_of_groups(&mut tx, &ids, year).await?;
+            for g in &groups {
+                let kind = thidua_core::org::GroupKind::parse(&g.kind).unwrap_or(thidua_core::org::GroupKind::Cluster);
+                let Some(y) = years.get(&g.id) else { continue };
+                lines.push(GroupSummary {
+                    id: g.id,
+                    name: g.name.clone(),
+                    kind: kind.label(),
+                    head: y.head.clone().unwrap_or_default(),
+                    deputy: y.deputy.clone().unwrap_or_default(),
+                    members: y.members.len(),
+                });
+            }
+            thidua_core::text::sort_vi_by(&mut lines, |l| l.name.as_str());
         }
-        thidua_core::text::sort_vi_by(&mut lines, |l| l.name.as_str());
         authorities.push(AuthoritySummary {
             id: a.id,
             name: a.name.clone(),

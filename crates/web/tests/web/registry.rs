@@ -233,6 +233,18 @@ async fn memberships_follow_the_rules() {
     let rest = &rest[..rest.find("</tr>").expect("row end")];
     assert!(rest.contains("<td data-label=\"Trưởng\">Sở Tư pháp</td>"), "{rest}");
     assert!(rest.contains(&format!("<td data-label=\"Thành viên\" class=\"num\">{n}</td>")), "{rest}");
+    assert!(home.body.contains("<h3>Cụm, khối của Tỉnh Cao Bằng năm 2026</h3>"), "{}", home.body);
+    // an authority above or beside others lists its own groups only: the
+    // others have their card and its links (an administrator: cards only)
+    let mut a = app.page_as("admin").await;
+    let home = a.get("/").await;
+    for name in ["Hội đồng Thi đua - Khen thưởng Trung ương", "Tỉnh Cao Bằng", "Thành phố Hà Nội"]
+    {
+        assert!(home.body.contains(&format!("<li class=\"card\"><strong>{name}</strong>")), "{name}: {}", home.body);
+    }
+    assert!(home.body.contains(&format!("<a href=\"/cum-khoi?authority_id={}\">Xem cụm, khối</a>", s.cb)));
+    assert!(!home.body.contains("<h3>Cụm, khối của"), "{}", home.body);
+    assert!(!home.body.contains("Khối các cơ quan Nội chính"), "{}", home.body);
     app.finish().await;
 }
 

@@ -165,14 +165,11 @@ impl Db {
     /// unit updated) beside one unit's edit (the unit updated, then its
     /// entry appended) was such a deadlock on PostgreSQL.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self {
-            Db::Sqlite(p, _) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => {
-                let mut tx = Tx::Postgres(p.begin().await?);
-                tx.exec(audit::LOCK, vec![]).await?;
-                tx
-            }
-        })
+        let mut tx = self.begin_unlogged().await?;
+        if let Tx::Postgres(_) = tx {
+            tx.exec(audit::LOCK, vec![]).await?;
+        }
+        Ok(tx)
     }
 
     /// Starts a transaction that will write but never appends to the audit

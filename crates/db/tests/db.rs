@@ -940,9 +940,7 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
             tx.exec("UPDATE units SET name = $1 WHERE id = $2", args!["Sở Tư pháp mới", units[0]]).await.unwrap();
             tx.commit().await.unwrap();
         };
-        tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(sign_out, import) })
-            .await
-            .expect("both commit");
+        both_commit(sign_out, import).await;
 
         // an account locked (the user, then its sessions) beside one of its
         // sessions ended meanwhile (the session, then the log)
@@ -968,9 +966,7 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
             audit::append(&mut tx, entry(3)).await.unwrap();
             tx.commit().await.unwrap();
         };
-        tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(sign_out, lock_account) })
-            .await
-            .expect("both commit");
+        both_commit(sign_out, lock_account).await;
         let mut tx = db.begin().await.unwrap();
         let left: i64 = tx.scalar("SELECT COUNT(*) FROM sessions", args![]).await.unwrap();
         tx.rollback().await.unwrap();
@@ -978,6 +974,12 @@ async fn a_change_to_sessions_and_an_append_never_deadlock() {
         assert!(matches!(audit::verify(&db).await.expect("verify"), Verdict::Intact(_)));
     })
     .await;
+}
+
+/// Runs two writers side by side; both must commit within 20 s (a deadlock
+/// fails one of them, a wait that never ends fails the test).
+async fn both_commit(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(a, b) }).await.expect("both commit");
 }
 
 /// A units import (one unit's entry appended, then the next unit renamed)
@@ -1009,15 +1011,49 @@ async fn a_units_import_and_a_unit_edit_never_deadlock() {
             audit::append(&mut tx, entry(3)).await.unwrap();
             tx.commit().await.unwrap();
         };
-        tokio::time::timeout(std::time::Duration::from_secs(20), async { tokio::join!(import, edit) })
-            .await
-            .expect("both commit");
+        both_commit(import, edit).await;
         let mut tx = db.read().await.unwrap();
         let (name,): (String,) = tx.one("SELECT name FROM units WHERE id = $1", args![units[1]]).await.unwrap();
         tx.rollback().await.unwrap();
         // the edit began after the import, so it waited for it and came last
         assert_eq!(name, "Sở Y tế (sửa)");
         assert!(matches!(audit::verify(&db).await.expect("verify"), Verdict::Intact(_)));
+    })
+    .await;
+}
+
+/// A session's activity (`Db::begin_unlogged`) does not wait on PostgreSQL
+/// for a writer that holds the audit log's lock (a long import, say), so
+/// signed-in requests go on meanwhile; on SQLite every writer waits its turn.
+#[tokio::test]
+async fn a_session_seen_does_not_wait_for_the_logs_writers_on_postgres() {
+    each_backend(|db| async move {
+        let mut tx = db.begin().await.unwrap();
+        let (_, user) = a_signed_in_user(&mut tx).await;
+        tx.commit().await.unwrap();
+        let order = std::sync::Mutex::new(Vec::new());
+        let (started, go) = tokio::sync::oneshot::channel::<()>();
+        let import = async {
+            let mut tx = db.begin().await.unwrap();
+            audit::append(&mut tx, entry(1)).await.unwrap();
+            started.send(()).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            tx.commit().await.unwrap();
+            order.lock().unwrap().push("import");
+        };
+        let seen = async {
+            go.await.unwrap();
+            let mut tx = db.begin_unlogged().await.unwrap();
+            thidua_db::users::touch_session(&mut tx, &"a".repeat(64), "2026-11-23T09:00:00.000000Z").await.unwrap();
+            tx.commit().await.unwrap();
+            order.lock().unwrap().push("seen");
+        };
+        both_commit(import, seen).await;
+        let expected = match db.backend() {
+            Backend::Postgres => ["seen", "import"],
+            Backend::Sqlite => ["import", "seen"],
+        };
+        assert_eq!(*order.lock().unwrap(), expected, "user {user}");
     })
     .await;
 }

@@ -127,6 +127,24 @@ pub async fn since(tx: &mut Tx, after_id: i64, limit: i64, kept: (&str, &str), h
     since_row(row)
 }
 
+/// [`since`] where a writer of a batch reads.
+pub async fn since_in(
+    b: &mut crate::batch::Batch,
+    after_id: i64,
+    limit: i64,
+    kept: (&str, &str),
+    harmless: &[&str],
+) -> Result<Since> {
+    if let Some(tx) = b.tx() {
+        return since(tx, after_id, limit, kept, harmless).await;
+    }
+    let sql = since_sql(kept, harmless, limit, "")?;
+    let rows = crate::hot::rows(b.direct()?, &sql, &[crate::Arg::from(after_id)], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    since_row(rows.into_iter().next())
+}
+
 /// The id of the log's last entry (0 while it is empty), in one statement
 /// outside any transaction: whether a kept copy is still current. It runs
 /// on the request's own thread where it can ([`crate::hot`]): every read of
@@ -192,6 +210,21 @@ pub async fn append(tx: &mut Tx, e: Entry) -> Result<i64> {
     let last: Option<(i64, String)> = tx.opt("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", vec![]).await?;
     let (last_id, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
     append_to(tx, e, last_id, prev_hash).await
+}
+
+/// Appends an entry in a writer's part of a batch (opened if need be).
+pub async fn append_in(b: &mut crate::batch::Batch, e: Entry) -> Result<i64> {
+    b.open()?;
+    if let Some(tx) = b.tx() {
+        return append(tx, e).await;
+    }
+    let c = b.direct()?;
+    const LAST: &str = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1";
+    let last: Vec<(i64, String)> = crate::hot::rows(c, LAST, &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (last_id, prev_hash) = last.into_iter().next().unwrap_or((0, GENESIS.to_string()));
+    let (head, sql, args) = insert(e, last_id, prev_hash, 1);
+    crate::hot::exec(c, &sql, &args)?;
+    Ok(head.0)
 }
 
 /// Appends an entry after the head `since` read in the same SQLite write

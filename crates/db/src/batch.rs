@@ -10,12 +10,7 @@
 //! A [`Batcher`] queues the writers of this process in arrival order. The
 //! first one begins a write transaction; each writer writes inside its own
 //! savepoint of it, so a writer that fails or gives up rolls back only its own
-//! part. A writer that writes with one call ([`Batch::write`]) sends its
-//! savepoint, its statements and the savepoint's release to the database
-//! together: its turn is then one call for its reads and one for its writes,
-//! the fewest trips to SQLite's worker thread (each is a hand-over between
-//! threads, and the writers of a batch take their turns one after another).
-//! When a writer is done and others are already waiting, it leaves the
+//! part. When a writer is done and others are already waiting, it leaves the
 //! transaction open for them and waits; the last writer of the queue (or the
 //! one that finds the batch full or old enough) commits, and every writer of
 //! the batch learns the commit's outcome. A writer's action is acknowledged
@@ -24,32 +19,52 @@
 //! of it gets the error. Each action still writes everything it writes
 //! (entries, audit row) as one all-or-nothing unit: its savepoint.
 //!
+//! The batches run on a connection of their own (rusqlite, over the same
+//! SQLite library sqlx links), owned by a thread of its own where the
+//! writers run ([`Batcher::run`]): a statement runs right where the writer
+//! is. Through sqlx, each statement was handed to the connection's own
+//! thread and its rows handed back, and the writers of a batch, taking their
+//! turns one after another, waited for each of those hand-overs (`perf` on
+//! the P3 benchmark: as much time switching threads as writing). What such a
+//! connection cannot do (load a whole group-year) is read on the pool, from
+//! what is committed: nothing else commits while a batch is open.
+//!
 //! On PostgreSQL, which has many writers and commits them in groups itself,
-//! a [`Batch`] is a plain transaction of its own.
+//! a [`Batch`] is a plain transaction of its own; so it is on a SQLite
+//! database that is not a plain file (our connection could not open it).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
-use crate::{Arg, Db, DbError, Record, Result, Tx};
+use crate::{Arg, Db, DbError, Result, Tx};
 
 /// The most actions one commit holds.
 pub const MAX_ACTIONS: usize = 64;
 /// How long a batch stays open for writers already waiting: after this it is
 /// committed by the next writer to finish, or by a timer if none does.
 pub const MAX_OPEN: Duration = Duration::from_millis(20);
+/// How long the batches' connection is used before it is opened again (as
+/// the pool's connections: a database file replaced under the server is
+/// then written).
+const MAX_AGE: Duration = Duration::from_secs(30 * 60);
 
 /// The savepoint of the writer at work.
 const SAVEPOINT: &str = "SAVEPOINT thidua_action";
 const RELEASE: &str = "RELEASE SAVEPOINT thidua_action";
-const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT thidua_action";
+const UNDO: &str = "ROLLBACK TO SAVEPOINT thidua_action; RELEASE SAVEPOINT thidua_action";
 
 #[derive(Default)]
 struct State {
-    /// The open transaction of the current batch.
-    tx: Option<Tx>,
+    /// The batches' connection, and when it was opened (opened on first use,
+    /// and again after a failure left it in doubt).
+    conn: Option<(Connection, Instant)>,
+    /// A batch's transaction is open on it.
+    open: bool,
     /// Which batch is open (counts commits and failures).
     batch: u64,
     /// When the open batch began.
@@ -59,14 +74,29 @@ struct State {
     /// What the writers of the open batch leave for the next ones
     /// ([`Batch::memo`]); dropped when the batch ends.
     memo: Option<Box<dyn std::any::Any + Send>>,
-    /// A writer was dropped in the middle of its work: its savepoint must
-    /// be rolled back before anything else (and if it cannot be, the batch
-    /// fails as a whole).
-    abandoned: bool,
+}
+
+impl State {
+    /// The connection, while a batch is open on it.
+    fn conn(&self) -> Result<&Connection> {
+        match &self.conn {
+            // (a transaction SQLite ended by itself is gone too: nothing may run in autocommit)
+            Some((c, _)) if self.open && !c.is_autocommit() => Ok(c),
+            _ => Err(gone()),
+        }
+    }
+}
+
+fn gone() -> DbError {
+    DbError::Other("the batch's transaction is gone".into())
 }
 
 struct Shared {
     db: Db,
+    /// SQLite: the file the batches write in. None: every writer has a
+    /// transaction of its own (PostgreSQL, or a SQLite database that is not
+    /// a plain file).
+    path: Option<PathBuf>,
     state: Arc<Mutex<State>>,
     /// Writers waiting for their turn.
     waiting: AtomicUsize,
@@ -118,7 +148,10 @@ pub struct Batcher(Arc<Shared>);
 
 impl std::fmt::Debug for Batcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batcher").field("backend", &self.0.db.backend()).finish()
+        f.debug_struct("Batcher")
+            .field("backend", &self.0.db.backend())
+            .field("shared", &self.0.path.is_some())
+            .finish()
     }
 }
 
@@ -133,11 +166,11 @@ pub struct Batch {
 enum Part {
     /// Nothing: it has only read, and has nothing of its own to roll back.
     Clean,
-    /// Its savepoint is open, or may be (a call that opens it was sent):
-    /// rolling back to it undoes this writer's work only. The savepoints of
-    /// the batch's earlier writers are all released, so if this one was not
-    /// opened after all, rolling back to it fails, and the batch fails as a
-    /// whole rather than undo anybody else's work.
+    /// Its savepoint is open, or may be (a statement that opens it was
+    /// run): rolling back to it undoes this writer's work only. The
+    /// savepoints of the batch's earlier writers are all released, so if
+    /// this one was not opened after all, rolling back to it fails, and the
+    /// batch fails as a whole rather than undo anybody else's work.
     Open,
     /// Its writes are done and released into the batch's transaction
     /// ([`Batch::write`]): they can no longer be undone alone.
@@ -149,13 +182,44 @@ enum Inner {
     Shared { guard: Option<OwnedMutexGuard<State>>, b: Batcher },
 }
 
-/// Counts a waiting writer for as long as it waits, even if it gives up.
-struct Waiting<'a>(&'a AtomicUsize);
+tokio::task_local! {
+    /// Whether the writer of this task ([`Batcher::run`]) is still counted
+    /// as waiting for its turn.
+    static COUNTED: std::cell::Cell<bool>;
+}
 
-impl Drop for Waiting<'_> {
+/// Takes a writer run by [`Batcher::run`] off the waiting count if it ends
+/// (or is dropped) without having taken its turn.
+struct Uncount(Batcher);
+
+impl Drop for Uncount {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        if COUNTED.try_with(|c| c.replace(false)).unwrap_or(false) {
+            self.0.0.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
     }
+}
+
+/// Counts a waiting writer for as long as it waits, even if it gives up.
+struct Waiting(Batcher);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.0.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Opens the batches' connection to the SQLite file at `path` (made, and
+/// put in WAL mode, by the pool), set as the pool's connections are.
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    c.busy_timeout(Duration::from_secs(10))?;
+    c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL")?;
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(c)
 }
 
 impl Batcher {
@@ -167,34 +231,27 @@ impl Batcher {
     /// instead of [`MAX_OPEN`] (the tests use a long one, so that what they
     /// group stays grouped on a slow machine).
     pub fn with_window(db: Db, window: Duration) -> Batcher {
-        let writer = match db {
-            Db::Sqlite(..) => match WriterThread::start() {
+        let path = match &db {
+            Db::Sqlite(_, hot) => hot.path().map(Path::to_path_buf),
+            Db::Postgres(_) => None,
+        };
+        // the batches' statements block the thread they run on: never the requests' threads
+        let writer = match path {
+            Some(_) => match WriterThread::start() {
                 Ok(w) => Some(w),
                 Err(e) => {
-                    tracing::warn!(error = %e, "no thread of its own for the writes: they run with the requests");
+                    tracing::warn!(error = %e, "no thread of its own for the writes: each has a transaction of its own");
                     None
                 }
             },
-            Db::Postgres(_) => None,
+            None => None,
         };
-        // SQLite: the batches' own connection. A connection's page cache is
-        // dropped whenever it finds that another connection wrote; batches
-        // taking turns on the pool's connections would each start cold.
-        let db = match db {
-            Db::Sqlite(p, hot) => Db::Sqlite(
-                sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(15))
-                    .connect_lazy_with((*p.connect_options()).clone()),
-                hot,
-            ),
-            Db::Postgres(p) => Db::Postgres(p),
-        };
+        let path = if writer.is_some() { path } else { None };
         Batcher(Arc::new(Shared {
             writer,
             window,
             db,
+            path,
             state: Arc::new(Mutex::new(State::default())),
             waiting: AtomicUsize::new(0),
             commits: AtomicUsize::new(0),
@@ -204,33 +261,69 @@ impl Batcher {
 
     /// Runs a writer (its turn, its part of the batch, its outcome) as a
     /// task of its own: on the writes' own thread (SQLite), or with the
-    /// requests (PostgreSQL: every writer has its own transaction). It runs
-    /// to its end even if the caller gives up waiting for it.
+    /// requests (every writer has its own transaction). It runs to its end
+    /// even if the caller gives up waiting for it.
+    ///
+    /// A shared batch's writer counts as waiting for its turn from here on:
+    /// its statements run without a pause on the writes' thread, so the
+    /// writer before it, deciding whether to commit or leave the batch open
+    /// for the writers waiting, would otherwise never see it before it
+    /// reached [`Batcher::begin`].
     pub async fn run<T: Send + 'static>(&self, writer: impl Future<Output = T> + Send + 'static) -> Result<T> {
-        let task = match &self.0.writer {
-            Some(w) => w.handle.spawn(writer),
-            None => tokio::spawn(writer),
-        };
-        task.await.map_err(|e| DbError::Other(format!("a writer failed: {e}")))
+        if !self.is_shared() {
+            return self.spawn(writer).await.map_err(|e| DbError::Other(format!("a writer failed: {e}")));
+        }
+        self.0.waiting.fetch_add(1, Ordering::SeqCst);
+        // counted until its turn (`begin`), or until it ends without one (or
+        // is dropped, polled or not: the guard goes with the future, in its scope)
+        let uncount = Uncount(self.clone());
+        let writer = COUNTED.scope(std::cell::Cell::new(true), async move {
+            let _uncount = uncount;
+            writer.await
+        });
+        self.spawn(writer).await.map_err(|e| DbError::Other(format!("a writer failed: {e}")))
+    }
+
+    /// Whether writers share batches on a connection of their own (SQLite,
+    /// a plain file); else each has a transaction of its own.
+    pub fn is_shared(&self) -> bool {
+        self.0.path.is_some()
+    }
+
+    /// A task on the writes' own thread, if there is one.
+    fn spawn<T: Send + 'static>(&self, task: impl Future<Output = T> + Send + 'static) -> tokio::task::JoinHandle<T> {
+        match &self.0.writer {
+            Some(w) => w.handle.spawn(task),
+            None => tokio::spawn(task),
+        }
     }
 
     /// Waits for this writer's turn and opens its part of the batch.
     pub async fn begin(&self) -> Result<Batch> {
-        if let Db::Postgres(_) = self.0.db {
+        let Some(path) = self.0.path.clone() else {
             return Ok(Batch { inner: Inner::Own(Some(self.0.db.begin().await?)), part: Part::Clean });
-        }
+        };
         // The turn is taken by a task of its own: a request given up
         // meanwhile never leaves the batch waiting for it.
+        // a writer of `run` is already counted: from here on its turn counts
+        // it, until it has its turn (or the turn is dropped, polled or not)
+        if !COUNTED.try_with(|c| c.replace(false)).unwrap_or(false) {
+            self.0.waiting.fetch_add(1, Ordering::SeqCst);
+        }
+        let waiting = Waiting(self.clone());
         let b = self.clone();
-        let turn = tokio::spawn(async move {
+        let turn = self.spawn(async move {
             let mut g = {
-                b.0.waiting.fetch_add(1, Ordering::SeqCst);
-                let _w = Waiting(&b.0.waiting);
+                let _w = waiting;
                 b.0.state.clone().lock_owned().await
             };
-            settle(&mut g).await;
-            if g.tx.is_none() {
-                g.tx = Some(b.0.db.begin().await?);
+            // a transaction SQLite ended by itself (an I/O error, a full
+            // disk) fails its batch: nothing may go on in autocommit
+            if g.open && g.conn.as_ref().is_none_or(|(c, _)| c.is_autocommit()) {
+                fail(&mut g, &DbError::Other("the batch's transaction was ended by SQLite".into()));
+            }
+            if !g.open {
+                begin_on(&mut g, &path).await?;
                 g.memo = None;
                 g.began = Some(Instant::now());
                 b.flush_later(g.batch);
@@ -246,20 +339,22 @@ impl Batcher {
     /// were to add to it gave up.
     fn flush_later(&self, batch: u64) {
         let b = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             tokio::time::sleep(b.0.window).await;
             let mut g = b.0.state.clone().lock_owned().await;
             if g.batch == batch {
-                b.flush(&mut g).await;
+                b.flush(&mut g);
             }
         });
     }
 
-    /// Closes the batches' own connection (SQLite), once the server has
-    /// stopped taking requests.
+    /// Commits what is open and closes the batches' own connection (SQLite),
+    /// once the server has stopped taking requests.
     pub async fn close(&self) {
-        if let Db::Sqlite(..) = self.0.db {
-            self.0.db.close().await;
+        if self.0.path.is_some() {
+            let mut g = self.0.state.clone().lock_owned().await;
+            self.flush(&mut g);
+            g.conn = None;
         }
     }
 
@@ -274,27 +369,31 @@ impl Batcher {
     }
 
     /// Commits the open batch if it is due: nobody waits to add to it, or it is full or old.
-    async fn flush_if_due(&self, g: &mut OwnedMutexGuard<State>) {
+    fn flush_if_due(&self, g: &mut State) {
         let due = self.0.waiting.load(Ordering::SeqCst) == 0
             || g.done.len() >= MAX_ACTIONS
             || g.began.is_some_and(|t| t.elapsed() >= self.0.window);
         if due {
-            self.flush(g).await;
+            self.flush(g);
         }
     }
 
     /// Commits the open batch and tells its writers the outcome.
-    async fn flush(&self, g: &mut OwnedMutexGuard<State>) {
-        settle(g).await;
-        let Some(tx) = g.tx.take() else { return };
+    fn flush(&self, g: &mut State) {
+        if !g.open {
+            return;
+        }
         g.began = None;
         g.batch += 1;
         g.memo = None;
         let done = std::mem::take(&mut g.done);
-        let outcome = if done.is_empty() { tx.rollback().await } else { tx.commit().await };
+        let outcome = end(g, if done.is_empty() { "ROLLBACK" } else { "COMMIT" });
         if outcome.is_ok() && !done.is_empty() {
             self.0.commits.fetch_add(1, Ordering::Relaxed);
             self.0.actions.fetch_add(done.len(), Ordering::Relaxed);
+        }
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "a batch of writes could not be committed");
         }
         let outcome = outcome.map_err(|e| e.to_string());
         for d in done {
@@ -303,34 +402,82 @@ impl Batcher {
     }
 }
 
-/// Rolls back the savepoint of a writer that was dropped in the middle of its work.
-async fn settle(g: &mut OwnedMutexGuard<State>) {
-    if !g.abandoned {
-        return;
+/// How long a batch waits for SQLite's write lock (another connection's
+/// write: a submission, a sign-in), as the pool's connections do.
+const BUSY: Duration = Duration::from_secs(10);
+
+/// Opens a batch's transaction, and the connection first if need be. While
+/// another connection holds the write lock it waits here, asleep, not in
+/// SQLite's busy handler: that would hold the writes' whole thread, and with
+/// it the other writers' work that needs no lock (loading a group-year on
+/// the pool), for as long.
+async fn begin_on(g: &mut State, path: &Path) -> Result<()> {
+    if g.conn.as_ref().is_some_and(|(_, at)| at.elapsed() > MAX_AGE) {
+        g.conn = None;
     }
-    g.abandoned = false;
-    // what the dropped writer may have recorded goes with its work
-    g.memo = None;
-    if let Some(tx) = g.tx.as_mut()
-        && let Err(e) = undo(tx).await
-    {
-        fail(g, &e).await;
+    if g.conn.is_none() {
+        g.conn = Some((open(path)?, Instant::now()));
     }
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let begun = {
+            let Some((c, _)) = &g.conn else { return Err(gone()) };
+            c.busy_timeout(Duration::ZERO)?;
+            let begun = c.execute_batch("BEGIN IMMEDIATE");
+            if let Err(e) = c.busy_timeout(BUSY) {
+                tracing::warn!(error = %e, "the batches' connection keeps no busy timeout");
+            }
+            // a connection left inside a transaction is of no more use
+            if begun.is_err() && !c.is_autocommit() {
+                g.conn = None;
+            }
+            begun
+        };
+        match begun {
+            Ok(()) => break,
+            Err(e) if busy(&e) && g.conn.is_some() && start.elapsed() < BUSY => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    g.open = true;
+    Ok(())
+}
+
+fn busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
+}
+
+/// Ends the open batch's transaction with `sql` (COMMIT or ROLLBACK). If
+/// that fails, it is rolled back; a connection still inside a transaction
+/// then is closed (which rolls it back) and opened again for the next batch.
+fn end(g: &mut State, sql: &str) -> Result<()> {
+    g.open = false;
+    let Some((c, _)) = &g.conn else { return Err(gone()) };
+    let outcome = c.execute_batch(sql);
+    if outcome.is_err() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    if !c.is_autocommit() {
+        g.conn = None;
+    }
+    Ok(outcome?)
 }
 
 /// Rolls back the work of the writer at work, and ends its savepoint.
-async fn undo(tx: &mut Tx) -> Result<()> {
-    tx.exec(ROLLBACK_TO, vec![]).await?;
-    tx.exec(RELEASE, vec![]).await?;
-    Ok(())
+fn undo(g: &State) -> Result<()> {
+    Ok(g.conn()?.execute_batch(UNDO)?)
 }
 
 /// The batch's transaction cannot go on: it is rolled back and every writer
 /// of the batch gets the error.
-async fn fail(g: &mut OwnedMutexGuard<State>, e: &DbError) {
+fn fail(g: &mut State, e: &DbError) {
     tracing::error!(error = %e, "a batch of writes failed and was rolled back");
-    if let Some(tx) = g.tx.take() {
-        let _ = tx.rollback().await;
+    if g.open {
+        let _ = end(g, "ROLLBACK");
     }
     g.began = None;
     g.batch += 1;
@@ -341,16 +488,29 @@ async fn fail(g: &mut OwnedMutexGuard<State>, e: &DbError) {
 }
 
 impl Batch {
-    /// The transaction to read in. Writes go through [`Batch::write`], or
-    /// in the savepoint [`Batch::open`] opens: only they are this writer's
-    /// own, undone alone if it fails or gives up.
-    pub fn reading(&mut self) -> &mut Tx {
+    /// The writer's own transaction, where every writer has one
+    /// (PostgreSQL): there it reads and, after [`Batch::open`], writes.
+    pub fn tx(&mut self) -> Option<&mut Tx> {
         match &mut self.inner {
-            Inner::Own(tx) => tx.as_mut().expect("a batch is used until commit or rollback"),
-            Inner::Shared { guard, .. } => {
-                guard.as_mut().and_then(|g| g.tx.as_mut()).expect("a batch is used until commit or rollback")
-            }
+            Inner::Own(tx) => tx.as_mut(),
+            Inner::Shared { .. } => None,
         }
+    }
+
+    /// The shared batch's connection (SQLite), inside the batch's
+    /// transaction: there the writer reads and, after [`Batch::open`],
+    /// writes (or through [`Batch::write`]). Only its writes are its own,
+    /// undone alone if it fails or gives up.
+    pub fn direct(&self) -> Result<&Connection> {
+        match &self.inner {
+            Inner::Shared { guard, .. } => guard.as_ref().ok_or_else(gone)?.conn(),
+            Inner::Own(_) => Err(DbError::Other("not a shared batch: the writer has a transaction of its own".into())),
+        }
+    }
+
+    /// Whether this writer shares a batch on the batches' own connection (SQLite).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.inner, Inner::Shared { .. })
     }
 
     /// What the writers of this batch leave for the ones after them in the
@@ -362,7 +522,7 @@ impl Batch {
     /// without [`Batch::open`] wrote and kept: the writers of a batch take their turns one after
     /// another and nobody else writes while it is open, so what they
     /// recorded is what the transaction holds.
-    /// `None` on PostgreSQL, where every writer has a transaction of its own.
+    /// `None` where every writer has a transaction of its own.
     pub fn memo<T: std::any::Any + Send + Default>(&mut self) -> Option<&mut T> {
         let Inner::Shared { guard, .. } = &mut self.inner else { return None };
         let g = guard.as_mut()?;
@@ -372,60 +532,69 @@ impl Batch {
         g.memo.as_mut().and_then(|m| m.downcast_mut::<T>())
     }
 
-    /// Opens this writer's savepoint (if not yet open) and gives the
-    /// transaction to write in, with as many statements as it needs.
-    pub async fn open(&mut self) -> Result<&mut Tx> {
+    /// Opens this writer's savepoint (if not yet open): it then writes, with
+    /// as many statements as it needs, in [`Batch::tx`] or [`Batch::direct`].
+    pub fn open(&mut self) -> Result<()> {
         if let Inner::Shared { guard, .. } = &mut self.inner {
-            let g = guard.as_mut().expect("a batch is used until commit or rollback");
+            let g = guard.as_mut().ok_or_else(gone)?;
             match self.part {
                 Part::Open => {}
                 Part::Kept => return Err(DbError::Other("this writer's part is already written".into())),
                 Part::Clean => {
                     self.part = Part::Open;
-                    let opened = match g.tx.as_mut() {
-                        Some(tx) => tx.exec(SAVEPOINT, vec![]).await.map(|_| ()),
-                        None => Err(DbError::Other("the batch's transaction is gone".into())),
-                    };
+                    let opened = g.conn().and_then(|c| Ok(c.execute_batch(SAVEPOINT)?));
                     if let Err(e) = opened {
                         self.part = Part::Clean;
-                        fail(g, &e).await;
+                        fail(g, &e);
                         return Err(e);
                     }
                 }
             }
         }
-        Ok(self.reading())
+        Ok(())
     }
 
-    /// Writes this writer's part in one call: on SQLite, `sql` (one
-    /// statement or several, separated by `;`, their parameters numbered
-    /// across all of them) goes to the database between the writer's
-    /// savepoint and its release. Returns the rows the statements return.
-    /// If a statement fails, nothing of the call is kept (the savepoint is
-    /// rolled back, or the batch fails as a whole if it cannot be). A part is
-    /// written once; after it only [`Batch::commit`] is left.
-    pub async fn write<T: Record>(&mut self, sql: String, args: Vec<Arg>) -> Result<Vec<T>> {
+    /// Runs one statement in this writer's part (opened if need be); returns
+    /// the number of rows it changed.
+    pub async fn exec(&mut self, sql: &'static str, args: Vec<Arg>) -> Result<u64> {
+        self.open()?;
+        if let Some(tx) = self.tx() {
+            return tx.exec(sql, args).await;
+        }
+        Ok(crate::hot::exec(self.direct()?, sql, &args)? as u64)
+    }
+
+    /// Writes this writer's part of a shared batch at once (`f`, with as
+    /// many statements as it needs), between the writer's savepoint and its
+    /// release; returns what `f` returns. If a statement fails, nothing of
+    /// the call is kept (the savepoint is rolled back, or the batch fails as
+    /// a whole if it cannot be). A part is written once; after it only
+    /// [`Batch::commit`] is left. Where every writer has a transaction of its
+    /// own, the writer uses [`Batch::open`] instead.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         let Inner::Shared { guard, .. } = &mut self.inner else {
-            return self.reading().all_dyn(sql, args).await;
+            return Err(DbError::Other("not a shared batch: write in the writer's own transaction".into()));
         };
-        let g = guard.as_mut().expect("a batch is used until commit or rollback");
-        let Some(tx) = g.tx.as_mut() else {
-            return Err(DbError::Other("the batch's transaction is gone".into()));
-        };
+        let g = guard.as_mut().ok_or_else(gone)?;
         match self.part {
             Part::Kept => Err(DbError::Other("this writer's part is already written".into())),
-            Part::Open => tx.all_dyn(sql, args).await,
+            Part::Open => Ok(f(g.conn()?)?),
             Part::Clean => {
                 self.part = Part::Open;
-                match tx.all_dyn(format!("{SAVEPOINT}; {sql}; {RELEASE}"), args).await {
-                    Ok(rows) => {
+                let written = g.conn().and_then(|c| {
+                    c.execute_batch(SAVEPOINT)?;
+                    let v = f(c)?;
+                    c.execute_batch(RELEASE)?;
+                    Ok(v)
+                });
+                match written {
+                    Ok(v) => {
                         self.part = Part::Kept;
-                        Ok(rows)
+                        Ok(v)
                     }
                     Err(e) => {
-                        // still Open while undoing: dropped meanwhile, it is undone by `settle`
-                        if let Err(x) = undo(tx).await {
-                            fail(g, &x).await;
+                        if let Err(x) = undo(g) {
+                            fail(g, &x);
                         }
                         self.part = Part::Clean;
                         Err(e)
@@ -437,36 +606,31 @@ impl Batch {
 
     /// Keeps this writer's work and returns once the commit that holds it is
     /// done (its error if that commit failed: then nothing of it is stored).
-    /// The savepoint is released and the batch committed by a task of its
-    /// own, which goes to its end even if this request is given up: the
-    /// other writers of the batch always learn the outcome.
+    /// The other writers of the batch learn the outcome even if this request
+    /// is given up while it waits.
     pub async fn commit(mut self) -> Result<()> {
         let part = self.part;
         match &mut self.inner {
-            Inner::Own(tx) => tx.take().expect("not yet finished").commit().await,
+            Inner::Own(tx) => tx.take().ok_or_else(gone)?.commit().await,
             Inner::Shared { guard, b } => {
-                let mut g = guard.take().expect("not yet finished");
-                let b = b.clone();
+                let mut g = guard.take().ok_or_else(gone)?;
+                // what the writers before recorded is behind what a part
+                // written through `open` wrote (the log's head, say)
+                if part == Part::Open {
+                    g.memo = None;
+                }
+                let released = match part {
+                    Part::Open => g.conn().and_then(|c| Ok(c.execute_batch(RELEASE)?)),
+                    _ => g.conn().map(|_| ()),
+                };
+                if let Err(e) = released {
+                    fail(&mut g, &e);
+                    return Err(e);
+                }
                 let (send, outcome) = oneshot::channel();
-                tokio::spawn(async move {
-                    // what the writers before recorded is behind what a part
-                    // written through `open` wrote (the log's head, say)
-                    if part == Part::Open {
-                        g.memo = None;
-                    }
-                    let released = match (part, g.tx.as_mut()) {
-                        (Part::Open, Some(tx)) => tx.exec(RELEASE, vec![]).await.map(|_| ()),
-                        (_, Some(_)) => Ok(()),
-                        (_, None) => Err(DbError::Other("the batch's transaction is gone".into())),
-                    };
-                    if let Err(e) = released {
-                        fail(&mut g, &e).await;
-                        let _ = send.send(Err(e.to_string()));
-                        return;
-                    }
-                    g.done.push(send);
-                    b.flush_if_due(&mut g).await;
-                });
+                g.done.push(send);
+                b.flush_if_due(&mut g);
+                drop(g);
                 match outcome.await {
                     Ok(r) => r.map_err(DbError::Other),
                     Err(_) => Err(DbError::Other("the batch ended without an outcome".into())),
@@ -480,33 +644,38 @@ impl Batch {
     /// batch then fails as a whole (nothing of it is stored, and its other
     /// writers get the error).
     pub async fn rollback(mut self) -> Result<()> {
-        let part = self.part;
         match &mut self.inner {
-            Inner::Own(tx) => tx.take().expect("not yet finished").rollback().await,
+            Inner::Own(tx) => tx.take().ok_or_else(gone)?.rollback().await,
             Inner::Shared { guard, b } => {
-                let mut g = guard.take().expect("not yet finished");
-                let b = b.clone();
-                let done = tokio::spawn(async move {
-                    // what this writer may have recorded goes with its work
-                    if part == Part::Open {
-                        g.memo = None;
-                    }
-                    let undone = match (part, g.tx.as_mut()) {
-                        (Part::Open, Some(tx)) => undo(tx).await,
-                        (Part::Kept, Some(_)) => Err(DbError::Other("a written part was given up".into())),
-                        _ => Ok(()),
-                    };
-                    if let Err(e) = &undone {
-                        fail(&mut g, e).await;
-                    }
-                    b.flush_if_due(&mut g).await;
-                    // the writer's own work is undone either way
-                    if part == Part::Kept { Ok(()) } else { undone }
-                });
-                done.await.map_err(|e| DbError::Other(format!("a writer's rollback failed: {e}")))?
+                let mut g = guard.take().ok_or_else(gone)?;
+                let part = self.part;
+                let undone = give_up(&mut g, part);
+                b.flush_if_due(&mut g);
+                // the writer's own work is undone either way
+                if part == Part::Kept { Ok(()) } else { undone }
             }
         }
     }
+}
+
+/// Undoes the part of a writer that gives up: its savepoint rolled back (a
+/// part already released fails the batch as a whole).
+fn give_up(g: &mut State, part: Part) -> Result<()> {
+    // what the writer may have recorded goes with its work
+    if part != Part::Clean {
+        g.memo = None;
+    }
+    let undone = match part {
+        Part::Open if g.open => undo(g),
+        Part::Kept if g.open => Err(DbError::Other("a written part was given up".into())),
+        // a transaction SQLite ended by itself
+        Part::Clean if g.open => g.conn().map(|_| ()),
+        _ => Ok(()),
+    };
+    if let Err(e) = &undone {
+        fail(g, e);
+    }
+    undone
 }
 
 impl Drop for Batch {
@@ -518,16 +687,8 @@ impl Drop for Batch {
         if let Inner::Shared { guard, b } = &mut self.inner
             && let Some(mut g) = guard.take()
         {
-            // (a written part's savepoint is released: rolling back to it
-            // fails, and so the batch does, before anyone writes again)
-            g.abandoned = part != Part::Clean;
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let b = b.clone();
-                rt.spawn(async move {
-                    settle(&mut g).await;
-                    b.flush_if_due(&mut g).await;
-                });
-            }
+            let _ = give_up(&mut g, part);
+            b.flush_if_due(&mut g);
         }
     }
 }

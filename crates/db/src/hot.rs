@@ -68,6 +68,11 @@ impl Hot {
         })))
     }
 
+    /// The SQLite file these readers read (None when there are none).
+    pub fn path(&self) -> Option<&Path> {
+        self.0.as_ref().map(|r| r.path.as_path())
+    }
+
     /// No readers: every statement goes to the pool.
     pub fn none() -> Hot {
         Hot(None)
@@ -176,17 +181,48 @@ fn query<T>(
     map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
     let mut st = conn.prepare_cached(sql)?;
+    bind(&mut st, args)?;
+    let mut rows = st.raw_query();
+    match rows.next()? {
+        Some(row) => Ok(Some(map(row)?)),
+        None => Ok(None),
+    }
+}
+
+/// Binds `$1`, `$2`… of a statement to `args`.
+fn bind(st: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> rusqlite::Result<()> {
     // `$n` is a name to SQLite, numbered where it first appears: bind by the name
     for (i, a) in args.iter().enumerate() {
         let name = format!("${}", i + 1);
         let at = st.parameter_index(&name)?.ok_or(rusqlite::Error::InvalidParameterName(name))?;
         st.raw_bind_parameter(at, a)?;
     }
+    Ok(())
+}
+
+/// Every row of one statement on a connection of our own (the writes' own,
+/// [`crate::batch`]), its parameters `$1`, `$2`… bound to `args`.
+pub(crate) fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    args: &[Arg],
+    mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut st = conn.prepare_cached(sql)?;
+    bind(&mut st, args)?;
     let mut rows = st.raw_query();
-    match rows.next()? {
-        Some(row) => Ok(Some(map(row)?)),
-        None => Ok(None),
+    let mut all = Vec::new();
+    while let Some(row) = rows.next()? {
+        all.push(map(row)?);
     }
+    Ok(all)
+}
+
+/// Runs one statement on a connection of our own; returns the rows it changed.
+pub(crate) fn exec(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<usize> {
+    let mut st = conn.prepare_cached(sql)?;
+    bind(&mut st, args)?;
+    st.raw_execute()
 }
 
 fn busy(e: &rusqlite::Error) -> bool {

@@ -55,6 +55,18 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, m) = &e
+            && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        {
+            return DbError::Conflict(m.clone().unwrap_or_else(|| e.to_string()));
+        }
+        DbError::Other(format!("database error: {e}"))
+    }
+}
+
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
 
 /// Which database a URL names.

@@ -156,7 +156,36 @@ pub async fn since_and_entries_after(
     group_year_id: i64,
     after_id: i64,
 ) -> Result<(crate::audit::Since, Vec<EntryRow>)> {
-    let more = match tx.backend() {
+    let sql = since_and_entries_sql(tx.backend(), limit, kept, harmless)?;
+    let row: Option<(i64, String, i64, i64, i64, String)> =
+        tx.opt_dyn(sql, args![after_log, group_year_id, after_id]).await?;
+    since_and_entries(row, group_year_id, after_id)
+}
+
+/// [`since_and_entries_after`] where a writer of a batch reads.
+#[allow(clippy::too_many_arguments)]
+pub async fn since_and_entries_after_in(
+    b: &mut Batch,
+    after_log: i64,
+    limit: i64,
+    kept: (&str, &str),
+    harmless: &[&str],
+    group_year_id: i64,
+    after_id: i64,
+) -> Result<(crate::audit::Since, Vec<EntryRow>)> {
+    if let Some(tx) = b.tx() {
+        return since_and_entries_after(tx, after_log, limit, kept, harmless, group_year_id, after_id).await;
+    }
+    let sql = since_and_entries_sql(Backend::Sqlite, limit, kept, harmless)?;
+    let args = args![after_log, group_year_id, after_id];
+    let row = crate::hot::rows(b.direct()?, &sql, &args, |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    })?;
+    since_and_entries(row.into_iter().next(), group_year_id, after_id)
+}
+
+fn since_and_entries_sql(backend: Backend, limit: i64, kept: (&str, &str), harmless: &[&str]) -> Result<String> {
+    let more = match backend {
         Backend::Sqlite => {
             ", (SELECT COALESCE(json_group_array(json_array(e.id, e.group_year_id, e.unit_id, e.line_code, e.stage, \
              e.value_json, e.reason, e.evidence_json, e.by_user, u.username, e.by_unit, e.at) ORDER BY e.id), '[]') \
@@ -168,9 +197,14 @@ pub async fn since_and_entries_after(
              FROM score_entries e JOIN users u ON u.id = e.by_user WHERE e.group_year_id = $2 AND e.id > $3)"
         }
     };
-    let sql = crate::audit::since_sql(kept, harmless, limit, more)?;
-    let row: Option<(i64, String, i64, i64, i64, String)> =
-        tx.opt_dyn(sql, args![after_log, group_year_id, after_id]).await?;
+    crate::audit::since_sql(kept, harmless, limit, more)
+}
+
+fn since_and_entries(
+    row: Option<(i64, String, i64, i64, i64, String)>,
+    group_year_id: i64,
+    after_id: i64,
+) -> Result<(crate::audit::Since, Vec<EntryRow>)> {
     let (json, since) = match row {
         Some((head, hash, n, k, h, json)) => (json, crate::audit::since_row(Some((head, hash, n, k, h)))?),
         None => return Err(sqlx::Error::RowNotFound.into()),
@@ -214,23 +248,23 @@ pub async fn append_logged(
     log: crate::audit::Entry,
     since: &crate::audit::Since,
 ) -> Result<(Vec<i64>, (i64, String))> {
-    if b.reading().backend() == Backend::Postgres {
-        let tx = b.open().await?;
+    if !b.is_shared() {
+        b.open()?;
+        let tx = b.tx().ok_or_else(|| DbError::Other("a writer of its own has a transaction".into()))?;
         let ids = append_all(tx, group_year_id, entries).await?;
         let logged = crate::audit::append(tx, log).await?;
         return Ok((ids, (logged, String::new())));
     }
-    let mut sql = Vec::with_capacity(entries.len() / APPEND_CHUNK + 2);
-    let mut args = Vec::with_capacity(entries.len() * 10 + 14);
-    for chunk in entries.chunks(APPEND_CHUNK) {
-        let (s, a) = insert(group_year_id, chunk, args.len() + 1);
-        sql.push(s);
-        args.extend(a);
-    }
-    let (logged, s, a) = crate::audit::insert_after(log, since, args.len() + 1);
-    sql.push(s);
-    args.extend(a);
-    let rows: Vec<(i64, i64, String)> = b.write(sql.join("; "), args).await?;
+    let (rows, logged) = b.write(|c| {
+        let mut rows: Vec<(i64, i64, String)> = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(APPEND_CHUNK) {
+            let (s, a) = insert(group_year_id, chunk, 1);
+            rows.extend(crate::hot::rows(c, &s, &a, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?);
+        }
+        let (logged, s, a) = crate::audit::insert_after(log, since, 1);
+        crate::hot::exec(c, &s, &a)?;
+        Ok((rows, logged))
+    })?;
     Ok((ids_in_order(rows, entries)?, logged))
 }
 

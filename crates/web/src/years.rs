@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use thidua_db::batch::Batch;
 use thidua_db::scores::EntryRow;
 use thidua_db::{Tx, audit};
 
@@ -300,14 +301,24 @@ impl Years {
     /// sees may yet be rolled back; and no copy of the whole group-year is
     /// made while the batch waits: the write needs only its own unit's
     /// entries. Once the write is committed, [`Years::saved`] keeps what it saw.
-    pub(crate) async fn in_batch(&self, tx: &mut Tx, group_id: i64, year: i32) -> AppResult<InBatch> {
+    ///
+    /// `Err(head)` where the batch's own connection (SQLite) would have to
+    /// load it (not kept, or behind more than saves): the writer loads it
+    /// outside its turn, as of the log id `head` at least
+    /// ([`Years::load_now`]), and comes back. A load on the pool inside the
+    /// turn would wait for a pool connection while holding the write lock
+    /// that the pool's writers wait for.
+    pub(crate) async fn in_batch(&self, b: &mut Batch, group_id: i64, year: i32) -> AppResult<Result<InBatch, i64>> {
         let day = crate::ops::today();
         let found = self.slot(group_id, year, day);
+        if found.is_none() && b.is_shared() {
+            return Ok(Err(0));
+        }
         // the log since the kept copy and the group-year's entries after it, in one statement
         let (since, after) = match &found {
             Some(k) => {
-                thidua_db::scores::since_and_entries_after(
-                    tx,
+                thidua_db::scores::since_and_entries_after_in(
+                    b,
                     k.stamp,
                     MAX_DELTA,
                     SAVE,
@@ -317,7 +328,7 @@ impl Years {
                 )
                 .await?
             }
-            None => (audit::since(tx, i64::MAX, MAX_DELTA, SAVE, HARMLESS).await?, vec![]),
+            None => (audit::since_in(b, i64::MAX, MAX_DELTA, SAVE, HARMLESS).await?, vec![]),
         };
         let stamp = since.head;
         if let Some(k) = found {
@@ -330,12 +341,49 @@ impl Years {
                     self.counts[1].fetch_add(1, Ordering::Relaxed);
                     after
                 };
-                return Ok(InBatch { year: k.year, kept: k.extra, read, since });
+                return Ok(Ok(InBatch { year: k.year, kept: k.extra, read, since }));
             }
         }
+        let Some(tx) = b.tx() else {
+            // something else than saves came since the kept copy: loaded again outside the turn
+            return Ok(Err(stamp));
+        };
         let y = Arc::new(load(tx, group_id, year).await?);
         self.counts[2].fetch_add(1, Ordering::Relaxed);
-        Ok(InBatch { year: y, kept: Arc::default(), read: vec![], since })
+        Ok(Ok(InBatch { year: y, kept: Arc::default(), read: vec![], since }))
+    }
+
+    /// Loads and keeps the group-year if it is not kept, before a write
+    /// takes its turn in a batch of writes: the batch's own connection does
+    /// not load one, and a load inside the turn would hold up the batch's
+    /// other writers. A failure is left to the write, which then finds it
+    /// missing and asks for [`Years::load_now`] (whose error it answers).
+    pub(crate) async fn warm(&self, db: &thidua_db::Db, group_id: i64, year: i32) {
+        if self.slot(group_id, year, crate::ops::today()).is_none()
+            && let Err(e) = self.load_now(db, group_id, year, 0).await
+        {
+            tracing::debug!(error = %e, group_id, year, "the group-year could not be loaded before the write");
+        }
+    }
+
+    /// Loads the group-year as committed, on the pool, and keeps it: for a
+    /// write in a batch whose kept copy was missing, or behind more than
+    /// saves (`at_least`: the log id the copy must be as of). One request
+    /// at a time loads it; one that waited for another's load takes that.
+    pub(crate) async fn load_now(&self, db: &thidua_db::Db, group_id: i64, year: i32, at_least: i64) -> AppResult<()> {
+        let asked = Instant::now();
+        let _turn = self.turn(group_id, year).lock_owned().await;
+        let day = crate::ops::today();
+        if self.slot(group_id, year, day).is_some_and(|k| k.loaded_at >= asked && k.stamp >= at_least) {
+            return Ok(());
+        }
+        let mut tx = db.read().await?;
+        let stamp = audit::head_id(&mut tx).await?;
+        let y = Arc::new(load(&mut tx, group_id, year).await?);
+        tx.rollback().await?;
+        self.counts[2].fetch_add(1, Ordering::Relaxed);
+        self.keep(group_id, year, stamp, day, Instant::now(), y, Arc::default());
+        Ok(())
     }
 
     /// A save committed: its log entry is `logged`, and the group-year is

@@ -744,25 +744,53 @@ pub async fn save(
         return Err(AppError::invalid("Ghi chú", "Ghi chú quá dài (tối đa 1000 ký tự)."));
     }
     check_lines(&input.lines)?;
+    // a group-year that is not kept is loaded first, here: the batch's own
+    // connection does not load one, and the writes' thread has better to do
+    if st.writes.is_shared() {
+        st.years.warm(&st.db, group_id, year).await;
+    }
     // the write, on the writes' own thread (it runs to its end even if this request is given up)
+    let requests = tokio::runtime::Handle::current();
     let (st, ctx, input) = (st.clone(), ctx.clone(), input.clone());
     let writes = st.writes.clone();
-    let writer = async move { save_in_batch(&st, &ctx, group_id, year, unit_id, &input, &note).await };
+    let writer = async move { save_in_batch(&st, &ctx, &requests, group_id, year, unit_id, &input, &note).await };
     writes.run(tracing::Instrument::in_current_span(writer)).await?
 }
 
-/// A save's part of a batch of writes, its outcome and, once committed, what the cache may keep.
+/// A save's part of a batch of writes, its outcome and, once committed,
+/// what the cache may keep. `requests`: the requests' runtime, where a
+/// refused save's denial that could not join the batch is recorded on its
+/// own (a write transaction of the pool driven from the writes' thread could
+/// wait for the next batch's lock while that batch waited for the thread).
+#[allow(clippy::too_many_arguments)]
 async fn save_in_batch(
     st: &AppState,
     ctx: &Ctx,
+    requests: &tokio::runtime::Handle,
     group_id: i64,
     year: i32,
     unit_id: i64,
     input: &SaveInput,
     note: &str,
 ) -> AppResult<SavedSheet> {
-    let mut b = st.writes.begin().await?;
-    let written = match write_save(st, ctx, &mut b, group_id, year, unit_id, input, note).await {
+    // a group-year that the batch's own connection cannot bring up to date is
+    // loaded outside the turn, and the turn taken again (a few times at most)
+    let mut loads = 0;
+    let (b, outcome) = loop {
+        let mut b = st.writes.begin().await?;
+        match write_save(st, ctx, &mut b, group_id, year, unit_id, input, note).await {
+            Err(Refusal::Load(head)) if loads < 3 => {
+                loads += 1;
+                // nothing written: only a batch SQLite ended by itself fails here, and the next turn begins another
+                if let Err(x) = b.rollback().await {
+                    tracing::warn!(error = %x, "a save's turn given back to load its group-year failed");
+                }
+                st.years.load_now(&st.db, group_id, year, head).await?;
+            }
+            outcome => break (b, outcome),
+        }
+    };
+    let written = match outcome {
         Ok(w) => w,
         Err(e) => {
             let (denial, answer) = match e {
@@ -775,6 +803,10 @@ async fn save_in_batch(
                     AppError::Invalid(vec![refusal]),
                 ),
                 Refusal::Other(e) => (None, e),
+                Refusal::Load(_) => (
+                    None,
+                    AppError::Internal(format!("group-year {group_id}/{year}: changed at every try while saving")),
+                ),
             };
             // a refusal's denial is this writer's part of the batch: it
             // shares the batch's commit (right after a deadline many late
@@ -791,7 +823,8 @@ async fn save_in_batch(
                         {
                             tracing::error!(error = %x, "a refused save's part could not be rolled back");
                         }
-                        crate::auth::record(&st.db, d).await;
+                        let db = st.db.clone();
+                        drop(requests.spawn(async move { crate::auth::record(&db, d).await }));
                         return Err(answer);
                     }
                 },
@@ -816,10 +849,7 @@ async fn denial_in_batch(
     mut b: thidua_db::batch::Batch,
     denial: thidua_db::audit::Entry,
 ) -> Result<(), (Option<thidua_db::batch::Batch>, thidua_db::audit::Entry, thidua_db::DbError)> {
-    let appended = match b.open().await {
-        Ok(tx) => thidua_db::audit::append(tx, denial.clone()).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
+    let appended = thidua_db::audit::append_in(&mut b, denial.clone()).await.map(|_| ());
     if let Err(e) = appended {
         return Err((Some(b), denial, e));
     }
@@ -886,6 +916,9 @@ enum Refusal {
         refusal: Invalid,
     },
     Other(AppError),
+    /// The group-year must be loaded outside the batch's turn first, as of
+    /// this log id at least ([`crate::years::Years::load_now`]).
+    Load(i64),
 }
 
 impl<E: Into<AppError>> From<E> for Refusal {
@@ -907,11 +940,11 @@ async fn write_save(
     input: &SaveInput,
     note: &str,
 ) -> Result<Written, Refusal> {
-    let tx = b.reading();
     // PostgreSQL: the group-year's lock before anything is read (a save, a
     // submission or finalising committed while this one waited must be seen);
     // SQLite: the batch's transaction already is the lock
-    if tx.backend() == thidua_db::Backend::Postgres
+    if let Some(tx) = b.tx()
+        && tx.backend() == thidua_db::Backend::Postgres
         && let Some(gy) = q::find_group_year(tx, group_id, year).await?
     {
         sc::lock(tx, gy).await?;
@@ -922,7 +955,7 @@ async fn write_save(
             st.years.answered_from_batch();
             seen
         }
-        None => st.years.in_batch(b.reading(), group_id, year).await?,
+        None => st.years.in_batch(b, group_id, year).await?.map_err(Refusal::Load)?,
     };
     let y = seen.year.clone();
     let t = y.target(Some(unit_id));

@@ -571,6 +571,45 @@ async fn saves_keep_the_cached_group_year_as_a_fresh_load_shows_it() {
     app.finish().await;
 }
 
+/// A kept group-year that the log has moved beyond with more than saves (a
+/// change made by another process) is loaded again for a save, on SQLite
+/// outside its batch's turn (the batch's own connection does not load), and
+/// the save goes on; a submission made on another server is seen by the
+/// next save here, which is refused and recorded.
+#[tokio::test]
+async fn a_save_behind_other_changes_loads_its_group_year_again() {
+    let app = TestApp::new().await;
+    setup(&app).await;
+    let y = app.seed.y_te;
+    let mut yte = app.api_as("canbo.yte").await;
+    assert_eq!(yte.get(&url(&app, y)).await.status, StatusCode::OK);
+    let [_, _, loaded] = app.st.years.counts();
+    let mut tx = app.st.db.begin().await.expect("tx");
+    let change = thidua_db::audit::Entry {
+        actor_name: "quan.tri".into(),
+        action: "unit.update".into(),
+        object_type: "unit".into(),
+        object_id: app.seed.hoa_an.to_string(),
+        ..Default::default()
+    };
+    thidua_db::audit::append(&mut tx, change).await.expect("append");
+    tx.commit().await.expect("commit");
+    let r = save(&mut yte, &app, y, json!([{"line_code": "II.2", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.st.years.counts()[2], loaded + 1, "loaded again, once");
+    let other = app.second_server();
+    let mut leader = app.api_as_on(&other, "lanhdao.yte").await;
+    let r = leader.post_json(&format!("{}/submit", url(&app, y)), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = save(&mut yte, &app, y, json!([{"line_code": "II.4", "value": "Đạt", "base_seq": null}])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(app.audit_actions().await[0], "denied:write_score");
+    assert_eq!(app.st.years.counts()[2], loaded + 2);
+    let v = yte.get(&url(&app, y)).await.json();
+    assert_eq!((v["state"].as_str(), line(&v, "II.2")["value"].as_str()), (Some("submitted"), Some("Đạt")));
+    app.finish().await;
+}
+
 /// The page's lines are rendered once per kept group-year for the readers
 /// who may write and once for those who may not: neither gets the other's,
 /// what one typed is never kept for the next, and a save shows at once.
@@ -688,6 +727,10 @@ async fn a_save_after_a_denial_in_its_batch_keeps_the_logs_chain() {
             panic!("{n} writers never queued");
         }
     };
+    // the group-year kept first: a save that must load it does so before
+    // it asks for its turn, and the others may ask before it (arrival order
+    // is the order of the turns asked for, which this test needs)
+    assert_eq!(yte.get(&url(&app, y)).await.status, StatusCode::OK);
     let holder = if sqlite { Some(writes.begin().await.expect("a turn")) } else { None };
     let (before_commits, before_actions) = writes.counts();
     let (a, d, b, _) = tokio::join!(

@@ -803,10 +803,21 @@ async fn save_in_batch(
                     AppError::Invalid(vec![refusal]),
                 ),
                 Refusal::Other(e) => (None, e),
-                Refusal::Load(_) => (
-                    None,
-                    AppError::Internal(format!("group-year {group_id}/{year}: changed at every try while saving")),
-                ),
+                Refusal::Load(_) => {
+                    tracing::warn!(
+                        group_id,
+                        year,
+                        "a save's group-year changed at every load: the save was not stored"
+                    );
+                    (
+                        None,
+                        AppError::Conflict(
+                            "Dữ liệu chấm điểm của cụm, khối vừa thay đổi nhiều lần trong lúc lưu nên phiếu chưa \
+                             được lưu. Hãy bấm «Lưu nháp» lại sau ít giây."
+                                .into(),
+                        ),
+                    )
+                }
             };
             // a refusal's denial is this writer's part of the batch: it
             // shares the batch's commit (right after a deadline many late

@@ -198,6 +198,9 @@ pub(crate) fn since_sql(kept: (&str, &str), harmless: &[&str], limit: i64, more:
 /// of the transaction.
 pub(crate) const LOCK: &str = "SELECT pg_advisory_xact_lock(7243001)";
 
+/// The log's last entry: its id and hash (what the next one chains to).
+const LAST: &str = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1";
+
 /// Appends an entry inside the caller's transaction. Writers are serialised
 /// (SQLite: the write transaction itself; PostgreSQL: an advisory lock held
 /// to the end of the transaction) so the chain never forks. The database
@@ -207,7 +210,7 @@ pub async fn append(tx: &mut Tx, e: Entry) -> Result<i64> {
         // already held when the transaction came from `Db::begin`
         tx.exec(LOCK, vec![]).await?;
     }
-    let last: Option<(i64, String)> = tx.opt("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", vec![]).await?;
+    let last: Option<(i64, String)> = tx.opt(LAST, vec![]).await?;
     let (last_id, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
     append_to(tx, e, last_id, prev_hash).await
 }
@@ -219,7 +222,6 @@ pub async fn append_in(b: &mut crate::batch::Batch, e: Entry) -> Result<i64> {
         return append(tx, e).await;
     }
     let c = b.direct()?;
-    const LAST: &str = "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1";
     let last: Vec<(i64, String)> = crate::hot::rows(c, LAST, &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let (last_id, prev_hash) = last.into_iter().next().unwrap_or((0, GENESIS.to_string()));
     let (head, sql, args) = insert(e, last_id, prev_hash, 1);

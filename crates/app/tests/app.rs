@@ -1346,3 +1346,78 @@ async fn sigkill_during_saves_loses_no_acknowledged_save_postgres() {
         check_sigkill(&t).await;
     }
 }
+
+/// A session ended by another process (the command line, on the same
+/// database) is refused by a running server at its next request, although
+/// the server answers signed-in requests without running the session's
+/// statement while nothing commits (ADR 0006); and a change another process
+/// commits is seen at once by the next request.
+#[cfg(unix)]
+async fn check_other_process(t: &TestDb) {
+    expect(&t.run(&["migrate"], None), 0);
+    let pw = "một cụm từ đủ dài 2026";
+    for name in ["canbo.mot", "canbo.hai"] {
+        let add = ["user", "add", "--username", name, "--full-name", "Cán bộ kiểm thử", "--password-stdin"];
+        expect(&t.run(&add, Some(&format!("{pw}\n"))), 0);
+    }
+    let server = Server::start(t.dir.path(), &t.url);
+    let sign_in = |name: &str| {
+        let login = serde_json::json!({ "username": name, "password": pw }).to_string();
+        let r = http(&server.addr, "POST", "/api/v1/session", &[], &login).expect("login");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .filter_map(|(_, c)| c.split(';').next())
+            .find(|c| c.starts_with("thidua_session="))
+            .expect("the session cookie")
+            .to_string()
+    };
+    let me = |cookie: &str| http(&server.addr, "GET", "/api/v1/me", &[("Cookie", cookie)], "").expect("/me");
+    let (one, two) = (sign_in("canbo.mot"), sign_in("canbo.hai"));
+    let metric = |name: &str| -> u64 {
+        let r = http(&server.addr, "GET", "/metrics", &[], "").expect("/metrics");
+        let line = r.body.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{}", r.body));
+        line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a count")
+    };
+    let kept_before = metric("thidua_hot_reads_kept_total");
+    for _ in 0..5 {
+        assert_eq!(me(&one).status, 200);
+        assert_eq!(me(&two).status, 200);
+    }
+    let kept = metric("thidua_hot_reads_kept_total") - kept_before;
+    if Backend::of_url(&t.url) == Some(Backend::Sqlite) {
+        assert!(kept >= 8, "signed-in requests answered without running the statement: {kept}");
+    } else {
+        assert_eq!(kept, 0, "PostgreSQL runs it every time");
+    }
+
+    // another process locks the first account: refused at once, the second goes on
+    let (o, _) = expect(&t.run(&["user", "disable", "--username", "canbo.mot"], None), 0);
+    assert!(o.contains("canbo.mot"), "{o}");
+    let r = me(&one);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(me(&two).status, 200);
+    // another process gives the second account a new password: its sessions end
+    let (o, _) = expect(
+        &t.run(&["user", "passwd", "--username", "canbo.hai", "--password-stdin"], Some(&format!("{pw} mới\n"))),
+        0,
+    );
+    assert!(o.contains("canbo.hai"), "{o}");
+    assert_eq!(me(&two).status, 401);
+    drop(server);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_session_ended_by_another_process_is_refused_at_once_sqlite() {
+    check_other_process(&TestDb::sqlite()).await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_session_ended_by_another_process_is_refused_at_once_postgres() {
+    if let Some(t) = TestDb::postgres().await {
+        check_other_process(&t).await;
+    }
+}

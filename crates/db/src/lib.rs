@@ -455,11 +455,35 @@ impl Db {
         self.read_one_dyn(sql.to_string(), args).await
     }
 
+    /// [`Db::read_one_hot`] for a statement without parameters whose answer
+    /// SQLite gives again, without running it, while no transaction commits
+    /// ([`hot::Hot::one_kept`], ADR 0006). PostgreSQL runs it every time.
+    pub async fn read_one_hot_kept<T: Record + Clone + Send + Sync + 'static>(
+        &self,
+        sql: &'static str,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        if let Db::Sqlite(_, hot) = self
+            && let Some(r) = hot.one_kept(sql, map)
+        {
+            return r;
+        }
+        self.read_one_dyn(sql.to_string(), vec![]).await
+    }
+
     /// Statements answered on the calling thread, and handed back to the pool ([`hot`]).
     pub fn hot_counts(&self) -> (usize, usize) {
         match self {
             Db::Sqlite(_, hot) => hot.counts(),
             Db::Postgres(_) => (0, 0),
+        }
+    }
+
+    /// Statements answered with a kept answer, without running ([`Db::read_one_hot_kept`]).
+    pub fn hot_kept_count(&self) -> usize {
+        match self {
+            Db::Sqlite(_, hot) => hot.kept_count(),
+            Db::Postgres(_) => 0,
         }
     }
 

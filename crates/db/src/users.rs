@@ -273,7 +273,8 @@ pub async fn signed_in(db: &Db, id_hash: &str) -> Result<Option<(SessionRow, Use
 pub async fn epoch_and_head(db: &Db) -> Result<(Option<i64>, i64)> {
     const SQL: &str = "SELECT (SELECT value FROM signed_in_epoch WHERE id = 1), \
         COALESCE((SELECT last_id FROM audit_head WHERE id = 1), CAST(0 AS BIGINT))";
-    let row: Option<(Option<i64>, i64)> = db.read_one_hot(SQL, vec![], |r| Ok((r.get(0)?, r.get(1)?))).await?;
+    // while no transaction commits, the answer read before is given again (ADR 0006)
+    let row: Option<(Option<i64>, i64)> = db.read_one_hot_kept(SQL, |r| Ok((r.get(0)?, r.get(1)?))).await?;
     Ok(row.unwrap_or((None, 0)))
 }
 

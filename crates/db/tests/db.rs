@@ -737,6 +737,61 @@ async fn reads_on_the_calling_thread_see_every_commit() {
     .await;
 }
 
+/// The value that says whether a kept session is current, and the log's
+/// head: on SQLite given again without running while nothing commits (ADR
+/// 0006), and read again after every commit, through the pool or a grouped
+/// commit on the writes' own connection.
+#[tokio::test]
+async fn the_epoch_and_head_are_read_again_after_every_commit() {
+    each_backend(|db| async move {
+        use thidua_db::users;
+        let sqlite = db.backend() == Backend::Sqlite;
+        let (epoch0, head0) = users::epoch_and_head(&db).await.unwrap();
+        let kept0 = db.hot_kept_count();
+        for _ in 0..10 {
+            assert_eq!(users::epoch_and_head(&db).await.unwrap(), (epoch0, head0));
+        }
+        assert_eq!(db.hot_kept_count() - kept0, if sqlite { 10 } else { 0 });
+
+        // a commit on the pool: a new head
+        let mut tx = db.begin().await.unwrap();
+        let id1 = audit::append(&mut tx, entry(1)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(users::epoch_and_head(&db).await.unwrap(), (epoch0, id1));
+
+        // a session's user changed: a new epoch
+        let mut tx = db.begin().await.unwrap();
+        let user = users::insert_user(&mut tx, "doc.lai", "Đọc Lại", "x").await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        tx.exec("UPDATE users SET full_name = 'Đọc Lại Lần Nữa' WHERE id = $1", thidua_db::args![user]).await.unwrap();
+        tx.commit().await.unwrap();
+        let (epoch1, head1) = users::epoch_and_head(&db).await.unwrap();
+        assert_ne!(epoch1, epoch0);
+        assert_eq!(head1, id1);
+
+        // a grouped commit (on SQLite, the writes' own connection)
+        let batcher = thidua_db::batch::Batcher::with_window(db.clone(), std::time::Duration::from_millis(1));
+        let turn = batcher.clone();
+        let id2 = batcher
+            .run(async move {
+                let mut part = turn.begin().await?;
+                let id = audit::append_in(&mut part, entry(2)).await?;
+                part.commit().await?;
+                Ok::<_, thidua_db::DbError>(id)
+            })
+            .await
+            .expect("run")
+            .expect("committed");
+        assert!(id2 > id1);
+        let kept1 = db.hot_kept_count();
+        assert_eq!(users::epoch_and_head(&db).await.unwrap(), (epoch1, id2));
+        assert_eq!(users::epoch_and_head(&db).await.unwrap(), (epoch1, id2));
+        assert_eq!(db.hot_kept_count() - kept1, usize::from(sqlite), "read once after the commit, then kept");
+    })
+    .await;
+}
+
 /// A session of `user` whose id hash is `hash` 64 times, seen at 08:00 and
 /// ending at 20:00 on 23/11/2026.
 fn session_of(user: i64, hash: char) -> thidua_db::users::SessionRow {

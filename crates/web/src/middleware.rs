@@ -118,6 +118,7 @@ async fn healthz(State(st): State<AppState>) -> Response {
 fn write_metrics(st: &AppState) -> String {
     let (commits, actions) = st.writes.counts();
     let (hot, handed_back) = st.db.hot_counts();
+    let kept = st.db.hot_kept_count();
     format!(
         "# HELP thidua_write_commits_total Commits of grouped writes (self-assessment saves); on PostgreSQL each write commits alone and is not counted.\n\
          # TYPE thidua_write_commits_total counter\n\
@@ -130,7 +131,10 @@ fn write_metrics(st: &AppState) -> String {
          thidua_hot_reads_total {hot}\n\
          # HELP thidua_hot_reads_handed_back_total Such reads run on the pool instead (every reader in use, or the file busy).\n\
          # TYPE thidua_hot_reads_handed_back_total counter\n\
-         thidua_hot_reads_handed_back_total {handed_back}\n"
+         thidua_hot_reads_handed_back_total {handed_back}\n\
+         # HELP thidua_hot_reads_kept_total Such reads answered as read before, without running: nothing committed since (SQLite, ADR 0006).\n\
+         # TYPE thidua_hot_reads_kept_total counter\n\
+         thidua_hot_reads_kept_total {kept}\n"
     )
 }
 

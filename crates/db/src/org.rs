@@ -289,6 +289,33 @@ pub async fn groups(tx: &mut Tx, authorities: Option<&[i64]>, words: &[String]) 
     tx.all_dyn(sql, a).await
 }
 
+/// For each of `authorities`: how many groups it organises and how many of
+/// its units are active on `today`, counted as [`groups`] and
+/// [`search_units`] list them, in two statements (none listed has no entry).
+pub async fn counts_by_authority(
+    tx: &mut Tx,
+    authorities: &[i64],
+    today: &str,
+) -> Result<std::collections::HashMap<i64, (i64, i64)>> {
+    let mut sql = String::from("SELECT g.authority_id, COUNT(*) FROM emulation_groups g WHERE 1 = 1");
+    push_id_list(&mut sql, "g.authority_id", authorities);
+    sql.push_str(" GROUP BY g.authority_id");
+    let groups: Vec<(i64, i64)> = tx.all_dyn(sql, vec![]).await?;
+    let mut sql =
+        String::from("SELECT u.authority_id, COUNT(*) FROM units u WHERE (u.active_to IS NULL OR u.active_to >= $1)");
+    push_id_list(&mut sql, "u.authority_id", authorities);
+    sql.push_str(" GROUP BY u.authority_id");
+    let units: Vec<(i64, i64)> = tx.all_dyn(sql, args![today]).await?;
+    let mut out = std::collections::HashMap::new();
+    for (a, n) in groups {
+        out.entry(a).or_insert((0, 0)).0 = n;
+    }
+    for (a, n) in units {
+        out.entry(a).or_insert((0, 0)).1 = n;
+    }
+    Ok(out)
+}
+
 /// Groups that a unit belongs or belonged to.
 pub async fn groups_of_units(tx: &mut Tx, units: &[i64]) -> Result<Vec<i64>> {
     let mut sql = String::from(

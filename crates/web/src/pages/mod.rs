@@ -257,13 +257,13 @@ async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) 
     // holds every province's groups, hundreds of rows
     let year = q::years(&mut tx).await?.first().copied().unwrap_or_default();
     let own: Vec<i64> = ctx.actor.authority_grants().map(|(_, a)| a).collect();
+    // every card's counts in two statements, not two per authority
+    let counts = thidua_db::org::counts_by_authority(&mut tx, &roots, &today).await?;
     for a in all.iter().filter(|a| roots.contains(&a.id)) {
-        let groups = q::groups(&mut tx, Some(&[a.id]), &[]).await?;
-        let query =
-            q::UnitQuery { authorities: Some(vec![a.id]), today: today.clone(), limit: 10_000, ..Default::default() };
-        let n = q::search_units(&mut tx, &query).await?.len();
+        let (n_groups, n_units) = counts.get(&a.id).copied().unwrap_or((0, 0));
         let mut lines = Vec::new();
         if own.contains(&a.id) {
+            let groups = q::groups(&mut tx, Some(&[a.id]), &[]).await?;
             let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
             let years = crate::ops::org::years_of_groups(&mut tx, &ids, year).await?;
             for g in &groups {
@@ -283,8 +283,8 @@ async fn home(State(st): State<AppState>, ctx: Option<Ctx>, headers: HeaderMap) 
         authorities.push(AuthoritySummary {
             id: a.id,
             name: a.name.clone(),
-            groups: groups.len(),
-            units: n,
+            groups: usize::try_from(n_groups).unwrap_or_default(),
+            units: usize::try_from(n_units).unwrap_or_default(),
             year,
             lines,
         });

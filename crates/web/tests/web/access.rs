@@ -193,3 +193,33 @@ async fn a_secretariat_sees_the_denials_on_its_authority() {
     assert_eq!(rows.as_array().map(|r| r.len()), Some(0));
     app.finish().await;
 }
+
+/// Each card of the home page counts its authority's groups and the units
+/// active today, as the linked lists show them; a closed unit is not counted.
+#[tokio::test]
+async fn home_cards_count_each_authoritys_groups_and_active_units() {
+    let app = TestApp::new().await;
+    let s = &app.seed;
+    let mut tx = app.st.db.begin().await.expect("tx");
+    tx.exec("UPDATE units SET active_to = '2000-01-01' WHERE id = $1", thidua_db::args![s.hoa_an])
+        .await
+        .expect("closed");
+    tx.exec("UPDATE units SET active_to = '2099-12-31' WHERE id = $1", thidua_db::args![s.y_te]).await.expect("open");
+    tx.commit().await.expect("commit");
+    let card = |body: &str, name: &str| -> String {
+        let at = body.find(&format!("<strong>{name}</strong>")).unwrap_or_else(|| panic!("no card {name}: {body}"));
+        let rest = &body[at..];
+        let span = rest.find("<span>").expect("the counts") + "<span>".len();
+        rest[span..span + rest[span..].find("</span>").expect("end")].to_string()
+    };
+    let mut admin = app.page_as("admin").await;
+    let home = admin.get("/").await;
+    assert_eq!(card(&home.body, "Tỉnh Cao Bằng"), "1 cụm, khối · 2 đơn vị đang hoạt động");
+    assert_eq!(card(&home.body, "Thành phố Hà Nội"), "1 cụm, khối · 1 đơn vị đang hoạt động");
+    assert_eq!(card(&home.body, "Hội đồng Thi đua - Khen thưởng Trung ương"), "0 cụm, khối · 0 đơn vị đang hoạt động");
+    let mut sec = app.page_as("sec.cb").await;
+    let home = sec.get("/").await;
+    assert_eq!(card(&home.body, "Tỉnh Cao Bằng"), "1 cụm, khối · 2 đơn vị đang hoạt động");
+    assert!(!home.body.contains("Thành phố Hà Nội"), "another province's card");
+    app.finish().await;
+}

@@ -39,8 +39,13 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<u8, Failure> {
 
 /// Opens the database of the settings, creating a SQLite file (and its directory) if missing.
 pub async fn open(url: &str) -> Result<Db, Failure> {
+    open_with(url, thidua_db::PoolOptions::default()).await
+}
+
+/// [`open`] with a pool of the given size and wait.
+pub async fn open_with(url: &str, pool: thidua_db::PoolOptions) -> Result<Db, Failure> {
     ensure_sqlite_dir(url)?;
-    Db::connect(url).await.map_err(|e| connect_failure(url, e))
+    Db::connect_with(url, pool).await.map_err(|e| connect_failure(url, e))
 }
 
 /// Opens an existing database: a missing SQLite file is an error, not a new empty database.
@@ -73,7 +78,12 @@ pub fn redact(url: &str) -> String {
 
 /// Opens and migrates.
 pub async fn open_migrated(url: &str) -> Result<Db, Failure> {
-    let db = open(url).await?;
+    open_migrated_with(url, thidua_db::PoolOptions::default()).await
+}
+
+/// [`open_migrated`] with a pool of the given size and wait.
+pub async fn open_migrated_with(url: &str, pool: thidua_db::PoolOptions) -> Result<Db, Failure> {
+    let db = open_with(url, pool).await?;
     db.migrate().await.map_err(|e| Failure::msg(format!("Không cập nhật được cấu trúc cơ sở dữ liệu: {e}.")))?;
     Ok(db)
 }
@@ -88,7 +98,7 @@ async fn migrate(s: &Settings) -> Result<(), Failure> {
 async fn serve(s: &Settings) -> Result<(), Failure> {
     // bind first: a wrong address is reported before anything touches the database
     let listener = bind(&s.listen).await?;
-    let db = open_migrated(&s.database_url).await?;
+    let db = open_migrated_with(&s.database_url, s.pool_options()).await?;
     tracing::info!(database = %redact(&s.database_url), "đã kết nối cơ sở dữ liệu");
     run_server(listener, db, s.web_config(), |url| {
         tracing::info!(%url, "thidua đang chạy; nhấn Ctrl+C để dừng");

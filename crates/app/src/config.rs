@@ -30,6 +30,12 @@ pub struct Settings {
     pub listen: String,
     /// `sqlite://path/to/file.db` or `postgres://…`.
     pub database_url: String,
+    /// The most connections a server opens to the database (none: 8 on
+    /// SQLite, 16 on PostgreSQL). With several servers on one PostgreSQL,
+    /// their sum must stay under its `max_connections`.
+    pub database_max_connections: Option<u32>,
+    /// How long a request waits for a free connection before it fails, in seconds.
+    pub database_acquire_timeout_seconds: u64,
     /// Where uploaded files live.
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
@@ -61,6 +67,8 @@ impl Default for Settings {
         Settings {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/thidua.db".into(),
+            database_max_connections: None,
+            database_acquire_timeout_seconds: 15,
             data_dir: "data".into(),
             log_format: LogFormat::Text,
             tls: false,
@@ -80,6 +88,8 @@ impl Default for Settings {
 const ENV_KEYS: &[&str] = &[
     "listen",
     "database_url",
+    "database_max_connections",
+    "database_acquire_timeout_seconds",
     "data_dir",
     "log_format",
     "tls",
@@ -142,6 +152,12 @@ impl Settings {
                 self.database_url
             ));
         }
+        if self.database_max_connections.is_some_and(|n| !(1..=1000).contains(&n)) {
+            bad.push("database_max_connections: phải từ 1 đến 1000 kết nối.".into());
+        }
+        if !(1..=600).contains(&self.database_acquire_timeout_seconds) {
+            bad.push("database_acquire_timeout_seconds: phải từ 1 đến 600 giây.".into());
+        }
         if !(1..=24 * 60).contains(&self.session_idle_minutes) {
             bad.push("session_idle_minutes: phải từ 1 đến 1440 phút.".into());
         }
@@ -166,6 +182,14 @@ impl Settings {
             let mut lines = vec!["Cấu hình không hợp lệ:".to_string()];
             lines.extend(bad.into_iter().map(|b| format!("  - {b}")));
             Err(Failure::msg(lines.join("\n")))
+        }
+    }
+
+    /// The database pool's settings.
+    pub fn pool_options(&self) -> thidua_db::PoolOptions {
+        thidua_db::PoolOptions {
+            max_connections: self.database_max_connections,
+            acquire_timeout: std::time::Duration::from_secs(self.database_acquire_timeout_seconds),
         }
     }
 
@@ -242,6 +266,12 @@ login_throttle_minutes = 10",
         assert!(Settings::default().web_config().compress_pages);
         let f = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("compress_pages = false"));
         assert!(!Settings::from_figment(f).unwrap().web_config().compress_pages);
+        // the pool: the backend's own size unless set, and the wait
+        assert_eq!(Settings::default().pool_options(), thidua_db::PoolOptions::default());
+        let f = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string("database_max_connections = 40\ndatabase_acquire_timeout_seconds = 5"));
+        let p = Settings::from_figment(f).unwrap().pool_options();
+        assert_eq!((p.max_connections, p.acquire_timeout), (Some(40), std::time::Duration::from_secs(5)));
     }
 
     #[test]
@@ -257,6 +287,11 @@ login_throttle_minutes = 10",
         assert!(e.to_string().contains("login_failures_per_account: phải từ 1 đến 100 lần."), "{e}");
         let f = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("log_format = \"xml\""));
         assert!(Settings::from_figment(f).is_err());
+        let f = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string("database_max_connections = 0\ndatabase_acquire_timeout_seconds = 0"));
+        let e = Settings::from_figment(f).unwrap_err().to_string();
+        assert!(e.contains("database_max_connections: phải từ 1 đến 1000 kết nối."), "{e}");
+        assert!(e.contains("database_acquire_timeout_seconds: phải từ 1 đến 600 giây."), "{e}");
     }
 
     #[test]

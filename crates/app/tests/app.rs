@@ -996,6 +996,11 @@ struct Server {
 #[cfg(unix)]
 impl Server {
     fn start(dir: &Path, url: &str) -> Server {
+        Server::start_env(dir, url, &[])
+    }
+
+    /// [`Server::start`] with more `THIDUA_*` settings.
+    fn start_env(dir: &Path, url: &str, env: &[(&str, &str)]) -> Server {
         use std::io::{BufRead, BufReader};
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_thidua"));
         cmd.arg("serve").current_dir(dir).env("RUST_LOG", "info,sqlx=warn");
@@ -1005,6 +1010,7 @@ impl Server {
             }
         }
         cmd.env("THIDUA_DATABASE_URL", url).env("THIDUA_LISTEN", "127.0.0.1:0").env("THIDUA_LOG_FORMAT", "text");
+        cmd.envs(env.iter().copied());
         let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
         let stderr = child.stderr.take().expect("stderr");
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -1351,7 +1357,8 @@ async fn sigkill_during_saves_loses_no_acknowledged_save_postgres() {
 /// database) is refused by a running server at its next request, although
 /// the server answers signed-in requests without running the session's
 /// statement while nothing commits (ADR 0006); and a change another process
-/// commits is seen at once by the next request.
+/// commits is seen at once by the next request. The server runs with the
+/// pool size its settings give (`THIDUA_DATABASE_MAX_CONNECTIONS`).
 #[cfg(unix)]
 async fn check_other_process(t: &TestDb) {
     expect(&t.run(&["migrate"], None), 0);
@@ -1360,7 +1367,8 @@ async fn check_other_process(t: &TestDb) {
         let add = ["user", "add", "--username", name, "--full-name", "Cán bộ kiểm thử", "--password-stdin"];
         expect(&t.run(&add, Some(&format!("{pw}\n"))), 0);
     }
-    let server = Server::start(t.dir.path(), &t.url);
+    // a pool of the size the settings say
+    let server = Server::start_env(t.dir.path(), &t.url, &[("THIDUA_DATABASE_MAX_CONNECTIONS", "3")]);
     let sign_in = |name: &str| {
         let login = serde_json::json!({ "username": name, "password": pw }).to_string();
         let r = http(&server.addr, "POST", "/api/v1/session", &[], &login).expect("login");
@@ -1380,6 +1388,7 @@ async fn check_other_process(t: &TestDb) {
         let line = r.body.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{}", r.body));
         line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a count")
     };
+    assert_eq!(metric("thidua_database_connections{state=\"max\"}"), 3);
     let kept_before = metric("thidua_hot_reads_kept_total");
     for _ in 0..5 {
         assert_eq!(me(&one).status, 200);

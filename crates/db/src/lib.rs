@@ -100,10 +100,31 @@ pub enum Db {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The size of a server's pool of connections, and how long a request
+/// waits for one before it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// None: 8 on SQLite (one writer at a time; the readers of [`hot`] are
+    /// apart), 16 on PostgreSQL.
+    pub max_connections: Option<u32>,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions { max_connections: None, acquire_timeout: Duration::from_secs(15) }
+    }
+}
+
 impl Db {
     /// Opens a pool for `sqlite:PATH` or `postgres://…`. A SQLite file is
     /// created if missing, in WAL mode with foreign keys on and a busy timeout.
     pub async fn connect(url: &str) -> Result<Db> {
+        Db::connect_with(url, PoolOptions::default()).await
+    }
+
+    /// [`Db::connect`] with a pool of the given size and wait.
+    pub async fn connect_with(url: &str, pool: PoolOptions) -> Result<Db> {
         match Backend::of_url(url) {
             Some(Backend::Sqlite) => {
                 let opts = SqliteConnectOptions::from_str(url)?;
@@ -128,9 +149,9 @@ impl Db {
                 // in this process and cannot hang up, and the ping is a
                 // round trip to the connection's own thread
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(pool.max_connections.unwrap_or(8))
                     .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(15))
+                    .acquire_timeout(pool.acquire_timeout)
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Sqlite(pool, hot))
@@ -138,8 +159,8 @@ impl Db {
             Some(Backend::Postgres) => {
                 let opts = PgConnectOptions::from_str(url)?;
                 let pool = PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(15))
+                    .max_connections(pool.max_connections.unwrap_or(16))
+                    .acquire_timeout(pool.acquire_timeout)
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Postgres(pool))
@@ -154,6 +175,14 @@ impl Db {
         match self {
             Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The pool's connections: (open, of those idle, at most).
+    pub fn pool_state(&self) -> (u32, usize, u32) {
+        match self {
+            Db::Sqlite(p, _) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            Db::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
         }
     }
 

@@ -119,6 +119,8 @@ fn write_metrics(st: &AppState) -> String {
     let (commits, actions) = st.writes.counts();
     let (hot, handed_back) = st.db.hot_counts();
     let kept = st.db.hot_kept_count();
+    let (open, idle, max) = st.db.pool_state();
+    let in_use = (open as usize).saturating_sub(idle);
     format!(
         "# HELP thidua_write_commits_total Commits of grouped writes (self-assessment saves); on PostgreSQL each write commits alone and is not counted.\n\
          # TYPE thidua_write_commits_total counter\n\
@@ -134,7 +136,12 @@ fn write_metrics(st: &AppState) -> String {
          thidua_hot_reads_handed_back_total {handed_back}\n\
          # HELP thidua_hot_reads_kept_total Such reads answered as read before, without running: nothing committed since (SQLite, ADR 0006).\n\
          # TYPE thidua_hot_reads_kept_total counter\n\
-         thidua_hot_reads_kept_total {kept}\n"
+         thidua_hot_reads_kept_total {kept}\n\
+         # HELP thidua_database_connections The pool's connections to the database: in use, idle, and at most (`database_max_connections`).\n\
+         # TYPE thidua_database_connections gauge\n\
+         thidua_database_connections{{state=\"in_use\"}} {in_use}\n\
+         thidua_database_connections{{state=\"idle\"}} {idle}\n\
+         thidua_database_connections{{state=\"max\"}} {max}\n"
     )
 }
 

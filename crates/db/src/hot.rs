@@ -172,10 +172,7 @@ impl Hot {
             }
             Err(stamp) => stamp,
         };
-        let answer = r.one(sql, &[], map);
-        let count = if answer.is_some() { &r.answered } else { &r.handed_back };
-        count.fetch_add(1, Ordering::Relaxed);
-        let (v, file) = answer?;
+        let (v, file) = r.one_counted(sql, &[], map)?;
         if let Some(stamp) = stamp {
             r.keep(sql, stamp, file, v.clone());
         }
@@ -192,10 +189,7 @@ impl Hot {
         map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Option<Result<Option<T>>> {
         let r = self.0.as_ref()?;
-        let answer = r.one(sql, args, map);
-        let count = if answer.is_some() { &r.answered } else { &r.handed_back };
-        count.fetch_add(1, Ordering::Relaxed);
-        answer.map(|(v, _)| Ok(v))
+        r.one_counted(sql, args, map).map(|(v, _)| Ok(v))
     }
 }
 
@@ -259,6 +253,19 @@ impl Readers {
 }
 
 impl Readers {
+    /// [`Readers::one`], counted as answered here or handed back.
+    fn one_counted<T>(
+        &self,
+        sql: &str,
+        args: &[Arg],
+        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<(Option<T>, FileId)> {
+        let answer = self.one(sql, args, map);
+        let count = if answer.is_some() { &self.answered } else { &self.handed_back };
+        count.fetch_add(1, Ordering::Relaxed);
+        answer
+    }
+
     /// The answer kept for `sql` if the WAL index's header is the one it
     /// was read at; else the header now (None if it cannot be read), to keep
     /// the answer the statement is about to give with.

@@ -929,6 +929,17 @@ impl Reply {
     fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
+
+    /// The `thidua_session=…` pair a sign-in set, to send back as `Cookie`.
+    fn session_cookie(&self) -> String {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .filter_map(|(_, c)| c.split(';').next())
+            .find(|c| c.starts_with("thidua_session="))
+            .expect("the session cookie")
+            .to_string()
+    }
 }
 
 /// One HTTP/1.1 request on its own connection. An error when the connection
@@ -1136,14 +1147,7 @@ async fn check_sigkill(t: &TestDb) {
     let login = serde_json::json!({ "username": officer, "password": DEMO_PASSWORD }).to_string();
     let r = http(&server.addr, "POST", "/api/v1/session", &[], &login).expect("login");
     assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r
-        .headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .filter_map(|(_, c)| c.split(';').next())
-        .find(|c| c.starts_with("thidua_session="))
-        .expect("the session cookie")
-        .to_string();
+    let cookie = r.session_cookie();
     let csrf = r.json()["csrf_token"].as_str().expect("the CSRF token").to_string();
     let sheet = format!("/api/v1/groups/{group_id}/years/2026/sheets/{unit_id}");
     let r = http(&server.addr, "GET", &sheet, &[("Cookie", &cookie)], "").expect("the sheet");
@@ -1373,13 +1377,7 @@ async fn check_other_process(t: &TestDb) {
         let login = serde_json::json!({ "username": name, "password": pw }).to_string();
         let r = http(&server.addr, "POST", "/api/v1/session", &[], &login).expect("login");
         assert_eq!(r.status, 200, "{}", r.body);
-        r.headers
-            .iter()
-            .filter(|(k, _)| k == "set-cookie")
-            .filter_map(|(_, c)| c.split(';').next())
-            .find(|c| c.starts_with("thidua_session="))
-            .expect("the session cookie")
-            .to_string()
+        r.session_cookie()
     };
     let me = |cookie: &str| http(&server.addr, "GET", "/api/v1/me", &[("Cookie", cookie)], "").expect("/me");
     let (one, two) = (sign_in("canbo.mot"), sign_in("canbo.hai"));

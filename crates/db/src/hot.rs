@@ -592,6 +592,16 @@ mod tests {
         h.one("SELECT $1 + 1", &[Arg::I64(Some(41))], |r| r.get(0))
     }
 
+    /// A database file made by `setup`, in a directory of its own that the
+    /// guard removes (after a failure too), and the connection that made it.
+    fn file_with(setup: &str) -> (tempfile::TempDir, PathBuf, Connection) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("hot.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(setup).unwrap();
+        (dir, path, c)
+    }
+
     #[test]
     fn a_statement_that_cannot_run_here_is_handed_back() {
         // no such file: a reader of ours never creates one
@@ -638,11 +648,7 @@ mod tests {
 
     #[test]
     fn an_answer_is_kept_until_a_transaction_commits() {
-        let dir = std::env::temp_dir().join(format!("thidua-hot-kept-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("kept.db");
-        let w = Connection::open(&path).unwrap();
-        w.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x); CREATE TABLE u (y)").unwrap();
+        let (_dir, path, w) = file_with("PRAGMA journal_mode = WAL; CREATE TABLE t (x); CREATE TABLE u (y)");
         let h = Hot::file(&path);
         let count = |h: &Hot| h.one_kept("SELECT COUNT(*) FROM t", |r| r.get::<_, i64>(0)).unwrap().unwrap();
         // (statements run, answers given again)
@@ -690,16 +696,11 @@ mod tests {
         w.execute("INSERT INTO t VALUES (4)", []).unwrap();
         assert_eq!(count(&h), Some(1));
         assert_eq!(max(&h), Some(Some(1)));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn nothing_is_kept_when_the_file_is_not_in_wal_mode() {
-        let dir = std::env::temp_dir().join(format!("thidua-hot-rollback-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("rollback.db");
-        let w = Connection::open(&path).unwrap();
-        w.execute_batch("PRAGMA journal_mode = DELETE; CREATE TABLE t (x)").unwrap();
+        let (_dir, path, w) = file_with("PRAGMA journal_mode = DELETE; CREATE TABLE t (x)");
         let h = Hot::file(&path);
         let count = |h: &Hot| h.one_kept("SELECT COUNT(*) FROM t", |r| r.get::<_, i64>(0)).unwrap().unwrap();
         assert_eq!(count(&h), Some(0));
@@ -707,17 +708,12 @@ mod tests {
         assert_eq!(count(&h), Some(1));
         assert_eq!(count(&h), Some(1));
         assert_eq!((h.counts().0, h.kept_count()), (3, 0));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_header_is_read_as_sqlites_readers_read_it() {
         // a header SQLite wrote: it passes, as read through the watch and from its words
-        let dir = std::env::temp_dir().join(format!("thidua-hot-header-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("header.db");
-        let w = Connection::open(&path).unwrap();
-        w.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x)").unwrap();
+        let (_dir, path, _w) = file_with("PRAGMA journal_mode = WAL; CREATE TABLE t (x)");
         let Ok(watch) = Watch::open(&path) else { panic!("a watch of a file in WAL mode") };
         let h = watch.header().expect("a header that checks");
         assert_eq!(h[0], WAL_INDEX_VERSION);
@@ -748,16 +744,11 @@ mod tests {
         assert_eq!(both(5, &|x| x ^ 1), None, "a checksum that fails");
         assert_eq!(both(11, &|x| x ^ 1), None, "a checksum that fails");
         drop(watch);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn an_answer_read_across_a_commit_or_from_another_file_is_not_kept() {
-        let dir = std::env::temp_dir().join(format!("thidua-hot-across-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("across.db");
-        let w = Connection::open(&path).unwrap();
-        w.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x)").unwrap();
+        let (_dir, path, w) = file_with("PRAGMA journal_mode = WAL; CREATE TABLE t (x)");
         let h = Hot::file(&path);
         let r = h.0.as_ref().unwrap();
         const SQL: &str = "SELECT COUNT(*) FROM t";
@@ -792,15 +783,11 @@ mod tests {
         assert_eq!(count(&h), Some(2));
         assert_eq!(count(&h), Some(2));
         assert_eq!(runs(&h), (4, 2));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn parameters_are_bound_by_their_number() {
-        let dir = std::env::temp_dir().join(format!("thidua-hot-bind-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hot.db");
-        Connection::open(&path).unwrap().execute_batch("PRAGMA journal_mode = WAL").unwrap();
+        let (_dir, path, _) = file_with("PRAGMA journal_mode = WAL");
         let h = Hot::file(&path);
         // $2 is the first name SQLite meets: bound by position it would take $1's value
         let got = h.one(
@@ -809,6 +796,5 @@ mod tests {
             |r| r.get::<_, String>(0),
         );
         assert_eq!(got.unwrap().unwrap().as_deref(), Some("2-một-trống"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
